@@ -1,0 +1,80 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// StarSim: Star Attention, Ring Attention and exact global attention, executed for real on
+/// SmolLM2 and projected to 1M-token contexts, on a deterministic simulated cluster.
+///
+/// Module map (each folder under `Sources/` is one module):
+/// - `COpenBLAS`, `CLibUV`: system libraries, imported by exactly one Swift file each.
+/// - `GGUF`: GGUF v3 reader (memory-mapped), writer (for test models), dequantization.
+/// - `Tokenizer`: byte-level BPE from the GGUF vocabulary, SmolLM pre-tokenizer, ChatML.
+/// - `Kernels`: BLAS wrapper, tiled (flash) attention with log-sum-exp, partial merge, RMSNorm, RoPE.
+/// - `Llama`: Llama-family forward pass, layer-stepped, attention through one injected hook.
+/// - `Cluster`: virtual time, discrete-event scheduler on libuv, host actors, links, traces.
+/// - `DistributedAttention`: Star / Ring / Global as pure per-host programs returning directives.
+/// - `Projection`: model shapes, device and link profiles, cost model, calibration.
+/// - `StarSim`: scenarios, runners (real execution and projection), evaluation suite.
+/// - `StarSimCLI`: the `starsim` executable (thin shell over `StarSim`).
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "StarSim",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "starsim", targets: ["StarSimCLI"]),
+        .library(name: "StarSim", targets: ["StarSim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CLibUV", pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]),
+
+        .target(name: "GGUF", swiftSettings: strict),
+        .target(name: "Tokenizer", dependencies: ["GGUF"], swiftSettings: strict),
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: strict),
+        .target(name: "Llama", dependencies: ["GGUF", "Kernels", "Tokenizer"], swiftSettings: strict),
+        .target(
+            name: "Cluster",
+            dependencies: ["CLibUV", .product(name: "Collections", package: "swift-collections")],
+            swiftSettings: strict),
+        .target(name: "DistributedAttention", swiftSettings: strict),
+        .target(
+            name: "Projection",
+            dependencies: ["GGUF", "Cluster", "DistributedAttention", "Yams"],
+            swiftSettings: strict),
+        .target(
+            name: "StarSim",
+            dependencies: [
+                "GGUF", "Tokenizer", "Kernels", "Llama", "Cluster", "DistributedAttention",
+                "Projection", "Yams",
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "StarSimCLI",
+            dependencies: ["StarSim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: strict),
+        .testTarget(
+            name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"],
+            resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: strict),
+        .testTarget(
+            name: "LlamaTests", dependencies: ["Llama", "GGUF", "Kernels", "Tokenizer"],
+            resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"], swiftSettings: strict),
+        .testTarget(
+            name: "DistributedAttentionTests", dependencies: ["DistributedAttention"],
+            swiftSettings: strict),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projection"], swiftSettings: strict),
+        .testTarget(name: "StarSimTests", dependencies: ["StarSim", "StarSimCLI"], swiftSettings: strict),
+    ]
+)
