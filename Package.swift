@@ -38,6 +38,7 @@ let package = Package(
             providers: [.apt(["libuv1-dev"])]),
 
         .target(name: "GGUF", swiftSettings: strict),
+        .target(name: "ConfigFiles", dependencies: ["Yams"], swiftSettings: strict),
         .target(name: "Tokenizer", dependencies: ["GGUF"], swiftSettings: strict),
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(name: "Llama", dependencies: ["GGUF", "Kernels", "Tokenizer"], swiftSettings: strict),
@@ -48,13 +49,13 @@ let package = Package(
         .target(name: "DistributedAttention", swiftSettings: strict),
         .target(
             name: "Projection",
-            dependencies: ["GGUF", "Cluster", "DistributedAttention", "Yams"],
+            dependencies: ["GGUF", "Cluster", "DistributedAttention", "ConfigFiles"],
             swiftSettings: strict),
         .target(
             name: "StarSim",
             dependencies: [
                 "GGUF", "Tokenizer", "Kernels", "Llama", "Cluster", "DistributedAttention",
-                "Projection", "Yams",
+                "Projection", "ConfigFiles",
             ],
             swiftSettings: strict),
         .executableTarget(
@@ -74,6 +75,7 @@ let package = Package(
         .testTarget(
             name: "DistributedAttentionTests", dependencies: ["DistributedAttention"],
             swiftSettings: strict),
+        .testTarget(name: "ConfigFilesTests", dependencies: ["ConfigFiles"], swiftSettings: strict),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection"], swiftSettings: strict),
         .testTarget(name: "StarSimTests", dependencies: ["StarSim", "StarSimCLI"], swiftSettings: strict),
     ]
