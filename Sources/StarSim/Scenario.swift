@@ -1,0 +1,216 @@
+import ConfigFiles
+import Foundation
+
+/// A whole run as a user describes it in `scenarios/*.yaml`. See `Docs/Scenarios.md` for the schema.
+///
+/// Parsing validates every field (type, range, known names) and rejects unknown fields; checks that
+/// need the model or the tokenized prompt (block larger than the context, prompt longer than the
+/// model's context) happen when the run is planned, and name the scenario field too.
+public struct Scenario: Sendable, Hashable {
+    public enum Timing: String, Sendable, Hashable { case modeled, measured }
+
+    /// What the model reads.
+    public enum Prompt: Sendable, Hashable {
+        /// A passkey hidden at `depth` (0…1) of roughly `contextTokens` tokens of filler.
+        case passkey(contextTokens: Int, depth: Double, passkey: Int?)
+        /// A synthetic long-context task from the evaluation suite.
+        case task(name: String, contextTokens: Int)
+        /// Free text: `context` becomes the distributed context, `question` the query.
+        case text(context: String, question: String, expected: String?)
+    }
+
+    public enum AnchorSource: String, Sendable, Hashable, CaseIterable {
+        case firstBlock = "first-block", previousBlock = "previous-block"
+    }
+    public enum Phase2Pattern: String, Sendable, Hashable, CaseIterable {
+        case gatherBroadcast = "gather-broadcast", allGather = "all-gather"
+    }
+    public enum RingPartition: String, Sendable, Hashable, CaseIterable { case contiguous, zigzag }
+    public enum RingDecode: String, Sendable, Hashable, CaseIterable { case phase2, lastHost = "last-host" }
+
+    public struct StarOptions: Sendable, Hashable {
+        /// Tokens per context block; nil = context split evenly over the hosts.
+        public var blockSize: Int?
+        /// Anchor tokens; nil = same as the block size; 0 = no anchor.
+        public var anchorSize: Int?
+        public var anchorSource: AnchorSource = .firstBlock
+        /// nil = the host holding the last block.
+        public var queryHost: Int?
+        public var phase2: Phase2Pattern = .gatherBroadcast
+        public init() {}
+    }
+
+    public struct RingOptions: Sendable, Hashable {
+        public var partition: RingPartition = .contiguous
+        public var decode: RingDecode = .phase2
+        public init() {}
+    }
+
+    public enum Method: Sendable, Hashable {
+        case global
+        case star(StarOptions)
+        case ring(RingOptions)
+
+        public var name: String {
+            switch self {
+            case .global: return "global"
+            case .star: return "star"
+            case .ring(let o): return o.partition == .zigzag ? "ring-zigzag" : "ring"
+            }
+        }
+    }
+
+    public struct Cluster: Sendable, Hashable {
+        public var hosts: Int = 4
+        public var gpusPerHost: Int = 1
+        /// Device profile name (see `starsim profiles`).
+        public var device: String = "cpu-local"
+        public var intraHostLink: String = "nvlink-a100"
+        public var interHostLink: String = "ib-hdr"
+        public var shape: String = "fully-connected"
+        public init() {}
+    }
+
+    public var file: String
+    public var name: String
+    public var description: String?
+    /// Path of a GGUF file; nil = the default SmolLM2 file (see `StarSimPaths`).
+    public var modelFile: String?
+    public var seed: UInt64
+    public var prompt: Prompt
+    public var cluster: Cluster
+    public var methods: [Method]
+    /// Maximum generated tokens (generation also stops at end of turn).
+    public var generateTokens: Int
+    public var timing: Timing
+    /// Directory for Chrome traces; nil = no trace.
+    public var traceDirectory: String?
+    /// Print the text timeline (small runs only).
+    public var timeline: Bool
+
+    /// Loads and validates a scenario file.
+    public static func load(file: String) throws(ConfigError) -> Scenario {
+        try parse(ConfigNode.load(file: file))
+    }
+
+    /// Validates an already parsed YAML document.
+    public static func parse(_ root: ConfigNode) throws(ConfigError) -> Scenario {
+        let file = root.file
+        let name = try root.string("name", default: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
+        let description = try root.optional("description")?.asString()
+        let modelFile = try root.optional("model")?.asString(expected: "a path to a GGUF file")
+        let seed = try root.int("seed", default: 1, range: 0...Int.max)
+        let prompt = try parsePrompt(root.required("prompt", expected: "a mapping with 'kind' (passkey, task or text)"))
+        let cluster = try parseCluster(root.optional("cluster"))
+        let methods = try parseMethods(root.required("methods", expected: "a list of methods (global, star, ring)"))
+        let generate = try root.int("generate", default: 16, range: 1...4096)
+        let timing = try root.optional("timing")?.asChoice(["modeled": Timing.modeled, "measured": .measured]) ?? .modeled
+        let trace = try root.optional("trace")?.asString(expected: "a directory for trace files")
+        let timeline = try root.bool("timeline", default: false)
+        try root.finish()
+        return Scenario(
+            file: file, name: name, description: description, modelFile: modelFile, seed: UInt64(seed),
+            prompt: prompt, cluster: cluster, methods: methods, generateTokens: generate, timing: timing,
+            traceDirectory: trace, timeline: timeline)
+    }
+
+    static func parsePrompt(_ node: ConfigNode) throws(ConfigError) -> Prompt {
+        guard node.isMapping else { throw node.error("expected a mapping with 'kind', found \(node.kind)") }
+        let kind = try node.required("kind", expected: "passkey, task or text")
+            .asChoice(["passkey": 0, "task": 1, "text": 2])
+        let prompt: Prompt
+        switch kind {
+        case 0:
+            prompt = .passkey(
+                contextTokens: try node.int("context_tokens", default: 4000, range: 64...1_000_000),
+                depth: try node.double("depth", default: 0.5, range: 0...1),
+                passkey: try node.optional("passkey")?.asInt(range: 10_000...99_999))
+        case 1:
+            let task = try node.required("task", expected: "a task name").asString()
+            guard EvaluationTask.Kind(rawValue: task) != nil else {
+                throw node.error("'\(task)' is not a known task; known: "
+                    + EvaluationTask.Kind.allCases.map(\.rawValue).joined(separator: ", "), field: "task")
+            }
+            prompt = .task(name: task, contextTokens: try node.int("context_tokens", default: 4000, range: 64...1_000_000))
+        default:
+            let context = try node.required("context", expected: "the context text").asString()
+            let question = try node.required("question", expected: "the question text").asString()
+            guard !question.isEmpty else { throw node.error("must not be empty", field: "question") }
+            prompt = .text(context: context, question: question, expected: try node.optional("expected")?.asString())
+        }
+        try node.finish()
+        return prompt
+    }
+
+    static func parseCluster(_ node: ConfigNode?) throws(ConfigError) -> Cluster {
+        var c = Cluster()
+        guard let node else { return c }
+        guard node.isMapping else { throw node.error("expected a mapping, found \(node.kind)") }
+        c.hosts = try node.int("hosts", default: c.hosts, range: 1...4096)
+        c.gpusPerHost = try node.int("gpus_per_host", default: c.gpusPerHost, range: 1...64)
+        c.device = try node.string("device", default: c.device)
+        c.intraHostLink = try node.string("intra_host_link", default: c.intraHostLink)
+        c.interHostLink = try node.string("inter_host_link", default: c.interHostLink)
+        c.shape = try node.optional("shape")?.asChoice(["fully-connected": "fully-connected", "ring": "ring"]) ?? c.shape
+        try node.finish()
+        return c
+    }
+
+    static func parseMethods(_ node: ConfigNode) throws(ConfigError) -> [Method] {
+        let items = try node.asList()
+        guard !items.isEmpty else { throw node.error("expected at least one method (global, star, ring)") }
+        var methods: [Method] = []
+        for item in items {
+            // `- global` or `- star: {block: 1024}`
+            if let name = item.string {
+                methods.append(try method(named: name, options: nil, at: item))
+            } else if item.isMapping, item.keys.count == 1, let name = item.keys.first {
+                methods.append(try method(named: name, options: item.optional(name), at: item))
+            } else {
+                throw item.error("expected a method name (global, star, ring) or a one-key mapping like 'star: {block: 1024}'")
+            }
+        }
+        return methods
+    }
+
+    static func method(named name: String, options: ConfigNode?, at item: ConfigNode) throws(ConfigError) -> Method {
+        switch name {
+        case "global":
+            if let options, options.isMapping { try options.finish() }
+            return .global
+        case "star":
+            var o = StarOptions()
+            if let options {
+                guard options.isMapping else { throw options.error("expected a mapping of star options, found \(options.kind)") }
+                o.blockSize = try options.optional("block")?.asInt(range: 1...10_000_000)
+                o.anchorSize = try options.optional("anchor")?.asInt(range: 0...10_000_000)
+                if let s = options.optional("anchor_source") {
+                    o.anchorSource = try s.asChoice(["first-block": .firstBlock, "previous-block": .previousBlock])
+                }
+                if let q = options.optional("query_host") {
+                    o.queryHost = q.string == "last" ? nil : try q.asInt(range: 0...4095)
+                }
+                if let p = options.optional("phase2") {
+                    o.phase2 = try p.asChoice(["gather-broadcast": .gatherBroadcast, "all-gather": .allGather])
+                }
+                try options.finish()
+            }
+            return .star(o)
+        case "ring":
+            var o = RingOptions()
+            if let options {
+                guard options.isMapping else { throw options.error("expected a mapping of ring options, found \(options.kind)") }
+                if let p = options.optional("partition") {
+                    o.partition = try p.asChoice(["contiguous": .contiguous, "zigzag": .zigzag])
+                }
+                if let d = options.optional("decode") {
+                    o.decode = try d.asChoice(["phase2": .phase2, "last-host": .lastHost])
+                }
+                try options.finish()
+            }
+            return .ring(o)
+        default:
+            throw item.error("unknown method '\(name)'; expected one of: global, star, ring")
+        }
+    }
+}

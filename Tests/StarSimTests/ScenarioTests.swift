@@ -1,0 +1,63 @@
+import ConfigFiles
+import StarSim
+import Testing
+
+@Suite struct ScenarioTests {
+    let full = """
+        name: demo
+        seed: 7
+        prompt: {kind: passkey, context_tokens: 2000, depth: 0.1, passkey: 12345}
+        cluster: {hosts: 8, gpus_per_host: 2, device: a100-80gb, inter_host_link: ib-ndr, shape: ring}
+        methods:
+          - global
+          - star: {block: 512, anchor: 0, anchor_source: previous-block, query_host: 3, phase2: all-gather}
+          - ring: {partition: zigzag, decode: last-host}
+        generate: 8
+        timing: measured
+        trace: traces
+        timeline: true
+        """
+
+    @Test func parsesEveryField() throws {
+        let s = try Scenario.parse(ConfigNode.parse(full, file: "demo.yaml"))
+        #expect(s.name == "demo")
+        #expect(s.seed == 7)
+        #expect(s.prompt == .passkey(contextTokens: 2000, depth: 0.1, passkey: 12345))
+        #expect(s.cluster.hosts == 8 && s.cluster.gpusPerHost == 2 && s.cluster.shape == "ring")
+        #expect(s.cluster.device == "a100-80gb" && s.cluster.interHostLink == "ib-ndr")
+        #expect(s.methods.count == 3)
+        guard case .star(let star) = s.methods[1], case .ring(let ring) = s.methods[2] else {
+            Issue.record("methods parsed as \(s.methods)"); return
+        }
+        #expect(star.blockSize == 512 && star.anchorSize == 0 && star.anchorSource == .previousBlock)
+        #expect(star.queryHost == 3 && star.phase2 == .allGather)
+        #expect(ring.partition == .zigzag && ring.decode == .lastHost)
+        #expect(s.generateTokens == 8 && s.timing == .measured && s.traceDirectory == "traces" && s.timeline)
+    }
+
+    @Test func defaultsAreSensible() throws {
+        let s = try Scenario.parse(ConfigNode.parse("prompt: {kind: passkey}\nmethods: [global, star, ring]\n", file: "m.yaml"))
+        #expect(s.name == "m")
+        #expect(s.cluster.hosts == 4)
+        #expect(s.prompt == .passkey(contextTokens: 4000, depth: 0.5, passkey: nil))
+        #expect(s.methods.map(\.name) == ["global", "star", "ring"])
+        #expect(s.timing == .modeled)
+    }
+
+    @Test(arguments: [
+        ("prompt: {kind: passkey}\nmethods: [global]\nhosts: 4\n", "m.yaml:3: field 'hosts': unknown field"),
+        ("prompt: {kind: passkey}\nmethods: [glob]\n", "unknown method 'glob'; expected one of: global, star, ring"),
+        ("prompt: {kind: passkey}\nmethods: []\n", "expected at least one method"),
+        ("methods: [global]\n", "field 'prompt': missing"),
+        ("prompt: {kind: passkey, depth: 1.5}\nmethods: [global]\n", "field 'prompt.depth': 1.5 is out of range"),
+        ("prompt: {kind: task, task: nope}\nmethods: [global]\n", "'nope' is not a known task"),
+        ("prompt: {kind: passkey}\nmethods: [{star: {blok: 3}}]\n", "did you mean 'block'"),
+        ("prompt: {kind: passkey}\nmethods: [{ring: {partition: spiral}}]\n", "'spiral' is not one of: contiguous, zigzag"),
+        ("prompt: {kind: passkey}\nmethods: [global]\ncluster: {hosts: 0}\n", "field 'cluster.hosts': 0 is out of range"),
+        ("prompt: {kind: passkey}\nmethods: [global]\ntiming: fast\n", "'fast' is not one of: modeled, measured"),
+    ])
+    func badInputIsNamed(yaml: String, expected: String) throws {
+        let error = #expect(throws: ConfigError.self) { try Scenario.parse(ConfigNode.parse(yaml, file: "m.yaml")) }
+        #expect(error?.description.contains(expected) == true, "got: \(error?.description ?? "nil")")
+    }
+}
