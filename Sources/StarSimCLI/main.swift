@@ -1,1 +1,0 @@
-print("starsim: under construction")
