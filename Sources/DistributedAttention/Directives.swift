@@ -1,0 +1,194 @@
+/// Identifies one compute op issued by one host program; completions are matched by it.
+/// Ids are assigned per host in issue order, starting at 0.
+public struct OpID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: Int
+    public init(_ rawValue: Int) { self.rawValue = rawValue }
+    public static func < (a: OpID, b: OpID) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { "op\(rawValue)" }
+}
+
+/// How finely local work is split into ops.
+public enum Granularity: Hashable, Sendable {
+    /// One op per layer step (`layerInputs`, `attend`, `merge`, `finishLayer`): the default.
+    case perLayer
+    /// Any stretch of work on one segment that needs no communication (Star phase 1 blocks, a
+    /// single-host prefill, single-host decode steps) becomes one ``Op/encode(_:keys:dropAnchor:visiblePairsPerLayer:keyTokensPerLayer:)``.
+    /// Work interleaved with messages stays per layer. For very large sweeps.
+    case coarse
+}
+
+/// A symbolic compute step. Carries what the real backend needs to find its tensors and what the
+/// cost model needs (token counts, KV length, visible pairs).
+///
+/// Tensor conventions of the shell: hidden `[tokens, hidden]`, Q `[tokens, heads*headDim]`,
+/// K/V `[tokens, kvHeads*headDim]`, partial = output `[tokens, heads*headDim]` + lse `[tokens, heads]` (fp32).
+public enum Op: Hashable, Sendable, CustomStringConvertible {
+    /// Token embedding of the segment's tokens → its hidden states (layer 0 input).
+    case embed(Segment)
+    /// RMSNorm + Q/K/V projections + RoPE (at the runs' positions) of the segment at `layer`.
+    /// Q is kept until the segment's `finishLayer(layer)`. If `storesKV`, each run's K,V is appended
+    /// to the store its ``TokenRun/kv`` names; otherwise only Q is needed (K,V projections may be skipped).
+    case layerInputs(layer: Int, Segment, storesKV: Bool)
+    /// Attention of the segment's Q at `layer` to the concatenation of `keys` (stores at `layer`),
+    /// causal by position (key visible iff key position ≤ query position). Produces one partial
+    /// (output + lse) appended to the segment's pending partials for `layer`.
+    /// `visiblePairs` = (query, key) pairs the mask lets through; `keyTokens` = total KV length read.
+    case attend(layer: Int, queries: Segment, keys: [KVRef], visiblePairs: Int, keyTokens: Int)
+    /// Exact log-sum-exp merge of the segment's `parts` pending partials at `layer` into one
+    /// (`lse = logaddexp_h lse_h`, `A = Σ_h exp(lse_h − lse)·A_h`). Costs `parts − 1` pairwise merges.
+    case merge(layer: Int, Segment, parts: Int)
+    /// Output projection + residual + RMSNorm + MLP + residual on the segment at `layer`, using its
+    /// single pending attention output (its only partial, the merged one, or a received merged output).
+    case finishLayer(layer: Int, Segment)
+    /// Coarse form of `embed` + every layer's `layerInputs(storesKV: true)`, `attend(keys)`,
+    /// optional drop of `dropAnchor` after the attend, `finishLayer`. Same math, one completion.
+    case encode(Segment, keys: [KVRef], dropAnchor: KVRef?, visiblePairsPerLayer: Int, keyTokensPerLayer: Int)
+    /// Final RMSNorm + output head on the segment's last row → logits `[vocab]`.
+    case logits(Segment)
+    /// Greedy sampling from the last logits. Completes with ``HostEvent/sampled(token:stop:)``
+    /// instead of ``HostEvent/computed(_:)``.
+    case sample
+
+    /// The phase this op is reported under.
+    public var phase: Phase {
+        switch self {
+        case .embed(let s), .layerInputs(_, let s, _), .attend(_, let s, _, _, _), .merge(_, let s, _),
+            .finishLayer(_, let s), .encode(let s, _, _, _, _), .logits(let s):
+            return s.phase
+        case .sample: return .generation
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .embed(let s): return "embed(\(s))"
+        case .layerInputs(let l, let s, let stores): return "layerInputs(L\(l), \(s), storesKV: \(stores))"
+        case .attend(let l, let s, let keys, let pairs, let kt):
+            return "attend(L\(l), \(s), keys: \(keys), pairs: \(pairs), keyTokens: \(kt))"
+        case .merge(let l, let s, let parts): return "merge(L\(l), \(s), parts: \(parts))"
+        case .finishLayer(let l, let s): return "finishLayer(L\(l), \(s))"
+        case .encode(let s, let keys, let drop, let pairs, let kt):
+            return "encode(\(s), keys: \(keys), drop: \(drop.map(\.description) ?? "-"), pairs/layer: \(pairs), keyTokens/layer: \(kt))"
+        case .logits(let s): return "logits(\(s))"
+        case .sample: return "sample"
+        }
+    }
+}
+
+/// A message between hosts: what it carries (symbolically) and its exact size on the wire.
+public struct Message: Hashable, Sendable, CustomStringConvertible {
+    /// What the message carries; the shell attaches the tensors it names.
+    public enum Payload: Hashable, Sendable {
+        /// The query's token ids (the segment names them). Bytes: `tokens · 4`.
+        case queryTokens(Segment)
+        /// Ring: the K,V at `layer` of the stores `blocks`, which originate on host `origin`
+        /// (`tokens` in total). Bytes: `tokens · 2 · kvHeads · headDim · bytesPerElement`
+        /// (positions are implied by the plan and not counted).
+        case kv(layer: Int, origin: Int, blocks: [KVRef], tokens: Int)
+        /// The sender's attention partial of `segment` at `layer` (output + fp32 lse).
+        /// Bytes: `tokens · (heads · headDim · bytesPerElement + heads · 4)`.
+        case partial(layer: Int, Segment)
+        /// The merged attention output of `segment` at `layer` (gather–broadcast). The receiver uses
+        /// it as its single pending attention output. Bytes: `tokens · heads · headDim · bytesPerElement`.
+        case merged(layer: Int, Segment)
+        /// The `index`-th sampled token (`id`), and whether generation stops (then it is not
+        /// processed further; receivers finish). Bytes: 4.
+        case token(index: Int, id: Int32, stop: Bool)
+    }
+
+    public let payload: Payload
+    /// Exact size on the wire in bytes.
+    public let bytes: Int
+
+    /// Builds a message and its byte size for `shape`.
+    public init(_ payload: Payload, shape: ModelShape) {
+        self.payload = payload
+        switch payload {
+        case .queryTokens(let s): bytes = s.tokenCount * ModelShape.tokenIDBytes
+        case .kv(_, _, _, let tokens): bytes = tokens * shape.kvBytesPerTokenPerLayer
+        case .partial(_, let s): bytes = s.tokenCount * shape.partialBytesPerToken
+        case .merged(_, let s): bytes = s.tokenCount * shape.mergedBytesPerToken
+        case .token: bytes = ModelShape.tokenIDBytes
+        }
+    }
+
+    /// The phase this message is reported under.
+    public var phase: Phase {
+        switch payload {
+        case .queryTokens: return .queryEncoding
+        case .kv: return .contextEncoding
+        case .partial(_, let s), .merged(_, let s): return s.phase
+        case .token: return .generation
+        }
+    }
+
+    public var description: String {
+        switch payload {
+        case .queryTokens(let s): return "queryTokens(\(s.tokenCount)) \(bytes)B"
+        case .kv(let l, let o, let blocks, let t): return "kv(L\(l), from host\(o), \(blocks), \(t) tokens) \(bytes)B"
+        case .partial(let l, let s): return "partial(L\(l), \(s)) \(bytes)B"
+        case .merged(let l, let s): return "merged(L\(l), \(s)) \(bytes)B"
+        case .token(let i, let id, let stop): return "token(#\(i) = \(id), stop: \(stop)) \(bytes)B"
+        }
+    }
+}
+
+/// What a host program tells its shell to do. Directives of one batch are executed in order;
+/// a `send` snapshots the tensors it names at that point.
+public enum Directive: Hashable, Sendable, CustomStringConvertible {
+    /// Run `op`; report ``HostEvent/computed(_:)`` (or `sampled` for `.sample`) when done.
+    case compute(OpID, Op)
+    /// Send `message` to host `to`; the receiver gets ``HostEvent/received(_:from:)``.
+    case send(to: Int, Message)
+    /// Free the store's K,V at `layer` (anchor discard, a ring block already used). No completion.
+    case dropKV(layer: Int, KVRef)
+    /// Free the segment's hidden states (its work on this host is done). No completion.
+    case dropHidden(Segment)
+    /// This host's program is done.
+    case finish
+
+    public var description: String {
+        switch self {
+        case .compute(let id, let op): return "\(id) \(op)"
+        case .send(let to, let m): return "send -> host\(to): \(m)"
+        case .dropKV(let l, let ref): return "dropKV(L\(l), \(ref))"
+        case .dropHidden(let s): return "dropHidden(\(s))"
+        case .finish: return "finish"
+        }
+    }
+}
+
+/// What the shell tells a host program.
+public enum HostEvent: Hashable, Sendable {
+    /// Delivered once, first.
+    case start
+    /// A compute op finished.
+    case computed(OpID)
+    /// A message arrived. Messages may arrive in any order; programs buffer what is early.
+    case received(Message, from: Int)
+    /// The `.sample` op finished with `token`; `stop` says whether generation ends here (end of
+    /// turn, or the requested number of tokens reached).
+    case sampled(token: Int32, stop: Bool)
+}
+
+/// A per-host algorithm: a pure state machine turning events into directives.
+///
+/// Protocol violations by the shell (an unknown op id, a message this method never sends) are
+/// programming errors and stop the process with a message saying which.
+public protocol HostProgram: Sendable {
+    /// This host's index, `0..<hosts`.
+    var host: Int { get }
+    /// True once the program has emitted ``Directive/finish``.
+    var isFinished: Bool { get }
+    /// Reacts to one event.
+    mutating func handle(_ event: HostEvent) -> [Directive]
+}
+
+/// How phase 2 combines the per-host partials at every layer.
+public enum Phase2Pattern: Hashable, Sendable, CaseIterable {
+    /// Partials go to the query host, which merges and sends the merged output back to every host
+    /// (the paper's description).
+    case gatherBroadcast
+    /// Every host sends its partial to every other host and merges itself (NVIDIA's reference code).
+    case allGather
+}

@@ -1,0 +1,254 @@
+/// The ring prefill of one host (Liu et al., Ring Attention, arXiv 2310.01889; causal zigzag as in
+/// ring-flash-attention).
+///
+/// Per layer: `layerInputs` of the host's shard; then `hosts − 1` ring steps. At step 0 the host
+/// sends its own K,V to host `(r+1) mod H` while attending its queries to it; whenever a block
+/// arrives it is forwarded to the next host (unless the next host is its origin) while the host
+/// attends to it. Blocks entirely in the host's causal future (0 visible pairs) are forwarded but
+/// not attended. The partials are merged once at the end of the layer (`merge(parts:)`, the
+/// online-softmax fold), then `finishLayer`.
+struct RingPrefill: Sendable {
+    private enum Stage: Sendable { case idle, embedding, inputs, ringing, merging, finishing, encoding, done }
+
+    let plan: RingPlan
+    let host: Int
+    let shape: ModelShape
+    let coarse: Bool
+    /// Keep received blocks (the `.lastHost` decoder) instead of dropping them after use.
+    let keepReceived: Bool
+    private let segment: Segment
+    private var layer = 0
+    private var stage = Stage.idle
+    private var waiting: OpID?
+    private var outstanding: [OpID: Int] = [:]  // attend op → origin host
+    private var attends = 0
+    private var received = 0
+    private var buffered: [Int: [Int]] = [:]  // layer → origins received early
+
+    init(plan: RingPlan, host: Int, shape: ModelShape, coarse: Bool, keepReceived: Bool) {
+        self.plan = plan
+        self.host = host
+        self.shape = shape
+        self.coarse = coarse
+        self.keepReceived = keepReceived
+        self.segment = plan.shardSegment(host)
+    }
+
+    var isDone: Bool { stage == .done }
+    private var next: Int { (host + 1) % plan.hosts }
+
+    private mutating func issue(_ op: Op, _ ids: inout OpCounter) -> Directive {
+        let id = ids.make()
+        waiting = id
+        return .compute(id, op)
+    }
+
+    private func blocks(of origin: Int) -> [KVRef] { plan.chunks(onHost: origin).map { .block($0) } }
+
+    private func kvMessage(origin: Int) -> Message {
+        Message(
+            .kv(layer: layer, origin: origin, blocks: blocks(of: origin), tokens: plan.contextTokens(onHost: origin)),
+            shape: shape)
+    }
+
+    mutating func start(_ ids: inout OpCounter) -> [Directive] {
+        precondition(stage == .idle, "RingPrefill started twice")
+        if coarse && plan.hosts == 1 {
+            stage = .encoding
+            let runs = plan.runs(onHost: host)
+            return [
+                issue(
+                    .encode(
+                        segment, keys: runs.map(\.kv), dropAnchor: nil,
+                        visiblePairsPerLayer: VisiblePairs.count(queries: runs, keys: runs),
+                        keyTokensPerLayer: plan.contextTokens(onHost: host)), &ids)
+            ]
+        }
+        stage = .embedding
+        return [issue(.embed(segment), &ids)]
+    }
+
+    /// Attends to (and forwards) the block of `origin` at the current layer.
+    private mutating func process(origin: Int, _ ids: inout OpCounter) -> [Directive] {
+        var out: [Directive] = []
+        if origin != host {
+            received += 1
+            if next != origin { out.append(.send(to: next, kvMessage(origin: origin))) }
+        }
+        let keyRuns = plan.runs(onHost: origin)
+        let pairs = VisiblePairs.count(queries: segment.runs, keys: keyRuns)
+        if pairs > 0 {
+            let id = ids.make()
+            outstanding[id] = origin
+            attends += 1
+            let tokens = keyRuns.reduce(0) { $0 + $1.count }
+            out.append(
+                .compute(
+                    id,
+                    .attend(
+                        layer: layer, queries: segment, keys: keyRuns.map(\.kv), visiblePairs: pairs,
+                        keyTokens: tokens)))
+        } else if origin != host && !keepReceived {
+            out += blocks(of: origin).map { .dropKV(layer: layer, $0) }
+        }
+        return out
+    }
+
+    private mutating func checkLayer(_ ids: inout OpCounter) -> [Directive] {
+        guard stage == .ringing, received == plan.hosts - 1, outstanding.isEmpty else { return [] }
+        let parts = attends
+        received = 0
+        attends = 0
+        if parts > 1 {
+            stage = .merging
+            return [issue(.merge(layer: layer, segment, parts: parts), &ids)]
+        }
+        stage = .finishing
+        return [issue(.finishLayer(layer: layer, segment), &ids)]
+    }
+
+    /// Directives following the completion of `id`, or nil when `id` is not this prefill's.
+    mutating func completed(_ id: OpID, _ ids: inout OpCounter) -> [Directive]? {
+        if let origin = outstanding.removeValue(forKey: id) {
+            var out: [Directive] = []
+            if origin != host && !keepReceived { out += blocks(of: origin).map { .dropKV(layer: layer, $0) } }
+            return out + checkLayer(&ids)
+        }
+        guard let w = waiting, w == id else { return nil }
+        waiting = nil
+        switch stage {
+        case .embedding:
+            stage = .inputs
+            return [issue(.layerInputs(layer: layer, segment, storesKV: true), &ids)]
+        case .inputs:
+            stage = .ringing
+            var out: [Directive] = []
+            if plan.hosts > 1 { out.append(.send(to: next, kvMessage(origin: host))) }
+            out += process(origin: host, &ids)
+            for origin in buffered.removeValue(forKey: layer) ?? [] { out += process(origin: origin, &ids) }
+            return out + checkLayer(&ids)
+        case .merging:
+            stage = .finishing
+            return [issue(.finishLayer(layer: layer, segment), &ids)]
+        case .finishing:
+            if layer + 1 < shape.layers {
+                layer += 1
+                stage = .inputs
+                return [issue(.layerInputs(layer: layer, segment, storesKV: true), &ids)]
+            }
+            stage = .done
+            return [.dropHidden(segment)]
+        case .encoding:
+            stage = .done
+            return [.dropHidden(segment)]
+        case .idle, .ringing, .done:
+            preconditionFailure("RingPrefill host \(host): completion of \(id) in stage \(stage)")
+        }
+    }
+
+    /// Handles a ring KV message; nil when the message is not a ring message.
+    mutating func received(_ message: Message, from: Int, _ ids: inout OpCounter) -> [Directive]? {
+        guard case .kv(let l, let origin, _, _) = message.payload else { return nil }
+        precondition(
+            from == (host - 1 + plan.hosts) % plan.hosts && origin != host && l >= layer && stage != .done,
+            "RingPrefill host \(host) at layer \(layer): unexpected \(message) from host \(from)")
+        if l == layer && stage == .ringing { return process(origin: origin, &ids) + checkLayer(&ids) }
+        buffered[l, default: []].append(origin)
+        return []
+    }
+}
+
+/// What a program does before phase 2.
+enum Prefill: Sendable {
+    case local(LocalEncoder)
+    case ring(RingPrefill)
+}
+
+/// The event loop shared by every host program: a prefill stage, then (optionally) phase 2.
+struct ProgramCore: Sendable {
+    let host: Int
+    private var ids = OpCounter()
+    private var prefill: Prefill
+    private var decoder: DecodeEngine?
+    private var started = false
+    private var prefillReported = false
+    private(set) var finished = false
+
+    init(host: Int, prefill: Prefill, decoder: DecodeEngine?) {
+        self.host = host
+        self.prefill = prefill
+        self.decoder = decoder
+    }
+
+    private var prefillDone: Bool {
+        switch prefill {
+        case .local(let e): return e.isDone
+        case .ring(let r): return r.isDone
+        }
+    }
+
+    /// After any prefill step: hands over to phase 2 once the prefill is done.
+    private mutating func afterPrefill(_ out: [Directive]) -> [Directive] {
+        guard prefillDone, !prefillReported else { return out }
+        prefillReported = true
+        guard var d = decoder else { return out + [.finish] }
+        let more = d.prefillFinished(&ids)
+        decoder = d
+        return out + more
+    }
+
+    mutating func handle(_ event: HostEvent) -> [Directive] {
+        precondition(!finished, "host \(host): event \(event) after finish")
+        let out: [Directive]
+        switch event {
+        case .start:
+            precondition(!started, "host \(host): started twice")
+            started = true
+            var first = decoder?.startMessages() ?? []
+            switch prefill {
+            case .local(var e):
+                first += e.start(&ids)
+                prefill = .local(e)
+            case .ring(var r):
+                first += r.start(&ids)
+                prefill = .ring(r)
+            }
+            out = afterPrefill(first)
+        case .computed(let id):
+            precondition(started, "host \(host): \(event) before start")
+            var handled: [Directive]?
+            switch prefill {
+            case .local(var e):
+                handled = e.completed(id, &ids)
+                prefill = .local(e)
+            case .ring(var r):
+                handled = r.completed(id, &ids)
+                prefill = .ring(r)
+            }
+            if let h = handled {
+                out = afterPrefill(h)
+            } else if var d = decoder, let h = d.completed(id, &ids) {
+                decoder = d
+                out = h
+            } else {
+                preconditionFailure("host \(host): completion of unknown or finished op \(id)")
+            }
+        case .received(let m, let from):
+            if case .ring(var r) = prefill, let h = r.received(m, from: from, &ids) {
+                prefill = .ring(r)
+                out = afterPrefill(h)
+            } else if var d = decoder {
+                out = d.received(m, from: from, &ids)
+                decoder = d
+            } else {
+                preconditionFailure("host \(host): unexpected message \(m) from host \(from)")
+            }
+        case .sampled(let token, let stop):
+            guard var d = decoder else { preconditionFailure("host \(host): sampled event but no decoder") }
+            out = d.sampled(token: token, stop: stop, &ids)
+            decoder = d
+        }
+        if out.contains(.finish) { finished = true }
+        return out
+    }
+}

@@ -1,0 +1,156 @@
+/// Which context tokens Ring Attention puts on which host.
+///
+/// - `.contiguous`: `hosts` chunks, chunk `r` on host `r`.
+/// - `.zigzag`: `2·hosts` chunks, host `r` holds chunks `r` and `2·hosts − 1 − r` (balances the
+///   causal work; Brandon et al. / zhuzilin's ring-flash-attention).
+/// Chunks are contiguous and as even as possible: with `n` chunks, the first `contextLength % n`
+/// chunks hold one token more. Nothing is padded; the context must have at least one token per chunk.
+/// Positions are global (token `t` at position `t`). The query and generated tokens are handled
+/// after the ring prefill as ``decode`` says, with host `hosts − 1` as query host.
+public struct RingPlan: Hashable, Sendable {
+    public enum Partition: Hashable, Sendable {
+        case contiguous
+        case zigzag
+    }
+
+    /// How the query and generated tokens are processed after the ring prefill.
+    public enum Decode: Hashable, Sendable {
+        /// Star phase 2 on each host's own KV (query host `hosts − 1`), as in the paper's runs.
+        case phase2
+        /// Host `hosts − 1` keeps every KV block it receives during the ring (it ends up holding the
+        /// whole context's KV: memory!) and decodes alone without communication.
+        case lastHost
+    }
+
+    public let contextLength: Int
+    public let queryLength: Int
+    public let hosts: Int
+    public let partition: Partition
+    public let decode: Decode
+    /// Merge pattern when `decode == .phase2`.
+    public let phase2: Phase2Pattern
+
+    /// Validates and builds a plan.
+    /// - Throws: ``PlanError`` naming the field, its value and what was expected.
+    public init(
+        contextLength: Int, queryLength: Int, hosts: Int, partition: Partition = .contiguous,
+        decode: Decode = .phase2, phase2: Phase2Pattern = .gatherBroadcast
+    ) throws(PlanError) {
+        func fail(_ field: String, _ value: Int, _ expected: String) -> PlanError {
+            PlanError(.invalid(owner: "RingPlan", field: field, value: value, expected: expected))
+        }
+        guard hosts >= 1 else { throw fail("hosts", hosts, "at least 1") }
+        guard queryLength >= 1 else {
+            throw fail("queryLength", queryLength, "at least 1 token (the query produces the first logits)")
+        }
+        let chunks = partition == .zigzag ? 2 * hosts : hosts
+        guard contextLength >= chunks else {
+            let why = partition == .zigzag ? "2·hosts = \(chunks) (zigzag)" : "hosts = \(chunks)"
+            throw fail("contextLength", contextLength, "at least \(why) tokens so that every chunk holds a token")
+        }
+        self.contextLength = contextLength
+        self.queryLength = queryLength
+        self.hosts = hosts
+        self.partition = partition
+        self.decode = decode
+        self.phase2 = phase2
+    }
+
+    /// The query host of phase 2 / the decoding host of `.lastHost`: `hosts − 1`.
+    public var queryHost: Int { hosts - 1 }
+
+    /// Number of chunks: `hosts` (contiguous) or `2·hosts` (zigzag).
+    public var chunkCount: Int { partition == .zigzag ? 2 * hosts : hosts }
+
+    /// Context tokens (and positions) of chunk `c`.
+    public func chunkTokens(_ c: Int) -> Range<Int> {
+        precondition(c >= 0 && c < chunkCount, "RingPlan: chunk \(c) out of 0..<\(chunkCount)")
+        let base = contextLength / chunkCount
+        let extra = contextLength % chunkCount
+        let start = c * base + min(c, extra)
+        return start..<(start + base + (c < extra ? 1 : 0))
+    }
+
+    /// Chunks held by host `h`, in increasing order.
+    public func chunks(onHost h: Int) -> [Int] {
+        precondition(h >= 0 && h < hosts, "RingPlan: host \(h) out of 0..<\(hosts)")
+        return partition == .zigzag ? [h, 2 * hosts - 1 - h] : [h]
+    }
+
+    /// Runs of host `h`'s chunks (KV stores `.block(chunk)`).
+    public func runs(onHost h: Int) -> [TokenRun] {
+        chunks(onHost: h).map {
+            let r = chunkTokens($0)
+            return TokenRun(tokens: r, firstPosition: Int32(r.lowerBound), kv: .block($0))
+        }
+    }
+
+    /// The segment host `h` encodes in the ring prefill.
+    public func shardSegment(_ h: Int) -> Segment { Segment(role: .shard(host: h), runs: runs(onHost: h)) }
+
+    /// Context tokens held by host `h`.
+    public func contextTokens(onHost h: Int) -> Int { runs(onHost: h).reduce(0) { $0 + $1.count } }
+
+    /// The host whose KV host `h` holds at ring step `step` (`0..<hosts`): `(h − step) mod hosts`.
+    public func origin(host h: Int, step: Int) -> Int { ((h - step) % hosts + hosts) % hosts }
+
+    /// Causally visible (query, key) pairs host `h` attends at ring step `step`, per layer
+    /// (0 when the held block lies entirely in the host's future; such steps are skipped).
+    public func visiblePairs(host h: Int, step: Int) -> Int {
+        VisiblePairs.count(queries: runs(onHost: h), keys: runs(onHost: origin(host: h, step: step)))
+    }
+
+    /// Sum over all ring steps of ``visiblePairs(host:step:)``: host `h`'s attention work per layer.
+    public func visiblePairs(host h: Int) -> Int { (0..<hosts).reduce(0) { $0 + visiblePairs(host: h, step: $1) } }
+
+    /// The query segment (tokens/positions `contextLength..<contextLength+queryLength`).
+    public var querySegment: Segment { PhaseTwoSegments.query(context: contextLength, query: queryLength) }
+
+    /// Generated token `n`.
+    public func generatedSegment(_ n: Int) -> Segment {
+        PhaseTwoSegments.generated(n, context: contextLength, query: queryLength)
+    }
+
+    /// One program per host, index = host.
+    public func programs(shape: ModelShape, granularity: Granularity = .perLayer) -> [RingHostProgram] {
+        (0..<hosts).map { RingHostProgram(plan: self, host: $0, shape: shape, granularity: granularity) }
+    }
+}
+
+/// Exact global attention on one host: the whole context as block 0, then the query, then
+/// generated tokens, all with plain causal attention over everything before.
+public struct GlobalPlan: Hashable, Sendable {
+    public let contextLength: Int
+    public let queryLength: Int
+
+    /// - Throws: ``PlanError`` naming the field, its value and what was expected.
+    public init(contextLength: Int, queryLength: Int) throws(PlanError) {
+        guard contextLength >= 1 else {
+            throw PlanError(.invalid(owner: "GlobalPlan", field: "contextLength", value: contextLength, expected: "at least 1 token"))
+        }
+        guard queryLength >= 1 else {
+            throw PlanError(
+                .invalid(
+                    owner: "GlobalPlan", field: "queryLength", value: queryLength,
+                    expected: "at least 1 token (the query produces the first logits)"))
+        }
+        self.contextLength = contextLength
+        self.queryLength = queryLength
+    }
+
+    /// The context segment: tokens and positions `0..<contextLength`, KV `.block(0)`.
+    public var contextSegment: Segment {
+        Segment(role: .block(0), runs: [TokenRun(tokens: 0..<contextLength, firstPosition: 0, kv: .block(0))])
+    }
+
+    public var querySegment: Segment { PhaseTwoSegments.query(context: contextLength, query: queryLength) }
+
+    public func generatedSegment(_ n: Int) -> Segment {
+        PhaseTwoSegments.generated(n, context: contextLength, query: queryLength)
+    }
+
+    /// The single host's program.
+    public func program(shape: ModelShape, granularity: Granularity = .perLayer) -> GlobalHostProgram {
+        GlobalHostProgram(plan: self, shape: shape, granularity: granularity)
+    }
+}
