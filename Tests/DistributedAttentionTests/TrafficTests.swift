@@ -78,3 +78,27 @@ struct TrafficTests {
         #expect(Message(.token(index: 0, id: 5, stop: false), shape: shape).bytes == 4)
     }
 }
+
+@Suite("AttentionMethod")
+struct AttentionMethodTests {
+    @Test("The uniform wrapper runs the same programs and reports KV held per host")
+    func wrapper() throws {
+        let star = try StarPlan(contextLength: 40, queryLength: 2, blockSize: 10, anchorSize: 10, hosts: 3)
+        let ring = try RingPlan(contextLength: 40, queryLength: 2, hosts: 4, partition: .zigzag, decode: .lastHost)
+        let global = try GlobalPlan(contextLength: 40, queryLength: 2)
+        for method in [AttentionMethod.star(star), .ring(ring), .global(global)] {
+            var shell = SymbolicShell(programs: method.programs(shape: tinyShape), shape: tinyShape, sampledTokens: 2)
+            try shell.run()
+            #expect(shell.programs.count == method.hosts)
+            #expect(shell.traffic == method.analyticTraffic(shape: tinyShape, sampledTokens: 2), "\(method)")
+            for h in 0..<method.hosts {
+                let context = shell.hosts[h].kv.filter {
+                    if $0.key.layer == 0, case .block = $0.key.ref { return true } else { return false }
+                }.reduce(0) { $0 + $1.value.count }
+                #expect(context == method.contextKVTokens(host: h), "\(method) host \(h)")
+            }
+        }
+        #expect(AttentionMethod.star(star).contextKVTokens(host: 0) == 20)
+        #expect(AttentionMethod.ring(ring).contextKVTokens(host: 3) == 40)
+    }
+}
