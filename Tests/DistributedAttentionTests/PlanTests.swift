@@ -47,6 +47,7 @@ struct PlanTests {
         #expect(plan.blocks(onHost: 0).lowerBound == 0)
         #expect(plan.blocks(onHost: 3).upperBound == 10)
         #expect((0..<4).reduce(0) { $0 + plan.contextTokens(onHost: $1) } == 95)
+        for h in 0..<4 { for i in plan.blocks(onHost: h) { #expect(plan.host(ofBlock: i) == h) } }
         let none = try StarPlan(contextLength: 95, queryLength: 2, blockSize: 10, anchorSize: 0, hosts: 4)
         #expect(none.encodingSegment(5).role == .block(5))
     }

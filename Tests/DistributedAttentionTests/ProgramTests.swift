@@ -261,3 +261,31 @@ struct ProgramTests {
         #expect(qh.first?.1 == [.block(2), .appended])
     }
 }
+
+@Suite("Star query host")
+struct StarQueryHostTests {
+    @Test("Any host can be the query host", arguments: [0, 1, 2])
+    func anyQueryHost(queryHost: Int) throws {
+        for pattern in Phase2Pattern.allCases {
+            for seed in schedules {
+                let plan = try StarPlan(
+                    contextLength: 30, queryLength: 2, blockSize: 10, anchorSize: 5, hosts: 3, queryHost: queryHost,
+                    phase2: pattern)
+                var shell = SymbolicShell(
+                    programs: plan.programs(shape: tinyShape), shape: tinyShape, sampledTokens: 3, shuffleSeed: seed)
+                try shell.run()
+                #expect(shell.traffic == plan.analyticTraffic(shape: tinyShape, sampledTokens: 3))
+                for h in 0..<3 {
+                    expectPhaseTwo(
+                        shell, host: h, layers: tinyShape.layers, sampledTokens: 3, query: plan.querySegment,
+                        generated: plan.generatedSegment, what: "qh \(queryHost) \(pattern)")
+                    #expect(shell.heldStores(h).contains(.appended) == (h == queryHost))
+                }
+                // Only the query host samples.
+                for h in 0..<3 where h != queryHost {
+                    #expect(!shell.ops(h).contains(.sample))
+                }
+            }
+        }
+    }
+}
