@@ -117,7 +117,12 @@ public struct StarPlan: Hashable, Sendable {
 
     /// The host holding block `i`.
     public func host(ofBlock i: Int) -> Int {
-        (0..<hosts).first { blocks(onHost: $0).contains(i) }!
+        precondition(i >= 0 && i < blockCount, "StarPlan: block \(i) out of 0..<\(blockCount)")
+        let base = blockCount / hosts
+        let extra = blockCount % hosts
+        // The first `extra` hosts hold `base + 1` blocks each.
+        if i < extra * (base + 1) { return i / (base + 1) }
+        return extra + (i - extra * (base + 1)) / base
     }
 
     /// Context tokens held (as KV) by host `h` after phase 1.

@@ -1,0 +1,84 @@
+/// Any of the three methods, for code that treats them uniformly (scenarios, sweeps).
+public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
+    case star(StarPlan)
+    case ring(RingPlan)
+    case global(GlobalPlan)
+
+    /// Number of hosts the method runs on.
+    public var hosts: Int {
+        switch self {
+        case .star(let p): return p.hosts
+        case .ring(let p): return p.hosts
+        case .global: return 1
+        }
+    }
+
+    public var contextLength: Int {
+        switch self {
+        case .star(let p): return p.contextLength
+        case .ring(let p): return p.contextLength
+        case .global(let p): return p.contextLength
+        }
+    }
+
+    public var queryLength: Int {
+        switch self {
+        case .star(let p): return p.queryLength
+        case .ring(let p): return p.queryLength
+        case .global(let p): return p.queryLength
+        }
+    }
+
+    /// The host that samples tokens.
+    public var queryHost: Int {
+        switch self {
+        case .star(let p): return p.queryHost
+        case .ring(let p): return p.queryHost
+        case .global: return 0
+        }
+    }
+
+    /// One program per host, index = host.
+    public func programs(shape: ModelShape, granularity: Granularity = .perLayer) -> [any HostProgram] {
+        switch self {
+        case .star(let p): return p.programs(shape: shape, granularity: granularity)
+        case .ring(let p): return p.programs(shape: shape, granularity: granularity)
+        case .global(let p): return [p.program(shape: shape, granularity: granularity)]
+        }
+    }
+
+    /// Bytes each host sends, by phase (see the plans' `analyticTraffic`). Global sends nothing.
+    public func analyticTraffic(shape: ModelShape, sampledTokens: Int) -> TrafficTable {
+        switch self {
+        case .star(let p): return p.analyticTraffic(shape: shape, sampledTokens: sampledTokens)
+        case .ring(let p): return p.analyticTraffic(shape: shape, sampledTokens: sampledTokens)
+        case .global: return TrafficTable(hosts: 1)
+        }
+    }
+
+    /// Context tokens whose KV (every layer) `host` holds once the prefill is done: its blocks (Star),
+    /// its chunks (Ring; the whole context on the last host with `.lastHost` decoding), everything
+    /// (Global). Transients are not included: during Star phase 1 one anchor's KV for one layer; during
+    /// the ring one received block per layer (two in flight at most when forwarding overlaps).
+    /// The query host adds `queryLength + generated` tokens of appended KV during phase 2.
+    public func contextKVTokens(host: Int) -> Int {
+        switch self {
+        case .star(let p): return p.contextTokens(onHost: host)
+        case .ring(let p):
+            if p.decode == .lastHost && host == p.queryHost { return p.contextLength }
+            return p.contextTokens(onHost: host)
+        case .global(let p): return p.contextLength
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .star(let p):
+            return "star(L \(p.contextLength), q \(p.queryLength), block \(p.blockSize), anchor \(p.anchorSize) \(p.anchorSource), hosts \(p.hosts), query host \(p.queryHost), \(p.phase2))"
+        case .ring(let p):
+            return "ring(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts), \(p.partition), decode \(p.decode), \(p.phase2))"
+        case .global(let p):
+            return "global(L \(p.contextLength), q \(p.queryLength))"
+        }
+    }
+}
