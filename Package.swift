@@ -39,6 +39,7 @@ let package = Package(
 
         .target(name: "GGUF", swiftSettings: strict),
         .target(name: "ConfigFiles", dependencies: ["Yams"], swiftSettings: strict),
+        .target(name: "Plots", swiftSettings: strict),
         .target(name: "Tokenizer", dependencies: ["GGUF"], swiftSettings: strict),
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(name: "Llama", dependencies: ["GGUF", "Kernels", "Tokenizer"], swiftSettings: strict),
@@ -55,7 +56,7 @@ let package = Package(
             name: "StarSim",
             dependencies: [
                 "GGUF", "Tokenizer", "Kernels", "Llama", "Cluster", "DistributedAttention",
-                "Projection", "ConfigFiles",
+                "Projection", "ConfigFiles", "Plots",
             ],
             swiftSettings: strict),
         .executableTarget(
@@ -76,6 +77,7 @@ let package = Package(
             name: "DistributedAttentionTests", dependencies: ["DistributedAttention"],
             swiftSettings: strict),
         .testTarget(name: "ConfigFilesTests", dependencies: ["ConfigFiles"], swiftSettings: strict),
+        .testTarget(name: "PlotsTests", dependencies: ["Plots"], swiftSettings: strict),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection"], swiftSettings: strict),
         .testTarget(name: "StarSimTests", dependencies: ["StarSim", "StarSimCLI"], swiftSettings: strict),
     ]
