@@ -162,20 +162,20 @@ def main():
     print("greedy long:", pk, repr(pk_text), f"({pdt:.1f}s)")
     timings["long-1200-greedy-7-kv-cached-f32"] = {"f32_seconds": round(pdt, 2)}
 
-    import gguf
-    import tokenizers
+    from importlib.metadata import version
     doc = {
         "model": os.path.basename(path),
         "model_bytes": os.path.getsize(path),
         "generator": "tools/reference/make_model_fixtures.py (NumPy float32 forward, see tools/reference/README.md)",
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                     "gguf": getattr(gguf, "__version__", "see pip show gguf"),
-                     "tokenizers": tokenizers.__version__, "jinja2": jinja2.__version__},
+                     "gguf": version("gguf"),
+                     "tokenizers": version("tokenizers"), "jinja2": version("jinja2")},
         "logits_format": "little-endian float32, one value per vocabulary id, last prompt position",
         "f64_max_abs_logit_diff_all": float(f"{worst:.3e}"),
         "prompts": entries,
         "greedy": greedy,
         "timings_seconds": timings,
+        "timings_note": "wall seconds on a 2-vCPU machine shared with other jobs; see tools/reference/README.md",
     }
     with open(os.path.join(OUT, "reference-logits.json"), "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, indent=1)
