@@ -8,6 +8,7 @@ Measures, on the long-1200 prompt of reference-logits.json (last-position logits
   4. wall time of the f32 1,200-token prefill (best of `--repeat`).
 
 Run: python3 tools/reference/measure_numerics.py [--repeat 2]
+     python3 tools/reference/measure_numerics.py --bugs   # only: effect of deliberate bugs
 """
 from __future__ import annotations
 
@@ -83,7 +84,58 @@ class RopeF32(SmolLM2):
         return np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
 
 
+class NeoxRope(SmolLM2):
+    """BUG on purpose: rotate halves (i, i+32) instead of adjacent pairs."""
+
+    def rope(self, x, cos, sin):
+        r = self.config.rope_dim
+        x = x.copy()
+        x0, x1 = x[:, :, : r // 2].copy(), x[:, :, r // 2: r].copy()
+        cs, sn = cos[:, None, :], sin[:, None, :]
+        x[:, :, : r // 2] = x0 * cs - x1 * sn
+        x[:, :, r // 2: r] = x0 * sn + x1 * cs
+        return x
+
+
+class WrongGQA(SmolLM2):
+    """BUG on purpose: query head h uses KV head h % kv_heads instead of h // (heads / kv_heads)."""
+
+    def attention(self, q, k, v, q_pos, k_pos):
+        c = self.config
+        perm = [(h % c.kv_heads) * (c.heads // c.kv_heads) + h // c.kv_heads for h in range(c.heads)]
+        # reorder query heads so the base class's h // group mapping yields h % kv_heads, then undo
+        inv = np.argsort(perm)
+        out = super().attention(q[:, inv, :], k, v, q_pos, k_pos).reshape(q.shape)
+        return out[:, perm, :].reshape(q.shape[0], -1)
+
+
+def bug_sensitivity():
+    """How far typical bugs move the chatml-france last-row logits (shows 1e-2 is tight enough)."""
+    doc = json.load(open(os.path.join(FIX, "reference-logits.json")))
+    p = next(x for x in doc["prompts"] if x["name"] == "chatml-france")
+    ref = np.fromfile(os.path.join(FIX, p["logits_file"]), dtype="<f4")
+    res = {}
+    for name, make in [("neox_rope", lambda: NeoxRope(DEFAULT_MODEL)),
+                       ("gqa_h_mod_kv", lambda: WrongGQA(DEFAULT_MODEL)),
+                       ("eps_1e-6", lambda: _with_eps(SmolLM2(DEFAULT_MODEL), 1e-6)),
+                       ("eps_1e-4", lambda: _with_eps(SmolLM2(DEFAULT_MODEL), 1e-4))]:
+        m = make()
+        l = m.forward(p["ids"])[0]
+        res[name] = {"max_abs": float(np.abs(l - ref).max()), "argmax": int(np.argmax(l))}
+        print(name, res[name], flush=True)
+        del m
+    return res
+
+
+def _with_eps(m, eps):
+    m.config.eps = eps
+    return m
+
+
 def main():
+    if "--bugs" in sys.argv:
+        bug_sensitivity()
+        return
     repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 2
     doc = json.load(open(os.path.join(FIX, "reference-logits.json")))
     p = next(x for x in doc["prompts"] if x["name"] == "long-1200")
