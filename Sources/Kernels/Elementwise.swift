@@ -27,7 +27,7 @@ public enum RMSNorm {
                 acc = acc.addingProduct(v, v)
                 c += 8
             }
-            var sum = acc.sum()
+            var sum = FastMath.horizontalSum(acc)
             while c < cols {
                 sum += src[c] * src[c]
                 c += 1

@@ -20,8 +20,8 @@ public enum FastMath {
     /// NaN input gives an unspecified value.
     @inlinable @inline(__always)
     public static func exp2(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let xc = x.clamped(lowerBound: SIMD8(repeating: -127), upperBound: SIMD8(repeating: 127))
-        let n = xc.rounded(.toNearestOrEven)
+        let xc = clamp(x, -127, 127)
+        let (n, e) = roundWithScale(xc)
         let f = xc - n
         var q = SIMD8<Float>(repeating: c6)
         q = SIMD8<Float>(repeating: c5).addingProduct(q, f)
@@ -30,9 +30,7 @@ public enum FastMath {
         q = SIMD8<Float>(repeating: c2).addingProduct(q, f)
         q = SIMD8<Float>(repeating: c1).addingProduct(q, f)
         q = SIMD8<Float>(repeating: 1).addingProduct(q, f)
-        // 2^n via the exponent field; n = -127 gives the bit pattern 0, i.e. +0.
-        let e = (SIMD8<Int32>(n) &+ 127) &<< 23
-        return q * unsafeBitCast(e, to: SIMD8<Float>.self)
+        return q * e
     }
 
     /// e^x for 8 lanes: Cody–Waite reduction `x = n·ln2 + r` (|r| ≤ ln2/2, ln2 split in two parts so
@@ -40,8 +38,8 @@ public enum FastMath {
     /// x ∈ [-87, 88]; x < -88 (including -∞) gives 0; x > 88 saturates near 2^127.
     @inlinable @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let xc = x.clamped(lowerBound: SIMD8(repeating: -88), upperBound: SIMD8(repeating: 88))
-        let n = (xc * SIMD8(repeating: log2e)).rounded(.toNearestOrEven)
+        let xc = clamp(x, -88, 88)
+        let (n, scale) = roundWithScale(xc * SIMD8(repeating: log2e))
         var r = xc
         r = r.addingProduct(n, SIMD8(repeating: -0.693359375))
         r = r.addingProduct(n, SIMD8(repeating: 2.12194440e-4))
@@ -54,8 +52,64 @@ public enum FastMath {
         let r2 = r * r
         let y = (r + SIMD8(repeating: 1)).addingProduct(p, r2)
         // Inputs near or below the clamp (x ≤ -87.68 ⇒ n = -127) flush to 0 via a zero exponent field.
-        let e = (SIMD8<Int32>(n) &+ 127) &<< 23
-        return y * unsafeBitCast(e, to: SIMD8<Float>.self)
+        return y * scale
+    }
+
+    /// Lanewise max (`vmaxps`); the stdlib's generic `pointwiseMax` is an out-of-line call.
+    @inlinable @inline(__always)
+    public static func max(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        a.replacing(with: b, where: a .< b)
+    }
+
+    /// Lanewise min (`vminps`).
+    @inlinable @inline(__always)
+    public static func min(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        a.replacing(with: b, where: b .< a)
+    }
+
+    /// Largest lane (the stdlib's generic `SIMD.max()` is a slow out-of-line loop).
+    @inlinable @inline(__always)
+    public static func horizontalMax(_ v: SIMD8<Float>) -> Float {
+        let a = max(v.lowHalf, v.highHalf)
+        let b = max(a.lowHalf, a.highHalf)
+        return Swift.max(b[0], b[1])
+    }
+
+    /// Sum of the lanes (pairwise).
+    @inlinable @inline(__always)
+    public static func horizontalSum(_ v: SIMD8<Float>) -> Float {
+        let a = v.lowHalf + v.highHalf
+        let b = a.lowHalf + a.highHalf
+        return b[0] + b[1]
+    }
+
+    @inlinable @inline(__always)
+    static func max(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+        a.replacing(with: b, where: a .< b)
+    }
+
+    @inlinable @inline(__always)
+    static func max(_ a: SIMD2<Float>, _ b: SIMD2<Float>) -> SIMD2<Float> {
+        a.replacing(with: b, where: a .< b)
+    }
+
+    /// `x` clamped to `[lo, hi]` lanewise; -∞ becomes `lo`.
+    @inlinable @inline(__always)
+    static func clamp(_ x: SIMD8<Float>, _ lo: Float, _ hi: Float) -> SIMD8<Float> {
+        min(max(x, SIMD8(repeating: lo)), SIMD8(repeating: hi))
+    }
+
+    /// For |t| ≤ 127: `n = round(t)` (to nearest even) and `2^n` as a Float (exactly +0 for n = -127),
+    /// without a float→int conversion (Swift's generic `SIMD8<Int32>(_:)` is a per-lane library call):
+    /// adding 1.5·2^23 puts `n` in the low mantissa bits.
+    @inlinable @inline(__always)
+    static func roundWithScale(_ t: SIMD8<Float>) -> (n: SIMD8<Float>, scale: SIMD8<Float>) {
+        let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5 · 2^23, bit pattern 0x4B40_0000
+        let shifted = t + magic
+        let n = shifted - magic
+        let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let e = (ni &+ 127) &<< 23
+        return (n, unsafeBitCast(e, to: SIMD8<Float>.self))
     }
 
     /// Scalar 2^x with the same algorithm (used for tails).

@@ -328,10 +328,10 @@ enum SoftmaxRow {
         var mx = SIMD8<Float>(repeating: -.infinity)
         var j = 0
         while j + 8 <= n {
-            mx = pointwiseMax(mx, SIMD8Load.load(row + j))
+            mx = FastMath.max(mx, SIMD8Load.load(row + j))
             j += 8
         }
-        var m = mx.max()
+        var m = FastMath.horizontalMax(mx)
         while j < n {
             m = Swift.max(m, row[j])
             j += 1
@@ -353,10 +353,10 @@ enum SoftmaxRow {
             var x = SIMD8Load.load(row + j)
             x.replace(with: minusInf, where: SIMD8Load.load(keyPositions + j) .> qp)
             SIMD8Load.store(x, row + j)
-            mx = pointwiseMax(mx, x)
+            mx = FastMath.max(mx, x)
             j += 8
         }
-        var m = mx.max()
+        var m = FastMath.horizontalMax(mx)
         while j < n {
             if keyPositions[j] > queryPosition { row[j] = -.infinity }
             m = Swift.max(m, row[j])
@@ -377,7 +377,7 @@ enum SoftmaxRow {
             acc += p
             j += 8
         }
-        var sum = acc.sum()
+        var sum = FastMath.horizontalSum(acc)
         while j < n {
             let p = FastMath.exp2(row[j] - shift)
             row[j] = p
