@@ -123,3 +123,40 @@ public struct AttentionPartial: Sendable, Equatable {
         }
     }
 }
+
+/// Pointer-based multi-way log-sum-exp merge (used for key splits inside `FlashAttention`).
+enum LSEMerge {
+    /// Merges `parts` partial results laid out at fixed strides into `intoOutput`/`lse`.
+    ///
+    /// - Parameters:
+    ///   - output: part `p` row `r` (a (query, head) pair) at `output + p·partOutputStride + r·headDim`.
+    ///   - lse: part `p` row `r` at `lse + p·partLSEStride + r`.
+    ///   - rows: queries × heads.
+    static func merge(
+        parts: Int, output: UnsafePointer<Float>, lse: UnsafePointer<Float>, partOutputStride: Int,
+        partLSEStride: Int, rows: Int, headDim d: Int, intoOutput: UnsafeMutablePointer<Float>,
+        lse result: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            var m = -Double.infinity
+            for p in 0..<parts { m = max(m, Double(lse[p * partLSEStride + r])) }
+            let dst = intoOutput + r * d
+            if m == -.infinity {
+                dst.update(repeating: 0, count: d)
+                result[r] = -.infinity
+                continue
+            }
+            var total = 0.0
+            for p in 0..<parts { total += exp(Double(lse[p * partLSEStride + r]) - m) }
+            dst.update(repeating: 0, count: d)
+            for p in 0..<parts {
+                let l = lse[p * partLSEStride + r]
+                if l == -.infinity { continue }
+                let w = Float(exp(Double(l) - m) / total)
+                let src = output + p * partOutputStride + r * d
+                for i in 0..<d { dst[i] += w * src[i] }
+            }
+            result[r] = Float(m + log(total))
+        }
+    }
+}

@@ -70,20 +70,38 @@ public enum FlashAttention {
             lse.update(repeating: -.infinity, count: nq * geometry.heads)
             return
         }
+        let g = geometry.groupSize
         let bq = min(configuration.queryTile, nq)
-        let bk = min(configuration.keyTile, nk)
-        let keyTiles = (nk + bk - 1) / bk
         let queryTiles = (nq + bq - 1) / bq
+        let rowsPerTile = bq * g
 
-        // Min/max position of every key tile, computed once.
+        // Few (KV head, query tile) items — decode, or a handful of queries — cannot keep the workers
+        // busy: then the keys are also split into contiguous ranges, each range's partial result is
+        // computed independently and the ranges are merged by log-sum-exp at the end.
+        let baseItems = queryTiles * geometry.kvHeads
+        let wantedItems = 2 * configuration.workers
+        var splits = 1
+        if configuration.workers > 1 && baseItems < wantedItems && nk >= 2 * Self.minimumKeysPerSplit {
+            splits = min((wantedItems + baseItems - 1) / baseItems, nk / Self.minimumKeysPerSplit)
+        }
+        let keysPerSplit = (nk + splits - 1) / splits
+        // Key tile: the configured size, grown when there are few rows so that one S buffer holds
+        // about `scoreBudget` floats (fewer, larger sgemm calls in decode), never beyond one split.
+        let grown = max(configuration.keyTile, (Self.scoreBudget / rowsPerTile) & ~63)
+        let bk = min(grown, keysPerSplit)
+        let tilesPerSplit = (keysPerSplit + bk - 1) / bk
+        splits = (nk + keysPerSplit - 1) / keysPerSplit
+        let keyTiles = splits * tilesPerSplit
+
+        // Min/max position of every key tile, computed once. Tile t of split s covers keys
+        // [s·keysPerSplit + (t mod tilesPerSplit)·bk, …) clipped to the split.
         let keyBounds = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * keyTiles)
         defer { keyBounds.deallocate() }
         for t in 0..<keyTiles {
-            let lo = t * bk
-            let hi = min(nk, lo + bk)
-            var mn = Int32.max
+            let (lo, hi) = Problem.tileRange(t, bk: bk, tilesPerSplit: tilesPerSplit, keysPerSplit: keysPerSplit, nk: nk)
+            var mn = Int32.max  // an empty tile (past the end of a short split) is always skipped
             var mx = Int32.min
-            for j in lo..<hi {
+            for j in lo..<max(lo, hi) {
                 mn = min(mn, kpos[j])
                 mx = max(mx, kpos[j])
             }
@@ -91,32 +109,61 @@ public enum FlashAttention {
             keyBounds[2 * t + 1] = mx
         }
 
+        // With splits, each split writes its own normalised output and lse, merged afterwards.
+        let splitOut: UnsafeMutablePointer<Float>
+        let splitLSE: UnsafeMutablePointer<Float>
+        if splits > 1 {
+            splitOut = .allocate(capacity: splits * nq * geometry.queryWidth)
+            splitLSE = .allocate(capacity: splits * nq * geometry.heads)
+        } else {
+            splitOut = output
+            splitLSE = lse
+        }
+        defer {
+            if splits > 1 {
+                splitOut.deallocate()
+                splitLSE.deallocate()
+            }
+        }
+
         let problem = Problem(
-            geometry: geometry, nq: nq, nk: nk, bq: bq, bk: bk, keyTiles: keyTiles,
+            geometry: geometry, nq: nq, nk: nk, bq: bq, bk: bk, queryTiles: queryTiles,
+            splits: splits, keysPerSplit: keysPerSplit, tilesPerSplit: tilesPerSplit,
             q: queries, qpos: qpos, k: keys, v: values, kpos: kpos, keyBounds: UnsafePointer(keyBounds),
-            out: output, lse: lse)
-        let items = queryTiles * geometry.kvHeads
+            out: splitOut, lse: splitLSE)
+        let items = baseItems * splits
         let workers = min(configuration.workers, items)
         if workers <= 1 {
             let scratch = Scratch(problem: problem)
             defer { scratch.free() }
-            for item in 0..<items { problem.run(item: item, queryTiles: queryTiles, scratch: scratch) }
-            return
-        }
-        let savedThreads = BLAS.threadCount
-        if savedThreads != 1 { BLAS.threadCount = 1 }
-        defer { if savedThreads != 1 { BLAS.threadCount = savedThreads } }
-        let counter = WorkCounter()
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            let scratch = Scratch(problem: problem)
-            defer { scratch.free() }
-            while true {
-                let item = counter.next()
-                if item >= items { break }
-                problem.run(item: item, queryTiles: queryTiles, scratch: scratch)
+            for item in 0..<items { problem.run(item: item, scratch: scratch) }
+        } else {
+            let savedThreads = BLAS.threadCount
+            if savedThreads != 1 { BLAS.threadCount = 1 }
+            defer { if savedThreads != 1 { BLAS.threadCount = savedThreads } }
+            let counter = WorkCounter()
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                let scratch = Scratch(problem: problem)
+                defer { scratch.free() }
+                while true {
+                    let item = counter.next()
+                    if item >= items { break }
+                    problem.run(item: item, scratch: scratch)
+                }
             }
         }
+        if splits > 1 {
+            LSEMerge.merge(
+                parts: splits, output: UnsafePointer(splitOut), lse: UnsafePointer(splitLSE),
+                partOutputStride: nq * geometry.queryWidth, partLSEStride: nq * geometry.heads,
+                rows: nq * geometry.heads, headDim: geometry.headDim, intoOutput: output, lse: lse)
+        }
     }
+
+    /// Smallest key range worth a separate work item when splitting keys.
+    static let minimumKeysPerSplit = 256
+    /// Target floats in one score tile `S` (rows × keys) when rows are few: 64 K floats = 256 KB.
+    static let scoreBudget = 65_536
 
     /// Array convenience for `attend(geometry:queries:queryPositions:keys:values:keyPositions:output:lse:)`.
     ///
@@ -219,24 +266,47 @@ private struct Problem: @unchecked Sendable {
     let nk: Int
     let bq: Int
     let bk: Int
-    let keyTiles: Int
+    let queryTiles: Int
+    let splits: Int
+    let keysPerSplit: Int
+    let tilesPerSplit: Int
     let q: UnsafePointer<Float>
     let qpos: UnsafePointer<Int32>
     let k: UnsafePointer<Float>
     let v: UnsafePointer<Float>
     let kpos: UnsafePointer<Int32>
     let keyBounds: UnsafePointer<Int32>
+    /// `[splits][nq, heads*headDim]`.
     let out: UnsafeMutablePointer<Float>
+    /// `[splits][nq, heads]`.
     let lse: UnsafeMutablePointer<Float>
 
-    /// Item order: query tiles from last to first (causal: most work first), KV heads inside.
-    func run(item: Int, queryTiles: Int, scratch: Scratch) {
-        let kvh = item % geometry.kvHeads
-        let qt = queryTiles - 1 - item / geometry.kvHeads
-        attendTile(kvHead: kvh, queryStart: qt * bq, queryCount: min(bq, nq - qt * bq), scratch: scratch)
+    /// Keys `[lo, hi)` of key tile `t`.
+    static func tileRange(_ t: Int, bk: Int, tilesPerSplit: Int, keysPerSplit: Int, nk: Int) -> (Int, Int) {
+        let split = t / tilesPerSplit
+        let splitEnd = min(nk, (split + 1) * keysPerSplit)
+        let lo = split * keysPerSplit + (t % tilesPerSplit) * bk
+        return (lo, min(splitEnd, lo + bk))
     }
 
-    func attendTile(kvHead kvh: Int, queryStart q0: Int, queryCount nqt: Int, scratch: Scratch) {
+    /// Item order: query tiles from last to first (causal: most work first), then KV heads, then
+    /// key splits.
+    func run(item: Int, scratch: Scratch) {
+        let split = item % splits
+        let rest = item / splits
+        let kvh = rest % geometry.kvHeads
+        let qt = queryTiles - 1 - rest / geometry.kvHeads
+        attendTile(
+            kvHead: kvh, queryStart: qt * bq, queryCount: min(bq, nq - qt * bq),
+            keyTiles: (split * tilesPerSplit)..<((split + 1) * tilesPerSplit),
+            out: out + split * nq * geometry.queryWidth, lse: lse + split * nq * geometry.heads,
+            scratch: scratch)
+    }
+
+    func attendTile(
+        kvHead kvh: Int, queryStart q0: Int, queryCount nqt: Int, keyTiles: Range<Int>,
+        out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, scratch: Scratch
+    ) {
         let g = geometry.groupSize
         let d = geometry.headDim
         let qW = geometry.queryWidth
@@ -262,17 +332,23 @@ private struct Problem: @unchecked Sendable {
         scratch.acc.update(repeating: 0, count: rows * d)
 
         let alpha = geometry.scale * FastMath.log2e
-        for kt in 0..<keyTiles {
+        for kt in keyTiles {
             let kmin = keyBounds[2 * kt]
             let kmax = keyBounds[2 * kt + 1]
             if kmin > qmax { continue }
-            let k0 = kt * bk
-            let nkt = min(bk, nk - k0)
+            let (k0, k1) = Self.tileRange(kt, bk: bk, tilesPerSplit: tilesPerSplit, keysPerSplit: keysPerSplit, nk: nk)
+            var nkt = k1 - k0
+            if nkt <= 0 { continue }
+            let unmasked = kmax <= qmin
+            if !unmasked {
+                // Trailing keys invisible to every query of the tile (the causal diagonal with sorted
+                // positions) need neither logits nor values.
+                while nkt > 0 && kpos[k0 + nkt - 1] > qmax { nkt -= 1 }
+            }
             BLAS.sgemm(
                 transA: false, transB: true, m: rows, n: nkt, k: d, alpha: alpha,
                 a: scratch.qPack, lda: d, b: k + k0 * kvW + kvh * d, ldb: kvW, beta: 0,
                 c: scratch.s, ldc: ldS)
-            let unmasked = kmax <= qmin
             for r in 0..<rows {
                 let row = scratch.s + r * ldS
                 let rowMax =

@@ -124,6 +124,24 @@ struct FlashAttentionTests {
         }
     }
 
+    @Test("few queries over many keys: keys split across workers and merged (incl. splits invisible to a row)")
+    func keySplits() {
+        var rng = SeededGenerator(seed: 14)
+        let shuffledKeys = range(0..<2100).shuffled(using: &rng)
+        let cases: [([Int32], [Int32])] = [
+            ([2999], range(0..<3000)),             // decode
+            ([100, 2500, 40], range(0..<3000)),    // the later splits are invisible to rows 0 and 2
+            ([5, 1999], shuffledKeys),             // unsorted keys
+            ([-1, 3], range(0..<1200)),            // a row that sees nothing
+        ]
+        for (n, (qp, kp)) in cases.enumerated() {
+            for workers in [2, 3, 8] {
+                Case(geometry: smol, queryPositions: qp, keyPositions: kp, seed: 15 + UInt64(n))
+                    .check(FlashAttention.Configuration(queryTile: 64, keyTile: 256, workers: workers))
+            }
+        }
+    }
+
     @Test("unsorted key and query positions (random permutations)")
     func unsorted() {
         var rng = SeededGenerator(seed: 8)
