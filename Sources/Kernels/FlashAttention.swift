@@ -401,8 +401,20 @@ enum SoftmaxRow {
     /// Max of `row[0..<count]`; -∞ for count 0.
     @inline(__always)
     static func max(_ row: UnsafeMutablePointer<Float>, count n: Int) -> Float {
-        var mx = SIMD8<Float>(repeating: -.infinity)
+        // Four independent accumulators hide the latency of `vmaxps`.
+        var m0 = SIMD8<Float>(repeating: -.infinity)
+        var m1 = m0
+        var m2 = m0
+        var m3 = m0
         var j = 0
+        while j + 32 <= n {
+            m0 = FastMath.max(m0, SIMD8Load.load(row + j))
+            m1 = FastMath.max(m1, SIMD8Load.load(row + j + 8))
+            m2 = FastMath.max(m2, SIMD8Load.load(row + j + 16))
+            m3 = FastMath.max(m3, SIMD8Load.load(row + j + 24))
+            j += 32
+        }
+        var mx = FastMath.max(FastMath.max(m0, m1), FastMath.max(m2, m3))
         while j + 8 <= n {
             mx = FastMath.max(mx, SIMD8Load.load(row + j))
             j += 8

@@ -1,5 +1,9 @@
 import Dispatch
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Measures the kernels against a bare `sgemm` in the same process, so the ratio (not a noisy
 /// absolute rate on a shared machine) says how close to the BLAS limit attention runs.
 public enum KernelBenchmark {
@@ -70,6 +74,15 @@ public enum KernelBenchmark {
         }
     }
 
+    /// Duration of one timed region (setup excluded).
+    public struct Timing: Sendable, Hashable {
+        /// Wall-clock seconds.
+        public var wall: Double
+        /// CPU seconds of the calling thread only (meaningful for single-threaded runs; robust when
+        /// other processes share the CPUs).
+        public var callingThreadCPU: Double
+    }
+
     /// The model's projection shapes at 4096 tokens: gate/up (`4096×1536×576`) and down (`4096×576×1536`).
     public static let defaultShapes = [GemmShape(m: 4096, n: 1536, k: 576), GemmShape(m: 4096, n: 576, k: 1536)]
 
@@ -90,10 +103,11 @@ public enum KernelBenchmark {
         var attnBest = [Double](repeating: .infinity, count: attentionTokens.count)
         for _ in 0..<max(1, repetitions) {
             for (i, s) in shapes.enumerated() {
-                gemmBest[i] = min(gemmBest[i], timeSgemm(s, threads: sgemmThreads))
+                gemmBest[i] = min(gemmBest[i], timeSgemm(s, threads: sgemmThreads).wall)
             }
             for (i, n) in attentionTokens.enumerated() {
-                attnBest[i] = min(attnBest[i], timeCausalAttention(tokens: n, geometry: geometry, configuration: configuration))
+                attnBest[i] = min(
+                    attnBest[i], timeCausalAttention(tokens: n, geometry: geometry, configuration: configuration).wall)
             }
         }
         return Result(
@@ -105,7 +119,7 @@ public enum KernelBenchmark {
     }
 
     /// Seconds for one `sgemm` of `shape` (`B` transposed) with `threads` BLAS threads (restored after).
-    public static func timeSgemm(_ shape: GemmShape, threads: Int) -> Double {
+    public static func timeSgemm(_ shape: GemmShape, threads: Int) -> Timing {
         let a = pseudoRandom(shape.m * shape.k, seed: 1)
         let b = pseudoRandom(shape.n * shape.k, seed: 2)
         var c = [Float](repeating: 0, count: shape.m * shape.n)
@@ -115,12 +129,12 @@ public enum KernelBenchmark {
         return a.withUnsafeBufferPointer { ab in
             b.withUnsafeBufferPointer { bb in
                 c.withUnsafeMutableBufferPointer { cb in
-                    let start = DispatchTime.now().uptimeNanoseconds
+                    let start = Stopwatch()
                     BLAS.sgemm(
                         transA: false, transB: true, m: shape.m, n: shape.n, k: shape.k, alpha: 1,
                         a: ab.baseAddress!, lda: shape.k, b: bb.baseAddress!, ldb: shape.k, beta: 0,
                         c: cb.baseAddress!, ldc: shape.n)
-                    return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+                    return start.elapsed()
                 }
             }
         }
@@ -129,7 +143,7 @@ public enum KernelBenchmark {
     /// Seconds for one causal self-attention over `tokens` tokens (positions 0..<tokens).
     public static func timeCausalAttention(
         tokens: Int, geometry: AttentionGeometry, configuration: FlashAttention.Configuration
-    ) -> Double {
+    ) -> Timing {
         let q = pseudoRandom(tokens * geometry.queryWidth, seed: 3)
         let k = pseudoRandom(tokens * geometry.kvWidth, seed: 4)
         let v = pseudoRandom(tokens * geometry.kvWidth, seed: 5)
@@ -142,12 +156,12 @@ public enum KernelBenchmark {
                     positions.withUnsafeBufferPointer { pb in
                         out.withUnsafeMutableBufferPointer { ob in
                             lse.withUnsafeMutableBufferPointer { lb in
-                                let start = DispatchTime.now().uptimeNanoseconds
+                                let start = Stopwatch()
                                 FlashAttention.attend(
                                     geometry: geometry, queries: qb.baseAddress!, queryPositions: pb,
                                     keys: kb.baseAddress!, values: vb.baseAddress!, keyPositions: pb,
                                     output: ob.baseAddress!, lse: lb.baseAddress!, configuration: configuration)
-                                return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+                                return start.elapsed()
                             }
                         }
                     }
@@ -164,6 +178,24 @@ public enum KernelBenchmark {
             return Float(state >> 8) / Float(1 << 23) - 1
         }
     }
+}
+
+/// Wall clock and calling-thread CPU clock, started at `init`.
+private struct Stopwatch {
+    let wall = DispatchTime.now().uptimeNanoseconds
+    let cpu = threadCPUSeconds()
+
+    func elapsed() -> KernelBenchmark.Timing {
+        KernelBenchmark.Timing(
+            wall: Double(DispatchTime.now().uptimeNanoseconds - wall) * 1e-9,
+            callingThreadCPU: threadCPUSeconds() - cpu)
+    }
+}
+
+private func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 private func fmt(_ x: Double) -> String {

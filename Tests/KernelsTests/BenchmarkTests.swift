@@ -33,16 +33,11 @@ struct BenchmarkTests {
     }
 }
 
-/// Tile sweep on one thread, timed by thread CPU time (robust on a shared, overloaded machine):
-/// `KERNELS_SWEEP=1 … --filter KernelsTests.TileSweep`.
+/// Tile sweep on one thread, timed by calling-thread CPU time (robust on a shared, overloaded
+/// machine): `KERNELS_SWEEP=1 … --filter KernelsTests.TileSweep`, sizes via `KERNELS_SWEEP_TOKENS`
+/// and `KERNELS_SWEEP_TILES=64x256,…`.
 @Suite("Tile sweep (KERNELS_SWEEP=1)", .enabled(if: ProcessInfo.processInfo.environment["KERNELS_SWEEP"] == "1"))
 struct TileSweep {
-    private func threadSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-
     @Test("single-thread attention and sgemm by thread CPU time")
     func sweep() {
         let env = ProcessInfo.processInfo.environment
@@ -54,18 +49,16 @@ struct TileSweep {
         BLAS.threadCount = 1
         defer { BLAS.threadCount = saved }
         let flops = 4 * 64 * 9 * Double(n) * Double(n + 1) / 2
-        for rep in 0..<2 {
+        for rep in 0..<3 {
             var line = "rep \(rep):"
             for shape in KernelBenchmark.defaultShapes {
-                let t0 = threadSeconds()
-                _ = KernelBenchmark.timeSgemm(shape, threads: 1)
-                line += " sgemm \(shape) \(Int(shape.flops / (threadSeconds() - t0) / 1e9)) GF/s;"
+                let t = KernelBenchmark.timeSgemm(shape, threads: 1)
+                line += " sgemm \(shape) \(Int(shape.flops / t.callingThreadCPU / 1e9)) GF/s;"
             }
             for t in tiles {
                 let c = FlashAttention.Configuration(queryTile: t[0], keyTile: t[1], workers: 1)
-                let t0 = threadSeconds()
-                _ = KernelBenchmark.timeCausalAttention(tokens: n, geometry: g, configuration: c)
-                line += " \(t[0])x\(t[1]) \(Int(flops / (threadSeconds() - t0) / 1e9))"
+                let time = KernelBenchmark.timeCausalAttention(tokens: n, geometry: g, configuration: c)
+                line += " \(t[0])x\(t[1]) \(Int(flops / time.callingThreadCPU / 1e9))"
             }
             print(line)
         }
