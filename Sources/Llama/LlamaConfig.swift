@@ -92,7 +92,11 @@ public struct LlamaConfig: Codable, Sendable, Hashable {
                 if let d { return d }
                 throw ModelError(.missingMetadata(path: path, key: key))
             }
-            guard let x = v.doubleValue ?? v.intValue.map(Double.init), x > 0, x.isFinite else {
+            // A float32 value is widened through its shortest decimal spelling, so 1e-5 stored as
+            // float32 reads back as 1e-5 rather than 9.99999974e-06.
+            let widened: Double?
+            if case let .float32(f) = v { widened = Double("\(f)") } else { widened = v.doubleValue ?? v.intValue.map(Double.init) }
+            guard let x = widened, x > 0, x.isFinite else {
                 throw ModelError(.badMetadata(path: path, key: key, value: "\(v)", expected: "a positive number"))
             }
             return x

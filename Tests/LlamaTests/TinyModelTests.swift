@@ -115,7 +115,8 @@ import Testing
         #expect(Support.maxAbsDiff(stepped, composed) == 0)
         // Several rows at once equal the single-row head.
         let two = model.logits(hidden: hidden, rows: [5, 2])
-        #expect(Array(two[0..<config.vocabularySize]) == stepped)
+        // (one row goes through sgemv, two through sgemm: equal up to summation order)
+        #expect(Support.maxAbsDiff(Array(two[0..<config.vocabularySize]), stepped) <= 1e-5)
     }
 
     @Test func generateIsGreedyAndStops() throws {
