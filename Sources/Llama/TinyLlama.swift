@@ -1,4 +1,5 @@
 import GGUF
+import Tokenizer
 
 /// Writes small random-weight Llama GGUF files so tests need no download.
 ///
@@ -55,7 +56,7 @@ public enum TinyLlama {
         w.set("llama.vocab_size", .uint32(UInt32(config.vocabularySize)))
 
         var tokens = specialTokens
-        tokens += ByteLevel.unicodeSpelling.map { String($0) }
+        tokens += Tokenizer.ByteLevel.byteToScalar.map { String(Character($0)) }
         var types: [Int32] = [3, 3, 3] + Array(repeating: 1, count: 256)  // 3 = control, 1 = normal
         for i in tokens.count..<config.vocabularySize {
             tokens.append("<|reserved_\(i)|>")
@@ -101,24 +102,6 @@ public enum TinyLlama {
         if !config.tiedEmbeddings { try matrix("output.weight", h, v) }
         do { try w.write(to: path) } catch { throw ModelError(.gguf(path: path, message: "\(error)")) }
     }
-}
-
-/// GPT-2's reversible byte → printable-unicode table used by byte-level BPE vocabularies.
-enum ByteLevel {
-    /// `unicodeSpelling[b]` is the character spelling byte `b`.
-    static let unicodeSpelling: [Character] = {
-        var printable = Array(33...126) + Array(161...172) + Array(174...255)
-        var codes = printable
-        var extra = 0
-        for b in 0..<256 where !printable.contains(b) {
-            printable.append(b)
-            codes.append(256 + extra)
-            extra += 1
-        }
-        var table = [Character](repeating: " ", count: 256)
-        for (b, c) in zip(printable, codes) { table[b] = Character(Unicode.Scalar(UInt32(c))!) }
-        return table
-    }()
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny, seedable, reproducible generator.

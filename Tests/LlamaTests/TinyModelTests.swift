@@ -3,6 +3,7 @@ import GGUF
 import Kernels
 import Llama
 import Testing
+import Tokenizer
 
 /// Tests on random-weight TinyLlama models written by the test itself (no download).
 @Suite struct TinyModelTests {
@@ -218,5 +219,22 @@ import Testing
         var c = TinyLlama.testConfig
         c.vocabularySize = 100
         #expect(throws: ModelError.self) { try TinyLlama.write(config: c, seed: 1, to: Support.temporaryPath("x")) }
+    }
+}
+
+/// The tokenizer metadata TinyLlama writes is a loadable byte-level vocabulary.
+@Suite struct TinyTokenizerTests {
+    @Test func tinyVocabularyRoundTrips() throws {
+        let file = try GGUFFile(path: Support.tiny.path)
+        let tokenizer = try BPETokenizer(gguf: file)
+        #expect(tokenizer.vocabularySize == 259)
+        #expect(tokenizer.tokenID("<|im_end|>") == 2 && tokenizer.tokenID("<|im_start|>") == 1)
+        let text = "Hi there, 42 é!\n"
+        let ids = tokenizer.encode("<|im_start|>" + text)
+        #expect(ids.first == 1 && ids.count == 1 + Array(text.utf8).count)  // no merges: one id per byte
+        #expect(tokenizer.decode(ids) == "<|im_start|>" + text)
+        // And the model accepts every id the tokenizer produces.
+        var hook = GlobalAttention(config: Support.tiny.model.config)
+        _ = try Support.tiny.model.forward(tokens: ids, positions: (0..<Int32(ids.count)).map { $0 }, hook: &hook)
     }
 }
