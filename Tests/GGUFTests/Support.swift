@@ -1,0 +1,79 @@
+import Foundation
+import GGUF
+import Testing
+
+/// A file path under the temporary directory, removed by `cleanup()`.
+struct TempFile {
+    let path: String
+    init(_ tag: String = #function) {
+        let safe = tag.filter { $0.isLetter || $0.isNumber }
+        path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("gguftests-\(safe)-\(UUID().uuidString).gguf").path
+    }
+    func write(_ bytes: [UInt8]) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+    func cleanup() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Little-endian byte builder for hand-made (possibly malformed) GGUF files.
+struct Bytes {
+    var b: [UInt8] = []
+    mutating func raw(_ s: String) { b += Array(s.utf8) }
+    mutating func u8(_ v: UInt8) { b.append(v) }
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+    mutating func str(_ s: String) { u64(UInt64(s.utf8.count)); raw(s) }
+    mutating func pad(to a: Int) { while b.count % a != 0 { b.append(0) } }
+    /// GGUF header: magic, version, tensor count, kv count.
+    static func header(version: UInt32 = 3, tensors: UInt64, kvs: UInt64) -> Bytes {
+        var x = Bytes()
+        x.raw("GGUF"); x.u32(version); x.u64(tensors); x.u64(kvs)
+        return x
+    }
+}
+
+/// Expects `body` to throw a `GGUFError` whose message contains every string in `parts`.
+func expectGGUFError(_ parts: [String], sourceLocation: SourceLocation = #_sourceLocation,
+                     _ body: () throws -> Void) {
+    do {
+        try body()
+        Issue.record("expected a GGUFError containing \(parts)", sourceLocation: sourceLocation)
+    } catch let e as GGUFError {
+        let msg = e.description
+        for p in parts {
+            #expect(msg.contains(p), "message \"\(msg)\" lacks \"\(p)\"", sourceLocation: sourceLocation)
+        }
+    } catch {
+        Issue.record("expected GGUFError, got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Deterministic SplitMix64 generator for test data.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The real SmolLM2 file, located like `StarSimPaths.modelFile`: `STARSIM_MODEL`, else
+/// `$STARSIM_CACHE` (default `~/.cache/starsim`) + `/SmolLM2-135M-Instruct.Q4_1.gguf`.
+enum RealModel {
+    static var path: String {
+        let env = ProcessInfo.processInfo.environment
+        if let p = env["STARSIM_MODEL"], !p.isEmpty { return p }
+        let cache = env["STARSIM_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (NSHomeDirectory() + "/.cache/starsim")
+        return cache + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+    }
+    static var required: Bool { ProcessInfo.processInfo.environment["STARSIM_REQUIRE_MODEL"] == "1" }
+    static var present: Bool { FileManager.default.fileExists(atPath: path) }
+    /// Run when present, or when required (then a missing file fails the test).
+    static var shouldRun: Bool { present || required }
+}
