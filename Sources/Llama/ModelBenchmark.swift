@@ -1,0 +1,183 @@
+import Foundation
+import Kernels
+
+/// Prefill and decode throughput of `LlamaModel` with exact global attention, next to a bare
+/// `sgemm` of the model's projection shapes measured in the same run (the ratio is what matters on
+/// a shared machine, not the absolute rate).
+///
+/// FLOPs counted per prefill of N tokens: `2·matmulParameters·N` (projections and MLP) +
+/// `2·hidden·vocab` (one logit row) + `4·headDim·heads·layers·N(N+1)/2` (causal attention: Q·Kᵀ and
+/// P·V over the visible pairs).
+public enum ModelBenchmark {
+    /// One prefill measurement.
+    public struct Prefill: Codable, Sendable {
+        public var tokens: Int
+        public var seconds: Double
+        /// Seconds spent inside the attention hook (FlashAttention), the rest is projections/MLP/etc.
+        public var attentionSeconds: Double
+        public var tokensPerSecond: Double { Double(tokens) / seconds }
+        public var flops: Double
+        public var gflopsPerSecond: Double { flops / seconds / 1e9 }
+        /// Achieved GFLOP/s over the same-run bare sgemm GFLOP/s.
+        public var fractionOfSGEMM: Double
+        /// Peak resident set (VmHWM) during this prefill, bytes (reset before it when the kernel allows).
+        public var peakRSSBytes: Int
+        /// KV cache bytes after the prefill.
+        public var kvCacheBytes: Int
+    }
+
+    /// Greedy-free decode measurement: `tokens` single-token steps after a `context`-token prompt.
+    public struct Decode: Codable, Sendable {
+        public var context: Int
+        public var tokens: Int
+        public var seconds: Double
+        public var tokensPerSecond: Double { Double(tokens) / seconds }
+    }
+
+    /// Everything one run measured.
+    public struct Report: Codable, Sendable, CustomStringConvertible {
+        public var blasThreads: Int
+        public var blasConfiguration: String
+        public var chunkSize: Int
+        public var modelLoadSeconds: Double
+        public var weightBytes: Int
+        /// Bare sgemm over the projection shapes `[chunk, hidden]×[hidden, out]` (transB), GFLOP/s.
+        public var sgemmGFLOPS: Double
+        public var prefills: [Prefill]
+        public var decode: Decode?
+
+        public var description: String {
+            func f(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
+            var s = "Llama benchmark: BLAS threads \(blasThreads) (\(blasConfiguration)), chunk \(chunkSize)\n"
+            s += "model load \(f(modelLoadSeconds, 2)) s, f32 weights \(f(Double(weightBytes) / 1e6, 0)) MB\n"
+            s += "bare sgemm, projection shapes: \(f(sgemmGFLOPS)) GFLOP/s\n"
+            s += "tokens   seconds  tok/s   GFLOP/s  of-sgemm  attn-s   peakRSS-MB  KV-MB\n"
+            for p in prefills {
+                s += String(format: "%-8d %-8.2f %-7.1f %-8.1f %-9.2f %-8.2f %-11.0f %.0f\n",
+                            p.tokens, p.seconds, p.tokensPerSecond, p.gflopsPerSecond, p.fractionOfSGEMM,
+                            p.attentionSeconds, Double(p.peakRSSBytes) / 1e6, Double(p.kvCacheBytes) / 1e6)
+            }
+            if let d = decode {
+                s += "decode: \(d.tokens) tokens after \(d.context)-token prompt: \(f(d.tokensPerSecond)) tok/s\n"
+            }
+            return s
+        }
+    }
+
+    /// Runs prefills of each of `lengths` random tokens (exact global attention, fresh cache) and a
+    /// decode of `decodeTokens` tokens after a `decodeContext`-token prompt.
+    public static func run(
+        model: LlamaModel, lengths: [Int] = [1024, 4096, 8192], decodeTokens: Int = 128,
+        decodeContext: Int = 16, chunkSize: Int = LlamaModel.defaultChunkSize, seed: UInt64 = 1
+    ) throws -> Report {
+        let c = model.config
+        var rng = SplitMix64(seed: seed)
+        func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % UInt64(c.vocabularySize)) } }
+
+        let sgemm = bareSGEMM(config: c, rows: chunkSize)
+        var prefills: [Prefill] = []
+        for n in lengths {
+            let prompt = tokens(n)
+            let positions = (0..<Int32(n)).map { $0 }
+            var hook = TimedHook(inner: GlobalAttention(config: c, reservingTokens: n))
+            Memory.resetPeak()
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try model.forward(tokens: prompt, positions: positions, hook: &hook, logitRows: [n - 1],
+                                  chunkSize: chunkSize)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let pairs = Double(n) * Double(n + 1) / 2
+            let flops = 2 * Double(c.matmulParametersPerToken) * Double(n) + 2 * Double(c.hiddenSize * c.vocabularySize)
+                + 4 * Double(c.headDim * c.headCount * c.layerCount) * pairs
+            prefills.append(Prefill(
+                tokens: n, seconds: seconds, attentionSeconds: hook.seconds, flops: flops,
+                fractionOfSGEMM: flops / seconds / 1e9 / sgemm, peakRSSBytes: Memory.peakResidentBytes(),
+                kvCacheBytes: hook.inner.cache.byteCount))
+        }
+        var decode: Decode?
+        if decodeTokens > 0 {
+            var hook = GlobalAttention(config: c, reservingTokens: decodeContext + decodeTokens)
+            let prompt = tokens(decodeContext)
+            var logits = try model.forward(tokens: prompt, positions: (0..<Int32(decodeContext)).map { $0 }, hook: &hook)
+            let start = DispatchTime.now().uptimeNanoseconds
+            for i in 0..<decodeTokens {
+                let next = LlamaModel.argmax(logits)
+                logits = try model.forward(tokens: [next], positions: [Int32(decodeContext + i)], hook: &hook)
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            decode = Decode(context: decodeContext, tokens: decodeTokens, seconds: seconds)
+        }
+        return Report(
+            blasThreads: BLAS.threadCount, blasConfiguration: BLAS.configuration, chunkSize: chunkSize,
+            modelLoadSeconds: model.loadSeconds, weightBytes: model.weightBytes, sgemmGFLOPS: sgemm,
+            prefills: prefills, decode: decode)
+    }
+
+    /// GFLOP/s of bare `sgemm` calls of the model's four projection shapes with `rows` rows
+    /// (`[rows, hidden]×[hidden, qkv]`, `[rows, H·D]×[H·D, hidden]`, `[rows, hidden]×[hidden, 2F]`,
+    /// `[rows, F]×[F, hidden]`), best of 3 rounds.
+    public static func bareSGEMM(config c: LlamaConfig, rows: Int) -> Double {
+        let shapes = [(c.hiddenSize, c.qkvWidth), (c.queryWidth, c.hiddenSize),
+                      (c.hiddenSize, 2 * c.intermediateSize), (c.intermediateSize, c.hiddenSize)]
+        let maxIn = shapes.map(\.0).max()!, maxOut = shapes.map(\.1).max()!
+        var rng = SplitMix64(seed: 7)
+        let a = (0..<(rows * maxIn)).map { _ in rng.uniform(-1, 1) }
+        let b = (0..<(maxIn * maxOut)).map { _ in rng.uniform(-1, 1) }
+        var out = [Float](repeating: 0, count: rows * maxOut)
+        var flops = 0.0
+        for (k, n) in shapes { flops += 2 * Double(rows * k * n) }
+        var best = Double.infinity
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { op in
+                    for _ in 0..<4 {  // first round warms up
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        for (k, n) in shapes {
+                            BLAS.sgemm(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1,
+                                       a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: k, beta: 0,
+                                       c: op.baseAddress!, ldc: n)
+                        }
+                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    }
+                }
+            }
+        }
+        return flops / best / 1e9
+    }
+}
+
+/// Wraps a hook and accumulates the wall time spent in it.
+struct TimedHook<Inner: AttentionHook>: AttentionHook {
+    var inner: Inner
+    var seconds = 0.0
+    mutating func attend(layer: Int, _ qkv: LayerQKV) -> AttentionPartial {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        return inner.attend(layer: layer, qkv)
+    }
+}
+
+/// Process memory from `/proc/self/status` (Linux; 0 elsewhere).
+public enum Memory {
+    /// Peak resident set size (`VmHWM`), bytes.
+    public static func peakResidentBytes() -> Int { statusField("VmHWM:") }
+    /// Current resident set size (`VmRSS`), bytes.
+    public static func residentBytes() -> Int { statusField("VmRSS:") }
+
+    /// Resets `VmHWM` to the current RSS (writes 5 to `/proc/self/clear_refs`); silently does
+    /// nothing where not permitted.
+    public static func resetPeak() {
+        if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+            try? h.write(contentsOf: Data("5".utf8))
+            try? h.close()
+        }
+    }
+
+    static func statusField(_ name: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+        }
+        return 0
+    }
+}

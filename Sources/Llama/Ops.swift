@@ -1,0 +1,52 @@
+import Kernels
+
+/// The model's numeric primitives, each a thin call into `Kernels` (all BLAS goes through
+/// `Kernels.BLAS`; nothing here imports OpenBLAS).
+enum Ops {
+    /// `y[n, out] (+)= x[n, in] · W[out, in]ᵀ` — a Linear layer with weights in GGUF row-major
+    /// `[out][in]` storage. One row uses `sgemv`, several rows one `sgemm` with `transB`.
+    ///
+    /// - Parameters:
+    ///   - rowStride: distance between rows of `x` (≥ `inFeatures`; default `inFeatures`).
+    ///   - accumulate: add into `y` (residual) instead of overwriting it.
+    static func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, rowStride: Int? = nil,
+        _ w: UnsafePointer<Float>, outFeatures: Int,
+        into y: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        if rows == 0 { return }
+        let beta: Float = accumulate ? 1 : 0
+        if rows == 1 {
+            BLAS.sgemv(trans: false, m: outFeatures, n: inFeatures, alpha: 1, a: w, lda: inFeatures,
+                       x: x, beta: beta, y: y)
+        } else {
+            BLAS.sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
+                       a: x, lda: rowStride ?? inFeatures, b: w, ldb: inFeatures, beta: beta,
+                       c: y, ldc: outFeatures)
+        }
+    }
+
+    /// RMSNorm of `rows` rows of width `cols` (`out` may alias `x`).
+    static func rmsNorm(
+        _ x: UnsafePointer<Float>, rows: Int, cols: Int, weight: UnsafePointer<Float>, epsilon: Float,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        RMSNorm.apply(x: x, rows: rows, cols: cols, weight: weight, eps: epsilon, out: out)
+    }
+
+    /// In place `gate ← silu(gate) ⊙ up` over `count` floats (`into` must be `gate`).
+    static func siluMul(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>, count: Int) {
+        precondition(gate == into, "Ops.siluMul is in place")
+        Activation.siluMul(gate: gate, up: up, count: count)
+    }
+
+    /// Exact attention of queries over keys/values with the position rule
+    /// (key j visible to query i iff `keyPositions[j] <= queryPositions[i]`).
+    static func attention(
+        geometry: AttentionGeometry, q: [Float], queryPositions: [Int32],
+        keys: [Float], values: [Float], keyPositions: [Int32]
+    ) -> AttentionPartial {
+        FlashAttention.attend(geometry: geometry, queries: q, queryPositions: queryPositions,
+                              keys: keys, values: values, keyPositions: keyPositions)
+    }
+}
