@@ -345,10 +345,11 @@ private struct Problem: @unchecked Sendable {
                 // positions) need neither logits nor values.
                 while nkt > 0 && kpos[k0 + nkt - 1] > qmax { nkt -= 1 }
             }
+            let kTile = k + k0 * kvW + kvh * d
+            let vTile = v + k0 * kvW + kvh * d
             BLAS.sgemm(
                 transA: false, transB: true, m: rows, n: nkt, k: d, alpha: alpha,
-                a: scratch.qPack, lda: d, b: k + k0 * kvW + kvh * d, ldb: kvW, beta: 0,
-                c: scratch.s, ldc: ldS)
+                a: scratch.qPack, lda: d, b: kTile, ldb: kvW, beta: 0, c: scratch.s, ldc: ldS)
             for r in 0..<rows {
                 let row = scratch.s + r * ldS
                 let rowMax =
@@ -374,8 +375,7 @@ private struct Problem: @unchecked Sendable {
             }
             BLAS.sgemm(
                 transA: false, transB: false, m: rows, n: d, k: nkt, alpha: 1,
-                a: scratch.s, lda: ldS, b: v + k0 * kvW + kvh * d, ldb: kvW, beta: 1,
-                c: scratch.acc, ldc: d)
+                a: scratch.s, lda: ldS, b: vTile, ldb: kvW, beta: 1, c: scratch.acc, ldc: d)
         }
 
         let ln2 = 0.6931471805599453
