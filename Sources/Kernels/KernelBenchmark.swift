@@ -44,6 +44,18 @@ public enum KernelBenchmark {
         public var gflops: Double { flops / seconds / 1e9 }
     }
 
+    /// Best-of-repetitions time of one decode step's attention: 1 query over `contextTokens` keys.
+    public struct DecodeMeasurement: Sendable, Hashable {
+        public var contextTokens: Int
+        public var geometry: AttentionGeometry
+        /// Fastest call, seconds.
+        public var seconds: Double
+        /// Keys and values read per call, bytes (`2 · contextTokens · kvHeads · headDim · 4`).
+        public var kvBytes: Double { 2 * Double(contextTokens) * Double(geometry.kvWidth) * 4 }
+        /// Effective KV read bandwidth, GB/s.
+        public var gigabytesPerSecond: Double { kvBytes / seconds / 1e9 }
+    }
+
     /// Everything `run` measured.
     public struct Result: Sendable, CustomStringConvertible {
         /// OpenBLAS build and core.
@@ -52,6 +64,7 @@ public enum KernelBenchmark {
         public var sgemmThreads: Int
         public var sgemm: [GemmMeasurement]
         public var attention: [AttentionMeasurement]
+        public var decode: [DecodeMeasurement]
 
         /// Best bare `sgemm` rate over the measured shapes (the reference for ratios), GFLOP/s.
         public var sgemmGFLOPS: Double { sgemm.map(\.gflops).max() ?? .nan }
@@ -69,6 +82,11 @@ public enum KernelBenchmark {
                     "flash attention causal N=\(a.tokens) heads \(a.geometry.heads)/\(a.geometry.kvHeads) d=\(a.geometry.headDim) "
                         + "tiles \(a.configuration.queryTile)×\(a.configuration.keyTile) workers \(a.configuration.workers): "
                         + "\(fmt(a.seconds * 1e3)) ms, \(fmt(a.gflops)) GFLOP/s, \(fmt(100 * ratio(a)))% of sgemm")
+            }
+            for d in decode {
+                lines.append(
+                    "decode attention, 1 query over \(d.contextTokens) keys: \(fmt(d.seconds * 1e6)) µs, "
+                        + "\(fmt(d.gigabytesPerSecond)) GB/s of KV")
             }
             return lines.joined(separator: "\n")
         }
@@ -94,6 +112,7 @@ public enum KernelBenchmark {
     public static func run(
         shapes: [GemmShape] = defaultShapes,
         attentionTokens: [Int] = [1024, 4096, 8192],
+        decodeContexts: [Int] = [4096, 8192],
         geometry: AttentionGeometry = AttentionGeometry(heads: 9, kvHeads: 3, headDim: 64),
         configuration: FlashAttention.Configuration = .default,
         sgemmThreads: Int = 2,
@@ -101,6 +120,7 @@ public enum KernelBenchmark {
     ) -> Result {
         var gemmBest = [Double](repeating: .infinity, count: shapes.count)
         var attnBest = [Double](repeating: .infinity, count: attentionTokens.count)
+        var decodeBest = [Double](repeating: .infinity, count: decodeContexts.count)
         for _ in 0..<max(1, repetitions) {
             for (i, s) in shapes.enumerated() {
                 gemmBest[i] = min(gemmBest[i], timeSgemm(s, threads: sgemmThreads).wall)
@@ -109,12 +129,19 @@ public enum KernelBenchmark {
                 attnBest[i] = min(
                     attnBest[i], timeCausalAttention(tokens: n, geometry: geometry, configuration: configuration).wall)
             }
+            for (i, n) in decodeContexts.enumerated() {
+                decodeBest[i] = min(
+                    decodeBest[i], timeDecodeAttention(contextTokens: n, geometry: geometry, configuration: configuration))
+            }
         }
         return Result(
             blasConfiguration: BLAS.configuration, sgemmThreads: sgemmThreads,
             sgemm: zip(shapes, gemmBest).map { GemmMeasurement(shape: $0, seconds: $1) },
             attention: zip(attentionTokens, attnBest).map {
                 AttentionMeasurement(tokens: $0, geometry: geometry, configuration: configuration, seconds: $1)
+            },
+            decode: zip(decodeContexts, decodeBest).map {
+                DecodeMeasurement(contextTokens: $0, geometry: geometry, seconds: $1)
             })
     }
 
@@ -168,6 +195,45 @@ public enum KernelBenchmark {
                 }
             }
         }
+    }
+
+    /// Fastest of 20 wall-clock timings of one query (position `contextTokens`) attending to
+    /// `contextTokens` keys, in seconds.
+    public static func timeDecodeAttention(
+        contextTokens: Int, geometry: AttentionGeometry, configuration: FlashAttention.Configuration
+    ) -> Double {
+        let q = pseudoRandom(geometry.queryWidth, seed: 6)
+        let k = pseudoRandom(contextTokens * geometry.kvWidth, seed: 7)
+        let v = pseudoRandom(contextTokens * geometry.kvWidth, seed: 8)
+        let keyPositions = (0..<contextTokens).map { Int32($0) }
+        let queryPosition = [Int32(contextTokens)]
+        var out = [Float](repeating: 0, count: geometry.queryWidth)
+        var lse = [Float](repeating: 0, count: geometry.heads)
+        var best = Double.infinity
+        q.withUnsafeBufferPointer { qb in
+            k.withUnsafeBufferPointer { kb in
+                v.withUnsafeBufferPointer { vb in
+                    keyPositions.withUnsafeBufferPointer { kp in
+                        queryPosition.withUnsafeBufferPointer { qp in
+                            out.withUnsafeMutableBufferPointer { ob in
+                                lse.withUnsafeMutableBufferPointer { lb in
+                                    for _ in 0..<20 {
+                                        let start = Stopwatch()
+                                        FlashAttention.attend(
+                                            geometry: geometry, queries: qb.baseAddress!, queryPositions: qp,
+                                            keys: kb.baseAddress!, values: vb.baseAddress!, keyPositions: kp,
+                                            output: ob.baseAddress!, lse: lb.baseAddress!,
+                                            configuration: configuration)
+                                        best = min(best, start.elapsed().wall)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return best
     }
 
     /// Deterministic values in [-1, 1) (a 32-bit LCG), so benchmarks need no RNG state.

@@ -64,3 +64,21 @@ struct TileSweep {
         }
     }
 }
+
+
+@Suite("KernelBenchmark API (tiny sizes)")
+struct KernelBenchmarkSmokeTests {
+    @Test("run returns finite positive rates and a readable summary")
+    func tinyRun() {
+        let result = KernelBenchmark.run(
+            shapes: [KernelBenchmark.GemmShape(m: 64, n: 48, k: 32)], attentionTokens: [100],
+            decodeContexts: [130], repetitions: 1)
+        #expect(result.sgemm.count == 1 && result.attention.count == 1 && result.decode.count == 1)
+        #expect(result.sgemmGFLOPS > 0 && result.sgemmGFLOPS.isFinite)
+        #expect(result.attention[0].gflops > 0 && result.attention[0].gflops.isFinite)
+        #expect(result.attention[0].flops == 4 * 64 * 9 * 100 * 101 / 2)
+        #expect(result.decode[0].kvBytes == 2 * 130 * 192 * 4)
+        #expect(result.description.contains("flash attention causal N=100"))
+        #expect(result.blasConfiguration.contains("core="))
+    }
+}
