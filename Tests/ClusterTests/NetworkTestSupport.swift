@@ -1,0 +1,47 @@
+import Cluster
+
+/// Builds a topology for network tests. Bandwidths in bytes/s, latencies in ns.
+func makeTopology(hosts: Int, shape: TopologyShape = .fullyConnected, interBandwidth: Double = 1e9,
+                  interLatencyNs: Int64 = 0, intraBandwidth: Double = 1e11, intraLatencyNs: Int64 = 0,
+                  gpusPerHost: Int = 1) throws -> Topology {
+    try Topology(makeDescription(hosts: hosts, shape: shape, interBandwidth: interBandwidth,
+                                 interLatencyNs: interLatencyNs, intraBandwidth: intraBandwidth,
+                                 intraLatencyNs: intraLatencyNs, gpusPerHost: gpusPerHost))
+}
+
+func makeDescription(hosts: Int, shape: TopologyShape = .fullyConnected, interBandwidth: Double = 1e9,
+                     interLatencyNs: Int64 = 0, intraBandwidth: Double = 1e11, intraLatencyNs: Int64 = 0,
+                     gpusPerHost: Int = 1) -> TopologyDescription {
+    TopologyDescription(
+        hosts: hosts, gpusPerHost: gpusPerHost,
+        device: DeviceProfile(name: "test-gpu", flopsPerSecond: 1e12, memoryBandwidthBytesPerSecond: 1e11,
+                              memoryCapacityBytes: 1 << 30),
+        intraHostLink: LinkProfile(name: "test-nvlink", bandwidthBytesPerSecond: intraBandwidth,
+                                   latency: .nanoseconds(intraLatencyNs)),
+        interHostLink: LinkProfile(name: "test-ib", bandwidthBytesPerSecond: interBandwidth,
+                                   latency: .nanoseconds(interLatencyNs)),
+        shape: shape)
+}
+
+func at(_ ns: Int64) -> SimInstant { SimInstant(nanoseconds: ns) }
+func link(_ a: Int, _ b: Int) -> LinkID { LinkID(from: HostID(a), to: HostID(b)) }
+
+/// Runs the network until idle; returns every delivery in order.
+func drain(_ net: inout FlowNetwork) -> [FlowNetwork.Delivery] {
+    var all: [FlowNetwork.Delivery] = []
+    while let t = net.nextEventTime() { all += net.advanceDeliveries(to: t) }
+    return all
+}
+
+/// Deterministic generator for randomized tests (SplitMix64).
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
