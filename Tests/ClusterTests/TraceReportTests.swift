@@ -163,3 +163,50 @@ struct TraceReportTests {
         #expect(limited.split(separator: "\n").count == 4)
     }
 }
+
+@Suite("Reporters: golden trace")
+struct TraceGoldenTests {
+    /// The whole trace of the sample run, reviewed by hand: lanes, arrow ends, counter levels and exact
+    /// timestamps are those derived in the comment of `sampleLog()`. Because each test process has a new
+    /// hash seed, matching it also shows that no dictionary order leaks into the output.
+    @Test("the sample run's trace matches the reviewed golden text byte for byte")
+    func golden() {
+        // (The literal drops the final newline the writer ends with.)
+        #expect(TraceWriter.chromeTraceJSON(sampleLog()) == Self.expected + "\n")
+    }
+
+    static let expected = #"""
+{"displayTimeUnit":"ns","traceEvents":[
+{"name":"process_name","ph":"M","pid":0,"args":{"name":"host0"}},
+{"name":"process_sort_index","ph":"M","pid":0,"args":{"sort_index":0}},
+{"name":"process_name","ph":"M","pid":1,"args":{"name":"host1"}},
+{"name":"process_sort_index","ph":"M","pid":1,"args":{"sort_index":1}},
+{"name":"thread_name","ph":"M","pid":0,"tid":1,"args":{"name":"compute"}},
+{"name":"thread_sort_index","ph":"M","pid":0,"tid":1,"args":{"sort_index":1}},
+{"name":"thread_name","ph":"M","pid":0,"tid":2,"args":{"name":"→host1"}},
+{"name":"thread_sort_index","ph":"M","pid":0,"tid":2,"args":{"sort_index":2}},
+{"name":"thread_name","ph":"M","pid":0,"tid":3,"args":{"name":"→host1 #2"}},
+{"name":"thread_sort_index","ph":"M","pid":0,"tid":3,"args":{"sort_index":3}},
+{"name":"thread_name","ph":"M","pid":1,"tid":1,"args":{"name":"compute"}},
+{"name":"thread_sort_index","ph":"M","pid":1,"tid":1,"args":{"sort_index":1}},
+{"name":"thread_name","ph":"M","pid":1,"tid":2,"args":{"name":"→host0"}},
+{"name":"thread_sort_index","ph":"M","pid":1,"tid":2,"args":{"sort_index":2}},
+{"name":"embed","cat":"compute","ph":"X","ts":0.000,"dur":1000.000,"pid":0,"tid":1,"args":{"id":0,"phase":"prefill"}},
+{"name":"kv layer 3","cat":"transfer","ph":"X","ts":1000.000,"dur":1234.567,"pid":0,"tid":2,"args":{"id":1,"flow":0,"from":"host0","to":"host1","bytes":1200000,"phase":"prefill"}},
+{"name":"attend","cat":"compute","ph":"X","ts":0.000,"dur":500.000,"pid":1,"tid":1,"args":{"id":2,"phase":"prefill"}},
+{"name":"merge","cat":"compute","ph":"X","ts":2500.000,"dur":500.000,"pid":1,"tid":1,"args":{"id":3,"phase":"decode"}},
+{"name":"done","cat":"mark","ph":"i","s":"t","ts":3000.000,"pid":1,"tid":1,"args":{"id":5}},
+{"name":"post","cat":"compute","ph":"X","ts":1000.000,"dur":500.000,"pid":0,"tid":1,"args":{"id":6,"phase":"prefill"}},
+{"name":"extra \"quoted\"\nline","cat":"transfer","ph":"X","ts":1500.000,"dur":500.000,"pid":0,"tid":3,"args":{"id":7,"flow":1,"from":"host0","to":"host1","bytes":300000,"phase":"prefill"}},
+{"name":"kv layer 3","cat":"message","ph":"s","id":1,"ts":1000.000,"pid":0,"tid":2,"bp":"e"},
+{"name":"kv layer 3","cat":"message","ph":"f","id":1,"ts":2500.000,"pid":1,"tid":1,"bp":"e"},
+{"name":"extra \"quoted\"\nline","cat":"message","ph":"s","id":7,"ts":1500.000,"pid":0,"tid":3,"bp":"e"},
+{"name":"extra \"quoted\"\nline","cat":"message","ph":"f","id":7,"ts":2000.000,"pid":1,"tid":1,"bp":"e"},
+{"name":"in flight host0->host1","ph":"C","ts":1000.000,"pid":0,"args":{"bytes":1200000}},
+{"name":"in flight host0->host1","ph":"C","ts":1500.000,"pid":0,"args":{"bytes":1500000}},
+{"name":"in flight host0->host1","ph":"C","ts":2000.000,"pid":0,"args":{"bytes":1200000}},
+{"name":"in flight host0->host1","ph":"C","ts":2234.567,"pid":0,"args":{"bytes":0}},
+{"name":"memory","ph":"C","ts":2234.567,"pid":1,"args":{"bytes":1200000}}
+]}
+"""#
+}
