@@ -2,7 +2,7 @@
 ///
 /// All efficiencies are fractions of the device profile's *spec* peak (`flopsPerSecond`,
 /// `memoryBandwidthBytesPerSecond`). See `Docs/Projection.md` for the equations:
-/// - GEMM of `m` token rows: `eff = gemmMax · m / (m + gemmHalfRows)`; tensor-parallel shards of
+/// - GEMM of `m` token rows: `eff = gemmMax · (m / (m + gemmHalfRows))^gemmRowsExponent`; tensor-parallel shards of
 ///   `n` output columns also get `c(n/G) / c(n)` with `c(x) = x / (x + gemmHalfColumns)`.
 /// - Streaming work (weights, norms, residuals, copies): achieved bandwidth `memory · bandwidth`.
 /// - Attention of `q` queries: `eff = attentionMax · (q / (q + attentionHalfQueries))^attentionQueryExponent`,
@@ -11,8 +11,10 @@
 public struct EfficiencyParameters: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Fraction of peak FLOP/s a large GEMM reaches, (0, 1].
     public var gemmMax: Double
-    /// Token rows at which a GEMM reaches half of `gemmMax`, ≥ 0.
+    /// Token rows at which a GEMM reaches `2^-gemmRowsExponent` of `gemmMax`, ≥ 0.
     public var gemmHalfRows: Double
+    /// Exponent of the GEMM row saturation, (0, 4]: larger = sharper knee.
+    public var gemmRowsExponent: Double
     /// Output columns at which a GEMM reaches half efficiency; only used for the tensor-parallel
     /// penalty of narrower shards (not calibrated: the calibration set has no varying widths).
     public var gemmHalfColumns: Double
@@ -30,11 +32,12 @@ public struct EfficiencyParameters: Sendable, Hashable, Codable, CustomStringCon
     public var attentionMemory: Double
 
     public init(
-        gemmMax: Double, gemmHalfRows: Double, gemmHalfColumns: Double, memory: Double, attentionMax: Double,
+        gemmMax: Double, gemmHalfRows: Double, gemmRowsExponent: Double, gemmHalfColumns: Double, memory: Double, attentionMax: Double,
         attentionHalfQueries: Double, attentionQueryExponent: Double, causalHalfKeys: Double, attentionMemory: Double
     ) {
         self.gemmMax = gemmMax
         self.gemmHalfRows = gemmHalfRows
+        self.gemmRowsExponent = gemmRowsExponent
         self.gemmHalfColumns = gemmHalfColumns
         self.memory = memory
         self.attentionMax = attentionMax
@@ -50,6 +53,7 @@ public struct EfficiencyParameters: Sendable, Hashable, Codable, CustomStringCon
         [
         ("gemm_max", \.gemmMax, 0.01...1),
         ("gemm_half_rows", \.gemmHalfRows, 0...1e6),
+        ("gemm_rows_exponent", \.gemmRowsExponent, 0.05...4),
         ("gemm_half_columns", \.gemmHalfColumns, 0...1e6),
         ("memory", \.memory, 0.01...1),
         ("attention_max", \.attentionMax, 0.01...1),
@@ -65,13 +69,15 @@ public struct EfficiencyParameters: Sendable, Hashable, Codable, CustomStringCon
     /// documented assumption is that A100 and H200 reach the same fractions of *their own* spec peaks.
     /// `gemmHalfColumns` is assumed (128), not fitted.
     public static let calibratedH100 = EfficiencyParameters(
-        gemmMax: 0.8, gemmHalfRows: 300, gemmHalfColumns: 128, memory: 0.89, attentionMax: 0.66,
-        attentionHalfQueries: 400, attentionQueryExponent: 0.5, causalHalfKeys: 900, attentionMemory: 0.58)
+        gemmMax: 0.7130489077570082, gemmHalfRows: 396.80805392250346, gemmRowsExponent: 0.9765975001110274,
+        gemmHalfColumns: 128, memory: 0.8819805920583713, attentionMax: 0.6907046226766747,
+        attentionHalfQueries: 1688.5286675710483, attentionQueryExponent: 0.6047707305761398,
+        causalHalfKeys: 868.3331948691524, attentionMemory: 0.8819805920583713)
 
     /// Assumed for the local CPU profile (its peak is already a measured 2-thread sgemm rate, so
     /// `gemmMax` is 1; the rest are assumptions, not measurements).
     public static let assumedCPU = EfficiencyParameters(
-        gemmMax: 1.0, gemmHalfRows: 32, gemmHalfColumns: 32, memory: 1.0, attentionMax: 0.5,
+        gemmMax: 1.0, gemmHalfRows: 32, gemmRowsExponent: 1, gemmHalfColumns: 32, memory: 1.0, attentionMax: 0.5,
         attentionHalfQueries: 16, attentionQueryExponent: 1.0, causalHalfKeys: 64, attentionMemory: 1.0)
 
     public var description: String {

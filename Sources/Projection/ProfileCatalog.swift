@@ -189,8 +189,14 @@ extension LinkSpec {
 }
 
 enum YAMLText {
-    /// Shortest text that parses back to exactly `x`.
-    static func number(_ x: Double) -> String { "\(x)" }
+    /// Shortest `%g` text that parses back to exactly `x` (`9.89e+14`, `0.88`, `5e-06`).
+    static func number(_ x: Double) -> String {
+        for precision in 1...17 {
+            let text = String(format: "%.\(precision)g", x)
+            if Double(text) == x { return text }
+        }
+        return "\(x)"
+    }
 
     static func quoted(_ s: String) -> String {
         var out = "\""
