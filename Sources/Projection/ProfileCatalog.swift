@@ -13,6 +13,16 @@ public struct ProfileCatalog: Sendable {
         self.userDirectory = userDirectory
     }
 
+    /// A built-in device (or a `.yaml` path) by name; same as `ProfileCatalog().device(named:)`.
+    public static func device(named name: String) throws(ProjectionError) -> DeviceSpec {
+        try ProfileCatalog().device(named: name)
+    }
+
+    /// A built-in link (or a `.yaml` path) by name; same as `ProfileCatalog().link(named:)`.
+    public static func link(named name: String) throws(ProjectionError) -> LinkSpec {
+        try ProfileCatalog().link(named: name)
+    }
+
     /// A device by name.
     /// - Throws: ``ProjectionError`` listing the known names, or the YAML error of a user file.
     public func device(named name: String) throws(ProjectionError) -> DeviceSpec {
