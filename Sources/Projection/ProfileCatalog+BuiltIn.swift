@@ -43,7 +43,7 @@ extension ProfileCatalog {
             memoryBandwidthBytesPerSecond: Labelled(
                 30e9,
                 .measured("derived: llama.cpp F32 decode 57 tokens/s x 538 MB of weights = 30.7 GB/s (PLATFORM.md), a lower bound; a memcpy under the shared build load measured only 1.2-1.5 GB/s")),
-            memoryCapacityBytes: Labelled(25_769_803_776, .measured("24 GiB RAM (free -g)")),
+            memoryCapacityBytes: Labelled(25_276_510_208, .measured("/proc/meminfo MemTotal 24,684,092 kB (~23.5 GiB; the brief says 24 GiB)")),
             kernelOverheadSeconds: Labelled(2e-6, .assumed("call + BLAS dispatch per kernel")),
             efficiency: .assumedCPU, efficiencySource: .assumed("CPU efficiencies are assumptions; calibrate with a measurement file of your own")),
     ]
