@@ -88,12 +88,20 @@ public struct CostModel: Sendable {
     public let combine: ParallelCombine
     public let shape: ModelShape
 
-    /// - Precondition: `gpusPerHost ≥ 1`; for `.pipeline`, `gpusPerHost ≤ shape.layers`.
+    /// - Precondition: `gpusPerHost ≥ 1`; for `.pipeline`, `gpusPerHost ≤ shape.layers`; the device's
+    ///   peak and bandwidth positive and finite, its kernel overhead finite and ≥ 0 (profiles read from
+    ///   YAML are validated with messages before they get here).
     public init(
         device: DeviceProfile, efficiency: EfficiencyParameters, gpusPerHost: Int = 1,
         combine: ParallelCombine = .pipeline, shape: ModelShape
     ) {
         precondition(gpusPerHost >= 1, "CostModel: gpusPerHost must be at least 1, got \(gpusPerHost)")
+        precondition(
+            device.flopsPerSecond > 0 && device.flopsPerSecond.isFinite && device.memoryBandwidthBytesPerSecond > 0
+                && device.memoryBandwidthBytesPerSecond.isFinite && device.kernelOverheadSeconds >= 0
+                && device.kernelOverheadSeconds.isFinite,
+            "CostModel: device '\(device.name)' needs positive finite flopsPerSecond and memoryBandwidthBytesPerSecond "
+                + "and a finite non-negative kernelOverheadSeconds")
         precondition(
             combine == .tensorParallel || gpusPerHost <= shape.layers,
             "CostModel: pipeline over \(gpusPerHost) GPUs needs at least as many layers (\(shape.layers))")

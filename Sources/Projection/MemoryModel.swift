@@ -45,6 +45,8 @@ public struct MemoryBreakdown: Sendable, Hashable, CustomStringConvertible {
 
     public var total: Int64 { weights + kvCache + anchorKV + activations + communication + logits }
 
+    public init() {}
+
     public var description: String {
         func gb(_ b: Int64) -> String { String(format: "%.2f GB", Double(b) / 1e9) }
         return "\(gb(total)) (weights \(gb(weights)), KV \(gb(kvCache)), anchor KV \(gb(anchorKV)), "
