@@ -1,0 +1,339 @@
+import Cluster
+import DistributedAttention
+import Foundation
+
+/// How the GPUs of one host share a model.
+public enum ParallelCombine: String, Sendable, Hashable, CaseIterable {
+    /// Layers split across the GPUs (the paper's runs, HF `device_map`): a segment goes through the
+    /// GPUs one after another, so an op runs on one GPU at one GPU's speed; memory is ×G; the hidden
+    /// states are handed from GPU to GPU at slice boundaries (see ``CostModel/intraHostTransfers(of:)``).
+    case pipeline
+    /// Megatron-style tensor parallelism: every GEMM and the attention heads split G ways (narrower,
+    /// less efficient shards), two all-reduces of `tokens · hidden · bytes` per layer.
+    case tensorParallel = "tensor-parallel"
+}
+
+/// The cost of one primitive (a GEMM, an attention kernel, a streaming pass) on one GPU.
+public struct PrimitiveCost: Sendable, Hashable, CustomStringConvertible {
+    public enum Bound: String, Sendable, Hashable { case compute, memory }
+    public var name: String
+    /// Floating-point operations on the busiest GPU.
+    public var flops: Double
+    /// Bytes moved to/from device memory on the busiest GPU.
+    public var bytes: Double
+    /// Kernel launches charged.
+    public var kernels: Int
+    /// `max(flops / (peak·eff), bytes / (bandwidth·memEff)) + kernels · overhead`.
+    public var seconds: Double
+    /// Which term of the max won.
+    public var bound: Bound
+
+    public var description: String {
+        String(format: "%@: %.3g FLOP, %.3g B, %d kernels, %.4g s (%@-bound)", name, flops, bytes, kernels, seconds, bound.rawValue)
+    }
+}
+
+/// The cost of one op: its primitives and their sum.
+public struct OpCost: Sendable, Hashable {
+    public var primitives: [PrimitiveCost]
+    /// Sum of the primitives' times, seconds.
+    public var seconds: Double { primitives.reduce(0) { $0 + $1.seconds } }
+    public var flops: Double { primitives.reduce(0) { $0 + $1.flops } }
+    public var bytes: Double { primitives.reduce(0) { $0 + $1.bytes } }
+    public var kernels: Int { primitives.reduce(0) { $0 + $1.kernels } }
+
+    init(_ primitives: [PrimitiveCost]) { self.primitives = primitives }
+
+    static func + (a: OpCost, b: OpCost) -> OpCost { OpCost(a.primitives + b.primitives) }
+}
+
+/// A transfer between the GPUs of one host that an op implies; the simulation charges it on the
+/// host's intra-host link (`TopologyDescription.intraHostLink`).
+public struct IntraHostTransfer: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable {
+        /// Pipeline: hidden states `[tokens, hidden]` from the GPU of one layer slice to the next.
+        case pipelineHandoff
+        /// Tensor parallel: all-reduce of `[tokens, hidden]` among the host's G GPUs
+        /// (ring all-reduce moves `2·(G−1)/G · bytes` per GPU).
+        case allReduce
+        /// Tensor parallel: gathering vocabulary shards of the logits row.
+        case allGather
+    }
+
+    public var kind: Kind
+    /// Size of one transfer's payload (the full tensor), bytes.
+    public var bytes: Int
+    /// How many such transfers, one after another.
+    public var count: Int
+
+    public init(kind: Kind, bytes: Int, count: Int) {
+        self.kind = kind
+        self.bytes = bytes
+        self.count = count
+    }
+
+    public var description: String { "\(count)× \(kind.rawValue) of \(bytes) B" }
+}
+
+/// Time of each compute op of a host program on a host of `gpusPerHost` devices: shapes × device
+/// profile × efficiencies → seconds. Pure.
+///
+/// Every primitive costs `max(F / (P · e), B / (W · m)) + n · t₀` where `F` = FLOPs, `B` = bytes,
+/// `P` = peak FLOP/s, `W` = bandwidth, `e`, `m` = efficiencies of ``EfficiencyParameters`` for that
+/// primitive and shape, `n` = kernels, `t₀` = `device.kernelOverheadSeconds`. See `Docs/Projection.md`.
+public struct CostModel: Sendable {
+    public let device: DeviceProfile
+    public let efficiency: EfficiencyParameters
+    public let gpusPerHost: Int
+    public let combine: ParallelCombine
+    public let shape: ModelShape
+
+    /// - Precondition: `gpusPerHost ≥ 1`; for `.pipeline`, `gpusPerHost ≤ shape.layers`; the device's
+    ///   peak and bandwidth positive and finite, its kernel overhead finite and ≥ 0 (profiles read from
+    ///   YAML are validated with messages before they get here).
+    public init(
+        device: DeviceProfile, efficiency: EfficiencyParameters, gpusPerHost: Int = 1,
+        combine: ParallelCombine = .pipeline, shape: ModelShape
+    ) {
+        precondition(gpusPerHost >= 1, "CostModel: gpusPerHost must be at least 1, got \(gpusPerHost)")
+        precondition(
+            device.flopsPerSecond > 0 && device.flopsPerSecond.isFinite && device.memoryBandwidthBytesPerSecond > 0
+                && device.memoryBandwidthBytesPerSecond.isFinite && device.kernelOverheadSeconds >= 0
+                && device.kernelOverheadSeconds.isFinite,
+            "CostModel: device '\(device.name)' needs positive finite flopsPerSecond and memoryBandwidthBytesPerSecond "
+                + "and a finite non-negative kernelOverheadSeconds")
+        precondition(
+            combine == .tensorParallel || gpusPerHost <= shape.layers,
+            "CostModel: pipeline over \(gpusPerHost) GPUs needs at least as many layers (\(shape.layers))")
+        self.device = device
+        self.efficiency = efficiency
+        self.gpusPerHost = gpusPerHost
+        self.combine = combine
+        self.shape = shape
+    }
+
+    /// Uses the spec's profile and efficiencies.
+    public init(device: DeviceSpec, gpusPerHost: Int = 1, combine: ParallelCombine = .pipeline, shape: ModelShape) {
+        self.init(device: device.profile, efficiency: device.efficiency, gpusPerHost: gpusPerHost, combine: combine, shape: shape)
+    }
+
+    private var tp: Int { combine == .tensorParallel ? gpusPerHost : 1 }
+    private var e: Double { Double(shape.bytesPerElement) }
+
+    // MARK: Ops
+
+    /// Modeled time of `op` on this host (rounded up to a nanosecond).
+    public func duration(of op: Op) -> SimDuration { .seconds(cost(of: op).seconds) }
+
+    /// Modeled cost of `op`, primitive by primitive.
+    public func cost(of op: Op) -> OpCost {
+        switch op {
+        case .embed(let s):
+            return embedCost(tokens: s.tokenCount)
+        case .layerInputs(_, let s, let storesKV):
+            return layerInputsCost(tokens: s.tokenCount, storesKV: storesKV)
+        case .attend(_, let q, _, let pairs, let keyTokens):
+            return OpCost([attention(queries: q.tokenCount, keyTokens: keyTokens, visiblePairs: pairs)])
+        case .merge(_, let s, let parts):
+            return mergeCost(tokens: s.tokenCount, parts: parts)
+        case .finishLayer(_, let s):
+            return finishLayerCost(tokens: s.tokenCount)
+        case .encode(let s, _, _, let pairs, let keyTokens):
+            return encodeCost(tokens: s.tokenCount, visiblePairsPerLayer: pairs, keyTokensPerLayer: keyTokens)
+        case .logits:
+            return logitsCost()
+        case .sample:
+            return OpCost([stream("sample(argmax)", bytes: Double(shape.vocab) * 4, kernels: 1)])
+        }
+    }
+
+    /// Token embedding gather: reads and writes `tokens · hidden` elements.
+    public func embedCost(tokens n: Int) -> OpCost {
+        OpCost([stream("embed", bytes: 2 * Double(n * shape.hidden) * e, kernels: 1)])
+    }
+
+    /// RMSNorm, fused Q(K,V) GEMM (`[n, hidden] × [hidden, (heads + 2·kvHeads)·headDim]`, Q only when
+    /// `storesKV` is false), RoPE on Q (and K).
+    public func layerInputsCost(tokens n: Int, storesKV: Bool) -> OpCost {
+        let s = shape
+        let h = Double(s.hidden), N = Double(n)
+        let kvHeads = storesKV ? s.kvHeads : 0
+        let cols = (s.heads + 2 * kvHeads) * s.headDim
+        return OpCost([
+            stream("rmsnorm", bytes: 2 * N * h * e + h * e, kernels: 1),
+            gemm("qkv", m: n, n: cols, k: s.hidden, shard: .columns),
+            stream("rope", bytes: 2 * N * Double((s.heads + kvHeads) * s.headDim) * e / Double(tp), kernels: 1),
+        ])
+    }
+
+    /// O projection, residual, RMSNorm, gate+up GEMM, SiLU·mul, down GEMM, residual.
+    public func finishLayerCost(tokens n: Int) -> OpCost {
+        let s = shape
+        let h = Double(s.hidden), N = Double(n), f = Double(s.ffn)
+        return OpCost([
+            gemm("o_proj", m: n, n: s.hidden, k: s.heads * s.headDim, shard: .rows),
+            stream("residual", bytes: 3 * N * h * e, kernels: 1),
+            stream("rmsnorm", bytes: 2 * N * h * e + h * e, kernels: 1),
+            gemm("gate_up", m: n, n: 2 * s.ffn, k: s.hidden, shard: .columns),
+            stream("silu_mul", bytes: 3 * N * f * e / Double(tp), kernels: 1),
+            gemm("down", m: n, n: s.hidden, k: s.ffn, shard: .rows),
+            stream("residual", bytes: 3 * N * h * e, kernels: 1),
+        ])
+    }
+
+    /// Exact LSE merge of `parts` partials of `tokens` rows: reads every partial (output + fp32 lse),
+    /// writes one; `parts − 1` kernels (nothing when `parts ≤ 1`).
+    public func mergeCost(tokens n: Int, parts: Int) -> OpCost {
+        guard parts > 1 else { return OpCost([]) }
+        let row = Double(shape.heads * shape.headDim) * e + Double(shape.heads) * 4
+        return OpCost([stream("merge", bytes: Double(parts + 1) * Double(n) * row / Double(tp), kernels: parts - 1)])
+    }
+
+    /// Final RMSNorm + output head on one row (`[1, hidden] × [hidden, vocab]`: a weight-streaming GEMV).
+    public func logitsCost() -> OpCost {
+        let h = Double(shape.hidden)
+        return OpCost([
+            stream("final_norm", bytes: 3 * h * e, kernels: 1),
+            gemm("lm_head", m: 1, n: shape.vocab, k: shape.hidden, shard: .columns),
+        ])
+    }
+
+    /// `embed` + every layer's `layerInputs(storesKV: true)` + `attend` + `finishLayer`.
+    public func encodeCost(tokens n: Int, visiblePairsPerLayer pairs: Int, keyTokensPerLayer keys: Int) -> OpCost {
+        let layer = layerInputsCost(tokens: n, storesKV: true)
+            + OpCost([attention(queries: n, keyTokens: keys, visiblePairs: pairs)]) + finishLayerCost(tokens: n)
+        let perLayer = layer.primitives.map { p -> PrimitiveCost in
+            var p = p
+            p.flops *= Double(shape.layers)
+            p.bytes *= Double(shape.layers)
+            p.kernels *= shape.layers
+            p.seconds *= Double(shape.layers)
+            p.name = "\(shape.layers)×" + p.name
+            return p
+        }
+        return embedCost(tokens: n) + OpCost(perLayer)
+    }
+
+    // MARK: Primitives
+
+    enum Shard { case columns, rows }
+
+    /// GEMM `[m, k] × [k, n]`: `2mnk` FLOPs; bytes = weights `k·n` + input `m·k` + output `m·n`.
+    /// Tensor parallel: `n` (columns) or `k` (rows) split G ways.
+    func gemm(_ name: String, m: Int, n: Int, k: Int, shard: Shard) -> PrimitiveCost {
+        var nn = Double(n), kk = Double(k)
+        let M = Double(m)
+        var widthPenalty = 1.0
+        if tp > 1 {
+            if shard == .columns { nn /= Double(tp) } else { kk /= Double(tp) }
+            let c = efficiency.gemmHalfColumns
+            let full = Double(n) / (Double(n) + c)
+            let shardWidth = shard == .columns ? nn : Double(n)
+            // Row-split shards keep n but shorten k; treat the shorter k like a narrower shard.
+            let effective = shard == .columns ? shardWidth : Double(n) * kk / Double(k)
+            widthPenalty = (effective / (effective + c)) / full
+        }
+        let flops = 2 * M * nn * kk
+        let bytes = (kk * nn + M * kk + M * nn) * e
+        let eff = efficiency.gemmMax * pow(M / (M + efficiency.gemmHalfRows), efficiency.gemmRowsExponent) * widthPenalty
+        return primitive(name, flops: flops, computeEff: eff, bytes: bytes, memEff: efficiency.memory, kernels: 1)
+    }
+
+    /// A kernel bound by streaming `bytes` through memory.
+    func stream(_ name: String, bytes: Double, kernels: Int) -> PrimitiveCost {
+        primitive(name, flops: 0, computeEff: 1, bytes: bytes, memEff: efficiency.memory, kernels: kernels)
+    }
+
+    /// Attention of `queries` rows to `keyTokens` keys of which `visiblePairs` (query, key) pairs are
+    /// visible: `4 · heads · headDim · visiblePairs` FLOPs; reads K and V (`keyTokens · kvBytes`), Q,
+    /// writes output + lse.
+    public func attention(queries: Int, keyTokens: Int, visiblePairs: Int) -> PrimitiveCost {
+        let s = shape
+        guard queries > 0, visiblePairs > 0 else {
+            return PrimitiveCost(name: "attention(empty)", flops: 0, bytes: 0, kernels: 0, seconds: 0, bound: .memory)
+        }
+        let q = Double(queries), pairs = Double(visiblePairs)
+        let flops = 4 * Double(s.heads * s.headDim) * pairs / Double(tp)
+        let bytes = (Double(keyTokens) * Double(s.kvBytesPerTokenPerLayer)
+            + q * (2 * Double(s.heads * s.headDim) * e + Double(s.heads) * 4)) / Double(tp)
+        var eff = efficiency.attentionMax
+            * pow(q / (q + efficiency.attentionHalfQueries), efficiency.attentionQueryExponent)
+        if pairs < q * Double(keyTokens) {  // the causal mask hides part of the keys
+            let meanKeys = pairs / q
+            eff *= meanKeys / (meanKeys + efficiency.causalHalfKeys)
+        }
+        return primitive("attention", flops: flops, computeEff: eff, bytes: bytes, memEff: efficiency.attentionMemory, kernels: 1)
+    }
+
+    private func primitive(
+        _ name: String, flops: Double, computeEff: Double, bytes: Double, memEff: Double, kernels: Int
+    ) -> PrimitiveCost {
+        let compute = flops > 0 ? flops / (device.flopsPerSecond * max(computeEff, 1e-12)) : 0
+        let memory = bytes / (device.memoryBandwidthBytesPerSecond * memEff)
+        let t = max(compute, memory) + Double(kernels) * device.kernelOverheadSeconds
+        return PrimitiveCost(
+            name: name, flops: flops, bytes: bytes, kernels: kernels, seconds: t, bound: compute > memory ? .compute : .memory)
+    }
+
+    // MARK: Intra-host transfers
+
+    /// Layers held by GPU `g` under `.pipeline`: contiguous, as even as possible (the first
+    /// `layers % G` GPUs hold one more). Under `.tensorParallel` every GPU holds every layer.
+    public func layers(onGPU g: Int) -> Range<Int> {
+        precondition(g >= 0 && g < gpusPerHost, "CostModel: GPU \(g) out of 0..<\(gpusPerHost)")
+        guard combine == .pipeline else { return 0..<shape.layers }
+        let base = shape.layers / gpusPerHost, extra = shape.layers % gpusPerHost
+        let start = g * base + min(g, extra)
+        return start..<(start + base + (g < extra ? 1 : 0))
+    }
+
+    /// The GPU holding `layer` (pipeline); 0 for tensor parallel.
+    public func gpu(ofLayer layer: Int) -> Int {
+        guard combine == .pipeline else { return 0 }
+        return (0..<gpusPerHost).first { layers(onGPU: $0).contains(layer) } ?? gpusPerHost - 1
+    }
+
+    /// Transfers among the host's GPUs that `op` implies, to be charged on the intra-host link after
+    /// (pipeline hand-off) or within (all-reduce) the op:
+    /// - pipeline: `finishLayer(l)` where `l` is the last layer of a GPU's slice (not the last layer):
+    ///   one hand-off of `tokens · hidden · bytesPerElement`; `encode`: `G − 1` of them.
+    /// - tensor parallel: `finishLayer`: 2 all-reduces of `tokens · hidden · bytesPerElement`
+    ///   (after the O projection and after the down projection); `encode`: `2 · layers` of them plus one
+    ///   for the embedding; `embed`: 1; `logits`: one all-gather of the `vocab` logits (fp32).
+    /// Nothing when `gpusPerHost == 1`.
+    public func intraHostTransfers(of op: Op) -> [IntraHostTransfer] {
+        guard gpusPerHost > 1 else { return [] }
+        let hiddenBytes = { (n: Int) in n * self.shape.hidden * self.shape.bytesPerElement }
+        switch (combine, op) {
+        case (.pipeline, .finishLayer(let l, let s)):
+            let last = layers(onGPU: gpu(ofLayer: l)).upperBound - 1
+            guard l == last, l < shape.layers - 1 else { return [] }
+            return [IntraHostTransfer(kind: .pipelineHandoff, bytes: hiddenBytes(s.tokenCount), count: 1)]
+        case (.pipeline, .encode(let s, _, _, _, _)):
+            return [IntraHostTransfer(kind: .pipelineHandoff, bytes: hiddenBytes(s.tokenCount), count: gpusPerHost - 1)]
+        case (.tensorParallel, .finishLayer(_, let s)):
+            return [IntraHostTransfer(kind: .allReduce, bytes: hiddenBytes(s.tokenCount), count: 2)]
+        case (.tensorParallel, .encode(let s, _, _, _, _)):
+            return [IntraHostTransfer(kind: .allReduce, bytes: hiddenBytes(s.tokenCount), count: 2 * shape.layers + 1)]
+        case (.tensorParallel, .embed(let s)):
+            return [IntraHostTransfer(kind: .allReduce, bytes: hiddenBytes(s.tokenCount), count: 1)]
+        case (.tensorParallel, .logits):
+            return [IntraHostTransfer(kind: .allGather, bytes: shape.vocab * 4, count: 1)]
+        default:
+            return []
+        }
+    }
+
+    /// Pipeline hand-offs of one full pass of `tokens` through the host: `G − 1` transfers of
+    /// `tokens · hidden · bytesPerElement` (0 for tensor parallel or one GPU).
+    public func pipelineHandoffs(tokens: Int) -> (count: Int, bytesEach: Int) {
+        guard combine == .pipeline, gpusPerHost > 1 else { return (0, 0) }
+        return (gpusPerHost - 1, tokens * shape.hidden * shape.bytesPerElement)
+    }
+
+    /// Tensor-parallel all-reduces of one layer over `tokens`: 2 of `tokens · hidden · bytesPerElement`.
+    public func tensorParallelAllReduces(tokens: Int) -> (count: Int, bytesEach: Int) {
+        guard combine == .tensorParallel, gpusPerHost > 1 else { return (0, 0) }
+        return (2, tokens * shape.hidden * shape.bytesPerElement)
+    }
+}

@@ -1,0 +1,227 @@
+import ConfigFiles
+import Foundation
+
+/// Finds device and link profiles by name: the built-ins first, then YAML files in a user
+/// directory (`<dir>/devices/<name>.yaml` or `<dir>/<name>.yaml` for devices, `<dir>/links/<name>.yaml`
+/// or `<dir>/<name>.yaml` for links). A name that is a path to an existing `.yaml` file is loaded
+/// directly. To change a built-in, copy its file from `profiles/`, rename it and edit it.
+public struct ProfileCatalog: Sendable {
+    /// Where user profiles live (nil: built-ins only).
+    public var userDirectory: String?
+
+    public init(userDirectory: String? = nil) {
+        self.userDirectory = userDirectory
+    }
+
+    /// A built-in device (or a `.yaml` path) by name; same as `ProfileCatalog().device(named:)`.
+    public static func device(named name: String) throws(ProjectionError) -> DeviceSpec {
+        try ProfileCatalog().device(named: name)
+    }
+
+    /// A built-in link (or a `.yaml` path) by name; same as `ProfileCatalog().link(named:)`.
+    public static func link(named name: String) throws(ProjectionError) -> LinkSpec {
+        try ProfileCatalog().link(named: name)
+    }
+
+    /// A device by name.
+    /// - Throws: ``ProjectionError`` listing the known names, or the YAML error of a user file.
+    public func device(named name: String) throws(ProjectionError) -> DeviceSpec {
+        if let d = Self.builtInDevices.first(where: { $0.name == name }) { return d }
+        if let file = find(name, subfolder: "devices") { return try Self.loadDevice(file: file) }
+        throw ProjectionError(.unknownName(kind: "device", name: name, known: knownNames(Self.builtInDevices.map(\.name), "devices")))
+    }
+
+    /// A link by name.
+    /// - Throws: ``ProjectionError`` listing the known names, or the YAML error of a user file.
+    public func link(named name: String) throws(ProjectionError) -> LinkSpec {
+        if let l = Self.builtInLinks.first(where: { $0.name == name }) { return l }
+        if let file = find(name, subfolder: "links") { return try Self.loadLink(file: file) }
+        throw ProjectionError(.unknownName(kind: "link", name: name, known: knownNames(Self.builtInLinks.map(\.name), "links")))
+    }
+
+    private func find(_ name: String, subfolder: String) -> String? {
+        let fm = FileManager.default
+        if name.hasSuffix(".yaml") || name.hasSuffix(".yml"), fm.fileExists(atPath: name) { return name }
+        guard let dir = userDirectory else { return nil }
+        for candidate in ["\(dir)/\(subfolder)/\(name).yaml", "\(dir)/\(name).yaml"] where fm.fileExists(atPath: candidate) {
+            return candidate
+        }
+        return nil
+    }
+
+    private func knownNames(_ builtIn: [String], _ subfolder: String) -> [String] {
+        guard let dir = userDirectory else { return builtIn }
+        var user: [String] = []
+        for folder in ["\(dir)/\(subfolder)", dir] {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            user += files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
+        }
+        return builtIn + user.sorted().filter { !builtIn.contains($0) }
+    }
+}
+
+// MARK: - YAML
+
+extension ProfileCatalog {
+    /// Reads a device profile YAML file (strict: unknown fields are errors; every number is checked).
+    ///
+    /// ```yaml
+    /// name: h100-sxm
+    /// summary: NVIDIA H100 SXM5 80GB HBM3
+    /// flops_per_second: {value: 989e12, source: spec, note: "datasheet, dense BF16"}
+    /// memory_bandwidth_bytes_per_second: {value: 3.35e12, source: spec, note: "..."}
+    /// memory_capacity_bytes: {value: 80000000000, source: spec, note: "..."}
+    /// kernel_overhead_seconds: {value: 6e-6, source: calibrated, note: "..."}
+    /// efficiency: {source: calibrated, note: "...", gemm_max: 0.8, gemm_half_rows: 300, ...}
+    /// ```
+    public static func loadDevice(file: String) throws(ProjectionError) -> DeviceSpec {
+        do {
+            return try parseDevice(ConfigNode.load(file: file))
+        } catch {
+            throw ProjectionError(.config(error.description))
+        }
+    }
+
+    /// Parses device profile YAML text; `file` is used in messages.
+    public static func parseDevice(yaml text: String, file: String) throws(ProjectionError) -> DeviceSpec {
+        do {
+            return try parseDevice(ConfigNode.parse(text, file: file))
+        } catch {
+            throw ProjectionError(.config(error.description))
+        }
+    }
+
+    /// Reads a link profile YAML file (`name`, `summary`, `bandwidth_bytes_per_second`, `latency_seconds`).
+    public static func loadLink(file: String) throws(ProjectionError) -> LinkSpec {
+        do {
+            return try parseLink(ConfigNode.load(file: file))
+        } catch {
+            throw ProjectionError(.config(error.description))
+        }
+    }
+
+    /// Parses link profile YAML text; `file` is used in messages.
+    public static func parseLink(yaml text: String, file: String) throws(ProjectionError) -> LinkSpec {
+        do {
+            return try parseLink(ConfigNode.parse(text, file: file))
+        } catch {
+            throw ProjectionError(.config(error.description))
+        }
+    }
+
+    static func parseDevice(_ root: ConfigNode) throws(ConfigError) -> DeviceSpec {
+        let name = try root.string("name")
+        let summary = try root.string("summary", default: "")
+        let flops = try labelledDouble(root, "flops_per_second", positive: true)
+        let bw = try labelledDouble(root, "memory_bandwidth_bytes_per_second", positive: true)
+        let capNode = try root.required("memory_capacity_bytes", expected: "a mapping with value, source, note")
+        let cap = try capNode.int("value", range: 1...Int.max)
+        let capSource = try provenance(capNode)
+        try capNode.finish()
+        let overhead = try labelledDouble(root, "kernel_overhead_seconds", positive: false)
+        let effNode = try root.required("efficiency", expected: "a mapping with source, note and the efficiency fields")
+        var eff = EfficiencyParameters.calibratedH100
+        for field in EfficiencyParameters.fields {
+            eff[keyPath: field.path] = try effNode.double(field.key, range: field.range)
+        }
+        let effSource = try provenance(effNode)
+        try effNode.finish()
+        try root.finish()
+        return DeviceSpec(
+            name: name, summary: summary, flopsPerSecond: flops, memoryBandwidthBytesPerSecond: bw,
+            memoryCapacityBytes: Labelled(Int64(cap), capSource), kernelOverheadSeconds: overhead,
+            efficiency: eff, efficiencySource: effSource)
+    }
+
+    static func parseLink(_ root: ConfigNode) throws(ConfigError) -> LinkSpec {
+        let name = try root.string("name")
+        let summary = try root.string("summary", default: "")
+        let bw = try labelledDouble(root, "bandwidth_bytes_per_second", positive: true)
+        let latency = try labelledDouble(root, "latency_seconds", positive: false)
+        try root.finish()
+        return LinkSpec(name: name, summary: summary, bandwidthBytesPerSecond: bw, latencySeconds: latency)
+    }
+
+    /// `key: {value: <number>, source: spec|calibrated|measured|assumed, note: <text>}`.
+    /// `positive`: value must be > 0 (else ≥ 0). Always finite.
+    private static func labelledDouble(_ root: ConfigNode, _ key: String, positive: Bool) throws(ConfigError) -> Labelled<Double> {
+        let node = try root.required(key, expected: "a mapping with value, source, note")
+        guard node.isMapping else { throw node.error("expected a mapping with value, source, note; found \(node.kind)") }
+        let value = try node.double("value")
+        if positive ? !(value > 0) : !(value >= 0) {
+            throw node.error("\(value) is not allowed; expected a \(positive ? "positive" : "non-negative") finite number", field: "value")
+        }
+        let source = try provenance(node)
+        try node.finish()
+        return Labelled(value, source)
+    }
+
+    private static func provenance(_ node: ConfigNode) throws(ConfigError) -> Provenance {
+        let kind = try node.required("source", expected: "one of spec, calibrated, measured, assumed")
+            .asChoice(["spec": Provenance.Kind.spec, "calibrated": .calibrated, "measured": .measured, "assumed": .assumed])
+        let note = try node.string("note", default: "")
+        return Provenance(kind, note)
+    }
+}
+
+// MARK: - Writing YAML
+
+extension DeviceSpec {
+    /// The profile as YAML text that ``ProfileCatalog/parseDevice(yaml:file:)`` reads back unchanged.
+    public var yaml: String {
+        var s = "# Device profile (values per device). Edit, rename, and load with ProfileCatalog(userDirectory:).\n"
+        s += "# source: spec | calibrated | measured | assumed. Units: FLOP/s, bytes/s, bytes, seconds.\n"
+        s += "name: \(YAMLText.quoted(name))\nsummary: \(YAMLText.quoted(summary))\n"
+        s += YAMLText.labelled("flops_per_second", YAMLText.number(flopsPerSecond.value), flopsPerSecond.source)
+        s += YAMLText.labelled(
+            "memory_bandwidth_bytes_per_second", YAMLText.number(memoryBandwidthBytesPerSecond.value),
+            memoryBandwidthBytesPerSecond.source)
+        s += YAMLText.labelled("memory_capacity_bytes", "\(memoryCapacityBytes.value)", memoryCapacityBytes.source)
+        s += YAMLText.labelled("kernel_overhead_seconds", YAMLText.number(kernelOverheadSeconds.value), kernelOverheadSeconds.source)
+        s += "efficiency:\n  source: \(efficiencySource.kind.rawValue)\n  note: \(YAMLText.quoted(efficiencySource.note))\n"
+        for field in EfficiencyParameters.fields {
+            s += "  \(field.key): \(YAMLText.number(efficiency[keyPath: field.path]))\n"
+        }
+        return s
+    }
+}
+
+extension LinkSpec {
+    /// The profile as YAML text that ``ProfileCatalog/parseLink(yaml:file:)`` reads back unchanged.
+    public var yaml: String {
+        var s = "# Link profile (per direction). Edit, rename, and load with ProfileCatalog(userDirectory:).\n"
+        s += "# source: spec | calibrated | measured | assumed. Units: bytes/s, seconds.\n"
+        s += "name: \(YAMLText.quoted(name))\nsummary: \(YAMLText.quoted(summary))\n"
+        s += YAMLText.labelled("bandwidth_bytes_per_second", YAMLText.number(bandwidthBytesPerSecond.value), bandwidthBytesPerSecond.source)
+        s += YAMLText.labelled("latency_seconds", YAMLText.number(latencySeconds.value), latencySeconds.source)
+        return s
+    }
+}
+
+enum YAMLText {
+    /// Shortest `%g` text that parses back to exactly `x` (`9.89e+14`, `0.88`, `5e-06`).
+    static func number(_ x: Double) -> String {
+        for precision in 1...17 {
+            let text = String(format: "%.\(precision)g", x)
+            if Double(text) == x { return text }
+        }
+        return "\(x)"
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out + "\""
+    }
+
+    static func labelled(_ key: String, _ value: String, _ source: Provenance) -> String {
+        "\(key):\n  value: \(value)\n  source: \(source.kind.rawValue)\n  note: \(quoted(source.note))\n"
+    }
+}
