@@ -4,7 +4,8 @@ import Foundation
 /// cluster (e.g. bytes sent per host, one bar per attention method), rendered as SVG.
 ///
 /// The y axis is linear and always includes 0. Non-finite or missing values draw no bar.
-/// Each bar gets a value label above it (written by ``yFormat``) when the label fits its width.
+/// Each bar gets a value label above it (written by ``yFormat``) when every label fits its bar's
+/// width (all or none).
 /// Colours follow the Okabe–Ito palette. Output is deterministic.
 ///
 /// ```swift
@@ -30,7 +31,7 @@ public struct BarChart: SVGChart, Hashable {
     public var width: Double
     /// Canvas height in px.
     public var height: Double
-    /// Draw value labels above bars where they fit (default `true`).
+    /// Draw value labels above the bars when all of them fit (default `true`).
     public var showValues: Bool
 
     /// Creates a grouped bar chart; see the property documentation for each parameter.
@@ -84,7 +85,7 @@ public struct BarChart: SVGChart, Hashable {
             includeZero: true, binarySteps: yFormat.prefersBinarySteps, fixed: nil)
         let yLabels = yAxis.ticks.map(yFormat.format)
         let plotLeft = 22 + ChartFrame.labelSize + 8 + ChartFrame.yLabelWidth(yLabels) + 10
-        let plotRight = width - 24
+        let plotRight = width - 32
         let plotW = plotRight - plotLeft, plotH = plotBottom - plotTop
         func yPx(_ v: Double) -> Double { plotBottom - yAxis.fraction(v) * plotH }
 
@@ -95,6 +96,10 @@ public struct BarChart: SVGChart, Hashable {
         let clusterW = band * 0.8
         let barW = clusterW / Double(max(nGroup, 1))
         let zeroY = yPx(0)
+        // Value labels are all-or-nothing: a chart with labels on only some bars reads as if the
+        // others were missing.
+        let labelsFit = values.allSatisfy { SVGDocument.textWidth(yFormat.format($0), size: 10) <= barW + 8 }
+        let drawValues = showValues && labelsFit
         doc.raw("<g class=\"bars\">")
         for g in 0..<nGroup {
             let color = Palette.color(g)
@@ -107,12 +112,9 @@ public struct BarChart: SVGChart, Hashable {
                 doc.rect(
                     x: x + inset, y: min(y, zeroY), width: max(barW - 2 * inset, 0.5), height: abs(zeroY - y),
                     fill: color, extra: " class=\"bar\"")
-                if showValues {
-                    let label = yFormat.format(v)
-                    if SVGDocument.textWidth(label, size: 10) <= barW + 8 {
-                        let ly = v >= 0 ? y - 4 : y + 12
-                        doc.text(label, x: x + barW / 2, y: ly, size: 10, anchor: "middle", fill: "#333333", cssClass: "value-label")
-                    }
+                if drawValues {
+                    let ly = v >= 0 ? y - 4 : y + 12
+                    doc.text(yFormat.format(v), x: x + barW / 2, y: ly, size: 10, anchor: "middle", fill: "#333333", cssClass: "value-label")
                 }
             }
             doc.raw("</g>")

@@ -94,7 +94,7 @@ public struct LineChart: SVGChart, Hashable {
             includeZero: false, binarySteps: xFormat.prefersBinarySteps, fixed: xRange)
         let xLabels = xAxis.ticks.map(xFormat.format)
         let lastHalf = SVGDocument.textWidth(xLabels.last ?? "", size: ChartFrame.tickSize) / 2
-        let plotRight = width - max(24, lastHalf + 8)
+        let plotRight = width - max(32, lastHalf + 10)
         let plotW = plotRight - plotLeft, plotH = plotBottom - plotTop
         func px(_ p: DataPoint) -> (Double, Double) {
             (plotLeft + xAxis.fraction(p.x) * plotW, plotBottom - yAxis.fraction(p.y) * plotH)

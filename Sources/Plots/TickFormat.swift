@@ -99,7 +99,8 @@ enum NumberText {
         if v == 0 { return "0" }
         if v >= 1e6 || v < 1e-3 {
             var e = Foundation.floor(Foundation.log10(v))
-            var m = v / Foundation.pow(10, e)
+            // Split the division so that 10^e does not underflow to 0 for subnormal values.
+            var m = e < -300 ? (v * 1e300) / Foundation.pow(10, e + 300) : v / Foundation.pow(10, e)
             if fixedShortest(m, maxDecimals: 2) == "10" { m /= 10; e += 1 }
             return fixedShortest(m, maxDecimals: 2) + "e" + String(Int(e))
         }
@@ -127,7 +128,8 @@ enum NumberText {
     static func fixed(_ v: Double, decimals: Int) -> String {
         let p = Foundation.pow(10, Double(decimals))
         let scaled = (abs(v) * p).rounded()
-        guard scaled < 9.0e15 else { return String(Int64(v.rounded())) }
+        // Callers pass small values; anything else is written in `e` notation rather than trapping.
+        guard scaled.isFinite, scaled < 9.0e15 else { return v.isFinite ? (v < 0 ? "-" : "") + compact(abs(v)) : "0" }
         let n = UInt64(scaled)
         let pi = UInt64(p)
         let intPart = n / pi
