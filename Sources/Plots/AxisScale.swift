@@ -7,7 +7,8 @@ public enum AxisScale: Sendable, Hashable {
     /// Position proportional to `log2(value)`; ticks at powers of two. Values `<= 0` are skipped.
     case log2
     /// Position proportional to `log10(value)`; ticks at powers of ten (plus 2 and 5 when the
-    /// range spans at most two decades). Values `<= 0` are skipped.
+    /// range spans at most two decades), or at powers of two with the binary formats
+    /// (``TickFormat/tokens``, ``TickFormat/binaryBytes``). Values `<= 0` are skipped.
     case log10
 
     /// Whether `value` can be placed on this scale (finite, and positive on log scales).
@@ -102,7 +103,10 @@ struct Axis: Sendable {
         case .log2:
             return logarithmic(scale: scale, base: 2, lo: lo, hi: hi, target: Swift.max(2, targetTicks), snap: snap)
         case .log10:
-            return logarithmic(scale: scale, base: 10, lo: lo, hi: hi, target: Swift.max(2, targetTicks), snap: snap)
+            // Positions on a log axis do not depend on the base, so binary formats (token counts)
+            // get their round powers of two as ticks even on a log10 axis ("1K, 2K, 4K", not "1.95K").
+            return logarithmic(
+                scale: scale, base: binarySteps ? 2 : 10, lo: lo, hi: hi, target: Swift.max(2, targetTicks), snap: snap)
         }
     }
 
@@ -151,7 +155,7 @@ struct Axis: Sendable {
     private static func logarithmic(
         scale: AxisScale, base: Double, lo: Double, hi: Double, target: Int, snap: Bool
     ) -> Axis {
-        let tlo = scale.transform(lo), thi = scale.transform(hi)
+        let tlo = Foundation.log(lo) / Foundation.log(base), thi = Foundation.log(hi) / Foundation.log(base)
         var e0 = Foundation.floor(tlo + 1e-9), e1 = Foundation.ceil(thi - 1e-9)
         if e0 == e1 { e0 -= 1; e1 += 1 }
         let decades = e1 - e0

@@ -4,7 +4,7 @@ import Foundation
 /// cluster (e.g. bytes sent per host, one bar per attention method), rendered as SVG.
 ///
 /// The y axis is linear and always includes 0. Non-finite or missing values draw no bar.
-/// Each bar gets a value label above it (written by ``yFormat``) when every label fits its bar's
+/// Each bar gets a value label above it (written by ``yFormatter``) when every label fits its bar's
 /// width (all or none).
 /// Colours follow the Okabe–Ito palette. Output is deterministic.
 ///
@@ -12,7 +12,7 @@ import Foundation
 /// let chart = BarChart(
 ///     title: "Bytes sent per host", xLabel: "Host", yLabel: "Sent", categories: ["h0", "h1"],
 ///     groups: [BarGroup(name: "Star", values: [1.2e9, 3e8]), BarGroup(name: "Ring", values: [2e9, 2e9])],
-///     yFormat: .bytes)
+///     yFormatter: .bytes)
 /// ```
 public struct BarChart: SVGChart, Hashable {
     /// Title drawn at the top (also the SVG `<title>`).
@@ -26,7 +26,7 @@ public struct BarChart: SVGChart, Hashable {
     /// Bar groups; `groups[g].values[c]` is the bar of group `g` in category `c`.
     public var groups: [BarGroup]
     /// Formatting of y tick labels and bar value labels.
-    public var yFormat: TickFormat
+    public var yFormatter: TickFormat
     /// Canvas width in px.
     public var width: Double
     /// Canvas height in px.
@@ -37,14 +37,14 @@ public struct BarChart: SVGChart, Hashable {
     /// Creates a grouped bar chart; see the property documentation for each parameter.
     public init(
         title: String, xLabel: String = "", yLabel: String, categories: [String], groups: [BarGroup],
-        yFormat: TickFormat = .plain, width: Double = 720, height: Double = 440, showValues: Bool = true
+        yFormatter: TickFormat = .plain, width: Double = 720, height: Double = 440, showValues: Bool = true
     ) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
         self.categories = categories
         self.groups = groups
-        self.yFormat = yFormat
+        self.yFormatter = yFormatter
         self.width = width
         self.height = height
         self.showValues = showValues
@@ -82,15 +82,15 @@ public struct BarChart: SVGChart, Hashable {
 
         let yAxis = Axis.make(
             scale: .linear, values: values, targetTicks: max(2, Int((plotBottom - plotTop) / 55)),
-            includeZero: true, binarySteps: yFormat.prefersBinarySteps, fixed: nil)
-        let yLabels = yAxis.ticks.map(yFormat.format)
+            includeZero: true, binarySteps: yFormatter.prefersBinarySteps, fixed: nil)
+        let yLabels = yAxis.ticks.map(yFormatter.format)
         let plotLeft = 22 + ChartFrame.labelSize + 8 + ChartFrame.yLabelWidth(yLabels) + 10
         let plotRight = width - 32
         let plotW = plotRight - plotLeft, plotH = plotBottom - plotTop
         func yPx(_ v: Double) -> Double { plotBottom - yAxis.fraction(v) * plotH }
 
         doc.raw("<rect id=\"plot-area\" x=\"\(NumberText.px(plotLeft))\" y=\"\(NumberText.px(plotTop))\" width=\"\(NumberText.px(plotW))\" height=\"\(NumberText.px(plotH))\" fill=\"#ffffff\"/>")
-        ChartFrame.drawYAxis(yAxis, format: yFormat, left: plotLeft, right: plotRight, top: plotTop, bottom: plotBottom, into: &doc)
+        ChartFrame.drawYAxis(yAxis, format: yFormatter, left: plotLeft, right: plotRight, top: plotTop, bottom: plotBottom, into: &doc)
 
         let band = plotW / Double(max(nCat, 1))
         let clusterW = band * 0.8
@@ -98,7 +98,7 @@ public struct BarChart: SVGChart, Hashable {
         let zeroY = yPx(0)
         // Value labels are all-or-nothing: a chart with labels on only some bars reads as if the
         // others were missing.
-        let labelsFit = values.allSatisfy { SVGDocument.textWidth(yFormat.format($0), size: 10) <= barW + 8 }
+        let labelsFit = values.allSatisfy { SVGDocument.textWidth(yFormatter.format($0), size: 10) <= barW + 8 }
         let drawValues = showValues && labelsFit
         doc.raw("<g class=\"bars\">")
         for g in 0..<nGroup {
@@ -114,7 +114,7 @@ public struct BarChart: SVGChart, Hashable {
                     fill: color, extra: " class=\"bar\"")
                 if drawValues {
                     let ly = v >= 0 ? y - 4 : y + 12
-                    doc.text(yFormat.format(v), x: x + barW / 2, y: ly, size: 10, anchor: "middle", fill: "#333333", cssClass: "value-label")
+                    doc.text(yFormatter.format(v), x: x + barW / 2, y: ly, size: 10, anchor: "middle", fill: "#333333", cssClass: "value-label")
                 }
             }
             doc.raw("</g>")

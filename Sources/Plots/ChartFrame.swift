@@ -98,7 +98,10 @@ struct ChartFrame {
         plotTop: Double, plotBottom: Double, plotLeft: Double, plotRight: Double, into doc: inout SVGDocument
     ) {
         if !title.isEmpty {
-            doc.text(title, x: width / 2, y: 28, size: titleSize, anchor: "middle", weight: "bold", cssClass: "title")
+            // Shrink long titles (bold glyphs ≈ 0.62 em) so they stay inside the canvas; 11 px minimum.
+            let fitted = (width - 24) / (0.62 * Double(max(title.count, 1)))
+            let size = max(11, min(titleSize, (fitted * 2).rounded(.down) / 2))
+            doc.text(title, x: width / 2, y: 28, size: size, anchor: "middle", weight: "bold", cssClass: "title")
         }
         if !xLabel.isEmpty {
             doc.text(xLabel, x: (plotLeft + plotRight) / 2, y: height - 14, size: labelSize, anchor: "middle", cssClass: "axis-label")

@@ -1,7 +1,7 @@
 /// A line chart of one or more ``Series`` with markers on the points, rendered as SVG.
 ///
 /// Layout: bold title at the top, a legend row (wrapping) beneath it, then the plot area with thin
-/// grid lines at the labelled ticks, tick labels written by ``xFormat`` / ``yFormat``, and the axis
+/// grid lines at the labelled ticks, tick labels written by ``xFormatter`` / ``yFormatter``, and the axis
 /// labels (put units in them, e.g. `"Context length (tokens)"`, `"Time to first token"`).
 /// Colours follow the Okabe–Ito colour-blind-safe palette and each series also gets its own marker
 /// shape, so the chart stays readable in grey-scale.
@@ -13,7 +13,7 @@
 /// ```swift
 /// let chart = LineChart(
 ///     title: "Prefill time vs context", xLabel: "Context length (tokens)", yLabel: "Time",
-///     xScale: .log2, yScale: .log10, xFormat: .tokens, yFormat: .seconds,
+///     xScale: .log2, yScale: .log10, xFormatter: .tokens, yFormatter: .seconds,
 ///     series: [Series(name: "Star", points: [(16384, 0.4), (32768, 0.9)])])
 /// try chart.write(to: "out/prefill.svg")
 /// ```
@@ -29,9 +29,9 @@ public struct LineChart: SVGChart, Hashable {
     /// Vertical scale: usually `.linear` or `.log10` (`.log2` also works).
     public var yScale: AxisScale
     /// Formatting of x tick labels (e.g. `.tokens`).
-    public var xFormat: TickFormat
+    public var xFormatter: TickFormat
     /// Formatting of y tick labels (e.g. `.seconds`, `.bytes`, `.ratio`).
-    public var yFormat: TickFormat
+    public var yFormatter: TickFormat
     /// Lines, drawn in order; colour and marker follow the index.
     public var series: [Series]
     /// Canvas width in px.
@@ -49,7 +49,7 @@ public struct LineChart: SVGChart, Hashable {
     public init(
         title: String, xLabel: String, yLabel: String,
         xScale: AxisScale = .linear, yScale: AxisScale = .linear,
-        xFormat: TickFormat = .plain, yFormat: TickFormat = .plain,
+        xFormatter: TickFormat = .plain, yFormatter: TickFormat = .plain,
         series: [Series], width: Double = 720, height: Double = 440,
         yIncludesZero: Bool = true, xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil
     ) {
@@ -58,8 +58,8 @@ public struct LineChart: SVGChart, Hashable {
         self.yLabel = yLabel
         self.xScale = xScale
         self.yScale = yScale
-        self.xFormat = xFormat
-        self.yFormat = yFormat
+        self.xFormatter = xFormatter
+        self.yFormatter = yFormatter
         self.series = series
         self.width = width
         self.height = height
@@ -86,13 +86,13 @@ public struct LineChart: SVGChart, Hashable {
         let plotBottom = height - 56
         let yAxis = Axis.make(
             scale: yScale, values: valid.map(\.y), targetTicks: max(2, Int((plotBottom - plotTop) / 55)),
-            includeZero: yIncludesZero, binarySteps: yFormat.prefersBinarySteps, fixed: yRange)
-        let yLabels = yAxis.ticks.map(yFormat.format)
+            includeZero: yIncludesZero, binarySteps: yFormatter.prefersBinarySteps, fixed: yRange)
+        let yLabels = yAxis.ticks.map(yFormatter.format)
         let plotLeft = 22 + ChartFrame.labelSize + 8 + ChartFrame.yLabelWidth(yLabels) + 10
         let xAxis = Axis.make(
             scale: xScale, values: valid.map(\.x), targetTicks: max(2, Int((width - plotLeft - 30) / 90)),
-            includeZero: false, binarySteps: xFormat.prefersBinarySteps, fixed: xRange)
-        let xLabels = xAxis.ticks.map(xFormat.format)
+            includeZero: false, binarySteps: xFormatter.prefersBinarySteps, fixed: xRange)
+        let xLabels = xAxis.ticks.map(xFormatter.format)
         let lastHalf = SVGDocument.textWidth(xLabels.last ?? "", size: ChartFrame.tickSize) / 2
         let plotRight = width - max(32, lastHalf + 10)
         let plotW = plotRight - plotLeft, plotH = plotBottom - plotTop
@@ -114,7 +114,7 @@ public struct LineChart: SVGChart, Hashable {
             doc.line(x1: x, y1: plotTop, x2: x, y2: plotBottom, stroke: ChartFrame.gridColor, width: 1)
         }
         doc.raw("</g>")
-        ChartFrame.drawYAxis(yAxis, format: yFormat, left: plotLeft, right: plotRight, top: plotTop, bottom: plotBottom, into: &doc)
+        ChartFrame.drawYAxis(yAxis, format: yFormatter, left: plotLeft, right: plotRight, top: plotTop, bottom: plotBottom, into: &doc)
         doc.raw("<g class=\"x-ticks\">")
         for (t, label) in zip(xAxis.ticks, xLabels) {
             let x = plotLeft + xAxis.fraction(t) * plotW

@@ -12,7 +12,7 @@ import Testing
                 BarGroup(name: "Ring Attention", values: [1.2e9, 1.2e9, 1.2e9, 1.2e9]),
                 BarGroup(name: "Global (gather)", values: [0, 0.9e9, .nan]),
             ],
-            yFormat: .bytes)
+            yFormatter: .bytes)
     }
 
     @Test func barsParseAndScaleWithValues() throws {
@@ -46,7 +46,7 @@ import Testing
         #expect(nodes.texts("no-data") == ["No data"])
         let odd = BarChart(
             title: "<&>", yLabel: "ratio", categories: ["a<b", "c&d"],
-            groups: [BarGroup(name: "x>y", values: [-1.5, 2.5])], yFormat: .ratio)
+            groups: [BarGroup(name: "x>y", values: [-1.5, 2.5])], yFormatter: .ratio)
         let oddNodes = try #require(parseSVG(odd.svg()))
         #expect(oddNodes.texts("title") == ["<&>"])
         #expect(oddNodes.texts("tick-label", in: "x-ticks") == ["a<b", "c&d"])

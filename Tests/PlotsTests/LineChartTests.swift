@@ -9,7 +9,7 @@ import Testing
     static func projectionChart() -> LineChart {
         LineChart(
             title: "Prefill time vs context length", xLabel: "Context length (tokens)", yLabel: "Prefill time",
-            xScale: .log2, yScale: .log10, xFormat: .tokens, yFormat: .seconds,
+            xScale: .log2, yScale: .log10, xFormatter: .tokens, yFormatter: .seconds,
             series: [
                 Series(name: "Global attention", xs: contexts, ys: contexts.map { 2e-10 * $0 * $0 / 16 + 0.01 }),
                 Series(name: "Star Attention (4 hosts)", xs: contexts, ys: contexts.map { 2e-10 * $0 * $0 / 64 + 0.02 }),
@@ -120,7 +120,7 @@ import Testing
         }
         for (xs, ys) in [(AxisScale.linear, AxisScale.linear), (.log2, .log10), (.log10, .linear)] {
             let single = LineChart(
-                title: "One", xLabel: "x", yLabel: "y", xScale: xs, yScale: ys, xFormat: .tokens, yFormat: .seconds,
+                title: "One", xLabel: "x", yLabel: "y", xScale: xs, yScale: ys, xFormatter: .tokens, yFormatter: .seconds,
                 series: [Series(name: "s", points: [(65536, 0.25)])])
             let nodes = try #require(parseSVG(single.svg()))
             #expect(nodes.elements("polyline", cssClass: "line").isEmpty)
@@ -156,12 +156,23 @@ import Testing
     @Test func linearTokenAxisStepsByPowersOfTwo() throws {
         let chart = LineChart(
             title: "KV cache", xLabel: "Context length (tokens)", yLabel: "KV cache per host",
-            xFormat: .tokens, yFormat: .bytes,
+            xFormatter: .tokens, yFormatter: .bytes,
             series: [Series(name: "Star", xs: Self.contexts, ys: Self.contexts.map { $0 * 18432 })])
         let nodes = try #require(parseSVG(chart.svg()))
         let xTicks = nodes.texts("tick-label", in: "x-ticks")
         #expect(xTicks == ["0", "128K", "256K", "384K", "512K", "640K", "768K", "896K", "1M"])
         #expect(nodes.texts("tick-label", in: "y-ticks") == ["0", "5 GB", "10 GB", "15 GB", "20 GB"].map { $0 == "0" ? "0 B" : $0 })
+    }
+
+    @Test func log10TokenAxisUsesPowersOfTwo() throws {
+        let chart = LineChart(
+            title: "TTFT", xLabel: "Context (tokens)", yLabel: "TTFT", xScale: .log10, xFormatter: .tokens,
+            yFormatter: .seconds, series: [Series(name: "a", points: [(1000, 0.0004), (10000, 0.0013), (100_000, 0.0021)])])
+        let nodes = try #require(parseSVG(chart.svg()))
+        let ticks = nodes.texts("tick-label", in: "x-ticks")
+        // 1000 … 100000 tokens → domain 2^9 … 2^17; 8 powers fit without thinning (target 6 + 2).
+        #expect(ticks == ["512", "1K", "2K", "4K", "8K", "16K", "32K", "64K", "128K"])
+        #expect(nodes.texts("tick-label", in: "y-ticks") == ["0 s", "500 µs", "1 ms", "1.5 ms", "2 ms", "2.5 ms"])
     }
 
     @Test func outputIsDeterministic() {
