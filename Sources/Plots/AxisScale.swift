@@ -160,7 +160,7 @@ struct Axis: Sendable {
         if e0 == e1 { e0 -= 1; e1 += 1 }
         let decades = e1 - e0
         // Thin out labels when there are too many powers; keep them aligned to multiples of `stride`.
-        let stride = Swift.max(1, Foundation.ceil(decades / Double(target + 2)))
+        let stride = Swift.max(1, Foundation.ceil(decades / Double(target + 4)))
         if snap {
             e0 = Foundation.floor(e0 / stride) * stride
             e1 = Foundation.ceil(e1 / stride) * stride

@@ -170,9 +170,21 @@ import Testing
             yFormatter: .seconds, series: [Series(name: "a", points: [(1000, 0.0004), (10000, 0.0013), (100_000, 0.0021)])])
         let nodes = try #require(parseSVG(chart.svg()))
         let ticks = nodes.texts("tick-label", in: "x-ticks")
-        // 1000 … 100000 tokens → domain 2^9 … 2^17; 8 powers fit without thinning (target 6 + 2).
+        // 1000 … 100000 tokens → domain 2^9 … 2^17; 8 powers fit without thinning (target 6 + 4).
         #expect(ticks == ["512", "1K", "2K", "4K", "8K", "16K", "32K", "64K", "128K"])
         #expect(nodes.texts("tick-label", in: "y-ticks") == ["0 s", "500 µs", "1 ms", "1.5 ms", "2 ms", "2.5 ms"])
+    }
+
+    @Test func wideLog2RangeThinsToAlignedPowers() throws {
+        let xs = (0...20).map { Double(1 << $0) }
+        let chart = LineChart(
+            title: "Wide", xLabel: "Context (tokens)", yLabel: "y", xScale: .log2, xFormatter: .tokens,
+            series: [Series(name: "a", xs: xs, ys: xs.map { $0.squareRoot() })])
+        let nodes = try #require(parseSVG(chart.svg()))
+        // 21 powers are too many labels for ~600 px: every other one, aligned so that 1K and 1M appear.
+        #expect(
+            nodes.texts("tick-label", in: "x-ticks")
+                == ["1", "4", "16", "64", "256", "1K", "4K", "16K", "64K", "256K", "1M"])
     }
 
     @Test func outputIsDeterministic() {
