@@ -39,7 +39,11 @@ let package = Package(
 
         .target(name: "GGUF", swiftSettings: strict),
         .target(name: "Tokenizer", dependencies: ["GGUF"], swiftSettings: strict),
-        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: strict),
+        // `-target-cpu haswell` (AVX2 + FMA, no AVX-512; Zen 3 and later also run it) lets Swift
+        // emit `vfmadd`/`vroundps` for the SIMD8 math instead of libm `fmaf`/`rintf` calls.
+        .target(
+            name: "Kernels", dependencies: ["COpenBLAS"],
+            swiftSettings: strict + [.unsafeFlags(["-target-cpu", "haswell"])]),
         .target(name: "Llama", dependencies: ["GGUF", "Kernels", "Tokenizer"], swiftSettings: strict),
         .target(
             name: "Cluster",
