@@ -33,7 +33,7 @@ public struct BPETokenizer: Sendable {
     /// The Jinja chat template (`tokenizer.chat_template`), if given.
     public let chatTemplate: String?
 
-    private let idByToken: [String: Int32]
+    private let tokenTable: TokenTable
     /// Byte value → id of its single-symbol token, or -1 if the vocabulary has none.
     private let byteTokenIDs: [Int32]
     private let merges: BPEMerges
@@ -71,36 +71,46 @@ public struct BPETokenizer: Sendable {
         }
         let types = tokenTypes.isEmpty ? [Int32](repeating: TokenType.normal.rawValue, count: tokens.count) : tokenTypes
 
-        var idByToken: [String: Int32] = [:]
-        idByToken.reserveCapacity(tokens.count)
-        for (i, t) in tokens.enumerated() where idByToken[t] == nil {
-            idByToken[t] = Int32(i)
-        }
+        let table = TokenTable(tokens)
 
         var byteTokenIDs = [Int32](repeating: -1, count: 256)
         var missingBytes: [UInt8] = []
         for b in 0..<256 {
-            if let id = idByToken[String(ByteLevel.byteToScalar[b])] {
+            if let id = table.id(String(ByteLevel.byteToScalar[b])) {
                 byteTokenIDs[b] = id
             } else {
                 missingBytes.append(UInt8(b))
             }
         }
 
-        var table: [UInt64: UInt64] = [:]
-        table.reserveCapacity(merges.count)
+        var mergeTable: [UInt64: UInt64] = [:]
+        mergeTable.reserveCapacity(merges.count)
+        var joined: [UInt8] = []
         for (rank, line) in merges.enumerated() {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw TokenizerError(.malformedMerge(index: rank, line: line))
+            var line = line
+            // "A B": split at the single space byte (byte-level tokens never contain 0x20).
+            let (a, b, ab): (Int32, Int32, Int32) = try line.withUTF8 { utf8 in
+                guard let space = utf8.firstIndex(of: 0x20), space > 0, space < utf8.count - 1,
+                    utf8[(space + 1)...].firstIndex(of: 0x20) == nil
+                else { throw TokenizerError(.malformedMerge(index: rank, line: String(decoding: utf8, as: UTF8.self))) }
+                let left = UnsafeBufferPointer(rebasing: utf8[..<space])
+                let right = UnsafeBufferPointer(rebasing: utf8[(space + 1)...])
+                joined.removeAll(keepingCapacity: true)
+                joined.append(contentsOf: left)
+                joined.append(contentsOf: right)
+                func unknown(_ part: some Sequence<UInt8>) -> TokenizerError {
+                    TokenizerError(.mergeUnknownToken(
+                        index: rank, line: String(decoding: utf8, as: UTF8.self),
+                        token: String(decoding: Array(part), as: UTF8.self)))
+                }
+                guard let leftID = table.id(left) else { throw unknown(left) }
+                guard let rightID = table.id(right) else { throw unknown(right) }
+                guard let mergedID = joined.withUnsafeBufferPointer({ table.id($0) }) else { throw unknown(joined) }
+                return (leftID, rightID, mergedID)
             }
-            let a = String(parts[0]), b = String(parts[1])
-            for t in [a, b, a + b] where idByToken[t] == nil {
-                throw TokenizerError(.mergeUnknownToken(index: rank, line: line, token: t))
-            }
-            let key = BPEMerges.key(idByToken[a]!, idByToken[b]!)
-            if table[key] == nil {  // a repeated merge keeps its first (lowest) rank
-                table[key] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: idByToken[a + b]!))
+            let key = BPEMerges.key(a, b)
+            if mergeTable[key] == nil {  // a repeated merge keeps its first (lowest) rank
+                mergeTable[key] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: ab))
             }
         }
 
@@ -128,10 +138,10 @@ public struct BPETokenizer: Sendable {
         self.eosTokenID = eosTokenID
         self.bosTokenID = bosTokenID
         self.chatTemplate = chatTemplate
-        self.idByToken = idByToken
+        self.tokenTable = table
         self.byteTokenIDs = byteTokenIDs
         self.bytesWithoutToken = missingBytes
-        self.merges = BPEMerges(table: table)
+        self.merges = BPEMerges(table: mergeTable)
         self.decodedBytes = decodedBytes
         self.decodedOffsets = decodedOffsets
         self.specials = SpecialTokenMatcher(specialList)
@@ -149,8 +159,8 @@ public struct BPETokenizer: Sendable {
     /// Number of merges in the table.
     public var mergeCount: Int { merges.count }
 
-    /// The id whose vocabulary string is exactly `token` (`"<|im_end|>"` → 2), or nil.
-    public func tokenID(_ token: String) -> Int32? { idByToken[token] }
+    /// The id whose vocabulary string is exactly `token`, byte for byte (`"<|im_end|>"` → 2), or nil.
+    public func tokenID(_ token: String) -> Int32? { tokenTable.id(token) }
 
     /// The vocabulary string of `id`, or nil if out of range.
     public func token(_ id: Int32) -> String? {
@@ -174,7 +184,8 @@ public struct BPETokenizer: Sendable {
     ///   (`"<|im_start|>"`) become their single ids; when false they are encoded as plain text.
     ///   User-defined tokens are matched either way (llama.cpp's rule).
     /// - Returns: ids in `0..<vocabularySize`.
-    /// - Complexity: O(n log n) in the UTF-8 length (linear in practice); measured > 1 M tokens/s.
+    /// - Complexity: O(n log n) in the UTF-8 length (linear in practice). Measured 5–9 M tokens/s
+    ///   on 20K-token texts (one core, release build).
     public func encode(_ text: String, parseSpecialTokens: Bool = true) -> [Int32] {
         let bytes = Array(text.utf8)
         var output: [Int32] = []
@@ -210,7 +221,8 @@ public struct BPETokenizer: Sendable {
         _ bytes: [UInt8], _ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
         _ state: inout EncodeState, _ output: inout [Int32]
     ) {
-        var pre = state.pre
+        var pre = PreTokenizer.Scratch()
+        swap(&pre, &state.pre)  // keep the buffers uniquely referenced (no copy on write)
         preTokenizer.split(buffer, range, scratch: &pre) { word in
             if word.count == 1 {
                 let id = byteTokenIDs[Int(buffer[word.lowerBound])]
@@ -235,7 +247,7 @@ public struct BPETokenizer: Sendable {
             state.cacheIDs.append(contentsOf: output[start...])
             state.cache[key] = cacheStart..<Int32(state.cacheIDs.count)
         }
-        state.pre = pre
+        swap(&pre, &state.pre)
     }
 
     // MARK: - Decode
