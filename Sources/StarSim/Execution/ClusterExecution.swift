@@ -1,0 +1,105 @@
+import Cluster
+import DistributedAttention
+import Foundation
+import Projection
+
+/// A cluster as a run uses it: the topology description plus how each host's GPUs combine and the
+/// device's efficiencies for the cost model.
+public struct ClusterSetup: Sendable {
+    public var topology: TopologyDescription
+    public var device: DeviceSpec
+    public var combine: ParallelCombine
+    public var timing: SimulationOptions.Timing
+    public var pacing: SimulationOptions.Pacing
+    public var granularity: Granularity
+
+    public init(topology: TopologyDescription, device: DeviceSpec, combine: ParallelCombine = .pipeline,
+                timing: SimulationOptions.Timing = .modeled, pacing: SimulationOptions.Pacing = .asFastAsPossible,
+                granularity: Granularity = .perLayer) {
+        self.topology = topology
+        self.device = device
+        self.combine = combine
+        self.timing = timing
+        self.pacing = pacing
+        self.granularity = granularity
+    }
+
+    /// Resolves profile names (`ProfileCatalog`) into a setup.
+    public static func named(hosts: Int, gpusPerHost: Int, device: String, intraHostLink: String,
+                             interHostLink: String, shape: TopologyShape, combine: ParallelCombine = .pipeline,
+                             catalog: ProfileCatalog = ProfileCatalog()) throws -> ClusterSetup {
+        let d = try catalog.device(named: device)
+        let intra = try catalog.link(named: intraHostLink)
+        let inter = try catalog.link(named: interHostLink)
+        return ClusterSetup(
+            topology: TopologyDescription(hosts: hosts, gpusPerHost: gpusPerHost, device: d.profile,
+                                          intraHostLink: intra.profile, interHostLink: inter.profile, shape: shape),
+            device: d, combine: combine)
+    }
+
+    /// The cost model of one host of this cluster for a model shape.
+    public func costModel(shape: ModelShape) -> CostModel {
+        CostModel(device: topology.device, efficiency: device.efficiency, gpusPerHost: topology.gpusPerHost,
+                  combine: combine, shape: shape)
+    }
+}
+
+/// What one method did on the simulated cluster.
+public struct MethodOutcome: Sendable {
+    /// Display name (`global`, `star`, `ring`, `ring-zigzag`, …).
+    public var name: String
+    public var method: AttentionMethod
+    public var topology: Topology
+    public var report: RunReport
+    /// Tokens produced by the query host (the last may be the stop token).
+    public var generated: [Int32]
+    /// Wall seconds the whole simulated run took on this machine (real math included).
+    public var wallSeconds: Double
+    /// Real runs: the query host's logits `[vocab]` before each sampled token (empty for projections).
+    public var logits: [[Float]] = []
+
+    /// Bytes, busy time, utilisation per host, link and phase.
+    public var counters: RunCounters { RunCounters(log: report.log, topology: topology) }
+    public var criticalPath: CriticalPath { CriticalPath(log: report.log) }
+}
+
+/// Runs a method's per-host programs through `AttentionHostShell`s on a `Simulation`.
+/// The same function serves real execution (`HostTensors` backends) and projections
+/// (`ModeledBackend`): same programs, same scheduler, same cost model.
+enum ClusterExecution {
+    static func run<Backend: OpBackend>(
+        _ method: AttentionMethod, name: String, setup: ClusterSetup, shape: ModelShape, weightBytes: Int64,
+        stopTokens: Set<Int32>, maxNewTokens: Int, recordsLog: Bool = true, backends: [Backend]
+    ) throws -> MethodOutcome {
+        precondition(backends.count == method.hosts, "one backend per host")
+        var description = setup.topology
+        description.hosts = method.hosts
+        let topology = try Topology(description)
+        let costModel = setup.costModel(shape: shape)
+        let intra = description.intraHostLink
+        let cost: @Sendable (Op) -> SimDuration = { op in
+            // Hand-offs between the GPUs of a host (pipeline slices, tensor-parallel all-reduces) are
+            // serial with the op's kernels, so they are charged as part of the op.
+            var d = costModel.duration(of: op)
+            for t in costModel.intraHostTransfers(of: op) where t.count > 0 {
+                let one = intra.latency + .seconds(Double(t.bytes) / intra.bandwidthBytesPerSecond)
+                d = d + one * Int64(t.count)
+            }
+            return d
+        }
+        let shells = method.programs(shape: shape, granularity: setup.granularity).enumerated().map { host, program in
+            AttentionHostShell(
+                program: program, backend: backends[host], shape: shape, weightBytes: weightBytes,
+                stopTokens: stopTokens, maxNewTokens: maxNewTokens, cost: cost)
+        }
+        let simulation = Simulation(
+            topology: topology,
+            options: SimulationOptions(pacing: setup.pacing, timing: setup.timing, recordsLog: recordsLog))
+        let start = DispatchTime.now().uptimeNanoseconds
+        let report = try simulation.run(shells: shells)
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return MethodOutcome(
+            name: name, method: method, topology: topology, report: report,
+            generated: shells[method.queryHost].generated, wallSeconds: wall)
+    }
+}

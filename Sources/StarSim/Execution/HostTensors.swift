@@ -1,0 +1,226 @@
+import DistributedAttention
+import Kernels
+import Llama
+
+/// The tensors one simulated host keeps while it executes an attention method for real, and the
+/// real math behind each symbolic ``Op`` of `DistributedAttention`.
+///
+/// Shapes: hidden `[tokens, hidden]`; Q `[tokens, heads*headDim]`; K/V `[tokens, kvHeads*headDim]`;
+/// partial output `[tokens, heads*headDim]` + lse `[tokens, heads]`.
+///
+/// Owned by one host shell and only used from that host's isolation (see `HostShell`).
+final class HostTensors: OpBackend {
+    /// One KV store at one layer.
+    struct Store: Sendable {
+        var keys: [Float] = []
+        var values: [Float] = []
+        var positions: [Int32] = []
+    }
+
+    /// What a message carries when executing for real.
+    enum Data: Sendable {
+        case none
+        case tokens([Int32])
+        case kv([(KVRef, Store)])
+        case partial(AttentionPartial)
+        case merged([Float])
+    }
+
+    private struct Key: Hashable {
+        let layer: Int
+        let segment: Segment
+    }
+
+    let model: LlamaModel
+    let geometry: AttentionGeometry
+    /// Context ++ query ++ generated token ids as known on this host.
+    private(set) var sequence: [Int32]
+    private var hidden: [Segment: [Float]] = [:]
+    private var queries: [Key: [Float]] = [:]
+    private var stores: [KVRef: [Store]] = [:]
+    private var localPartials: [Key: [AttentionPartial]] = [:]
+    private var remotePartials: [Key: [AttentionPartial]] = [:]
+    private var mergedOutputs: [Key: [Float]] = [:]
+    private var lastLogits: [Float] = []
+    /// Every logits row this host computed, in order (the query host: one per sampled token).
+    private(set) var logitsHistory: [[Float]] = []
+
+    /// Context + query tokens: generated token `n` is sequence index `promptLength + n`.
+    let promptLength: Int
+
+    init(model: LlamaModel, sequence: [Int32]) {
+        self.model = model
+        self.sequence = sequence
+        promptLength = sequence.count
+        geometry = model.attentionGeometry
+    }
+
+    /// The token chosen by the last `.sample`.
+    private(set) var sampledToken: Int32 = -1
+
+    func work(for op: Op) -> (() -> Void)? {
+        { [self] in perform(op) }
+    }
+
+    func dropKV(layer: Int, _ ref: KVRef) { drop(layer: layer, ref) }
+
+    /// Performs one op (`.sample` sets `sampledToken`).
+    func perform(_ op: Op) {
+        switch op {
+        case .embed(let s):
+            // Token ids were validated against the vocabulary when the run was planned.
+            hidden[s] = try! model.embed(s.tokenIndices.map { sequence[$0] })
+        case .layerInputs(let layer, let s, let storesKV):
+            layerInputs(layer: layer, segment: s, storesKV: storesKV)
+        case .attend(let layer, let s, let keys, _, _):
+            attend(layer: layer, segment: s, keys: keys)
+        case .merge(let layer, let s, let parts):
+            let key = Key(layer: layer, segment: s)
+            let all = localPartials.removeValue(forKey: key, default: []) + remotePartials.removeValue(forKey: key, default: [])
+            precondition(all.count == parts, "merge of \(s) at layer \(layer): program says \(parts) parts, host holds \(all.count)")
+            mergedOutputs[key] = AttentionPartial.merge(all).output
+        case .finishLayer(let layer, let s):
+            finishLayer(layer: layer, segment: s)
+        case .encode(let s, let keys, let dropAnchor, _, _):
+            perform(.embed(s))
+            for layer in 0..<model.config.layerCount {
+                layerInputs(layer: layer, segment: s, storesKV: true)
+                attend(layer: layer, segment: s, keys: keys)
+                if let dropAnchor { drop(layer: layer, dropAnchor) }
+                finishLayer(layer: layer, segment: s)
+            }
+        case .logits(let s):
+            guard let h = hidden[s] else { preconditionFailure("logits of \(s) before its hidden states exist") }
+            lastLogits = model.logits(hidden: h, row: s.tokenCount - 1)
+            logitsHistory.append(lastLogits)
+        case .sample:
+            precondition(!lastLogits.isEmpty, "sample before logits")
+            sampledToken = LlamaModel.argmax(lastLogits)
+            // The sampled token is the next token of the sequence on the host that sampled it; other
+            // hosts learn it from the `.token` message.
+            sequence.append(sampledToken)
+        }
+    }
+
+    /// Removes a store at one layer (Star: the anchor after each layer's attend).
+    func drop(layer: Int, _ ref: KVRef) {
+        guard var perLayer = stores[ref], layer < perLayer.count else { return }
+        perLayer[layer] = Store()
+        stores[ref] = perLayer
+    }
+
+    func dropHidden(_ s: Segment) { hidden[s] = nil }
+
+    // MARK: Messages
+
+    /// The real payload of an outgoing message.
+    func data(for message: Message) -> Data {
+        switch message.payload {
+        case .queryTokens(let s):
+            return .tokens(s.tokenIndices.map { sequence[$0] })
+        case .kv(let layer, _, let blocks, _):
+            return .kv(blocks.map { ($0, store($0, layer: layer)) })
+        case .partial(let layer, let s):
+            let parts = localPartials[Key(layer: layer, segment: s), default: []]
+            precondition(!parts.isEmpty, "partial of \(s) at layer \(layer) sent before any attend")
+            return .partial(parts.count == 1 ? parts[0] : AttentionPartial.merge(parts))
+        case .merged(let layer, let s):
+            guard let out = mergedOutputs[Key(layer: layer, segment: s)] else {
+                preconditionFailure("merged output of \(s) at layer \(layer) sent before the merge")
+            }
+            return .merged(out)
+        case .token:
+            return .none
+        }
+    }
+
+    /// Stores what an incoming message carries.
+    func receive(_ message: Message, data: Data) {
+        switch (message.payload, data) {
+        case (.queryTokens(let s), .tokens(let ids)):
+            for (i, t) in zip(s.tokenIndices, ids) where i < sequence.count { precondition(sequence[i] == t) }
+        case (.kv(let layer, _, _, _), .kv(let blocks)):
+            for (ref, store) in blocks { setStore(ref, layer: layer, store) }
+        case (.partial(let layer, let s), .partial(let p)):
+            remotePartials[Key(layer: layer, segment: s), default: []].append(p)
+        case (.merged(let layer, let s), .merged(let out)):
+            mergedOutputs[Key(layer: layer, segment: s)] = out
+        case (.token(let n, let id, _), _):
+            // Generated token n is sequence index promptLength + n.
+            precondition(promptLength + n == sequence.count, "generated token \(n) arrived out of order")
+            sequence.append(id)
+        default:
+            preconditionFailure("message \(message) arrived with a mismatched payload")
+        }
+    }
+
+    // MARK: Math
+
+    private func layerInputs(layer: Int, segment s: Segment, storesKV: Bool) {
+        guard let h = hidden[s] else { preconditionFailure("layerInputs of \(s) before embed") }
+        let qkv = model.attentionInputs(layer: layer, hidden: h, positions: s.positions)
+        queries[Key(layer: layer, segment: s)] = qkv.q
+        guard storesKV else { return }
+        let width = geometry.kvHeads * geometry.headDim
+        var row = 0
+        for run in s.runs {
+            let layers = model.config.layerCount
+            // Appends in place (no copy of the existing store).
+            stores[run.kv, default: Array(repeating: Store(), count: layers)][layer].keys
+                .append(contentsOf: qkv.k[(row * width)..<((row + run.count) * width)])
+            stores[run.kv, default: Array(repeating: Store(), count: layers)][layer].values
+                .append(contentsOf: qkv.v[(row * width)..<((row + run.count) * width)])
+            stores[run.kv, default: Array(repeating: Store(), count: layers)][layer].positions
+                .append(contentsOf: run.positions)
+            row += run.count
+        }
+    }
+
+    private func attend(layer: Int, segment s: Segment, keys: [KVRef]) {
+        let key = Key(layer: layer, segment: s)
+        guard let q = queries[key] else { preconditionFailure("attend of \(s) at layer \(layer) before layerInputs") }
+        let positions = s.positions
+        let parts = keys.map { ref -> AttentionPartial in
+            let st = store(ref, layer: layer)
+            return FlashAttention.attend(
+                geometry: geometry, queries: q, queryPositions: positions,
+                keys: st.keys, values: st.values, keyPositions: st.positions)
+        }
+        localPartials[key, default: []].append(parts.count == 1 ? parts[0] : AttentionPartial.merge(parts))
+    }
+
+    private func finishLayer(layer: Int, segment s: Segment) {
+        let key = Key(layer: layer, segment: s)
+        let attention: [Float]
+        if let merged = mergedOutputs.removeValue(forKey: key) {
+            attention = merged
+        } else if let local = localPartials[key], local.count == 1, remotePartials[key] == nil {
+            attention = local[0].output
+        } else {
+            preconditionFailure("finishLayer of \(s) at layer \(layer) without a single attention output")
+        }
+        localPartials[key] = nil
+        remotePartials[key] = nil
+        queries[key] = nil
+        guard var h = hidden.removeValue(forKey: s) else { preconditionFailure("finishLayer of \(s) without hidden states") }
+        model.finishLayer(layer: layer, hidden: &h, attention: attention)
+        hidden[s] = h
+    }
+
+    private func store(_ ref: KVRef, layer: Int) -> Store {
+        guard let perLayer = stores[ref], layer < perLayer.count else { return Store() }
+        return perLayer[layer]
+    }
+
+    private func setStore(_ ref: KVRef, layer: Int, _ st: Store) {
+        var perLayer = stores[ref] ?? Array(repeating: Store(), count: model.config.layerCount)
+        perLayer[layer] = st
+        stores[ref] = perLayer
+    }
+}
+
+extension Dictionary {
+    fileprivate mutating func removeValue(forKey key: Key, default value: Value) -> Value {
+        removeValue(forKey: key) ?? value
+    }
+}

@@ -1,0 +1,38 @@
+import Cluster
+import DistributedAttention
+import Llama
+import Projection
+
+extension ModelSession {
+    /// The model's shape as the algorithms and the cost model see it (f32 tensors when executing).
+    public var shape: ModelShape {
+        let c = model.config
+        return ModelShape(
+            layers: c.layerCount, hidden: c.hiddenSize, heads: c.headCount, kvHeads: c.kvHeadCount,
+            headDim: c.headDim, ffn: c.intermediateSize, vocab: c.vocabularySize, bytesPerElement: 4)
+    }
+
+    /// Executes `method` for real on a simulated cluster: every host holds its own tensors and does
+    /// its own math (SmolLM2 layers on OpenBLAS); messages carry real K/V blocks and partials.
+    ///
+    /// - Parameters:
+    ///   - prompt: context and query tokens (the method's plan must have been built for their lengths).
+    ///   - maxNewTokens: generation stops there or at end of turn.
+    public func execute(_ method: AttentionMethod, name: String, prompt: SplitPrompt, setup: ClusterSetup,
+                        maxNewTokens: Int) throws -> MethodOutcome {
+        precondition(method.contextLength == prompt.context.count && method.queryLength == prompt.query.count,
+                     "plan built for \(method.contextLength)+\(method.queryLength) tokens, prompt has \(prompt.context.count)+\(prompt.query.count)")
+        let sequence = prompt.context + prompt.query
+        try model.validate(tokens: sequence + [0], positions: (0...Int32(sequence.count)).map { $0 })
+        guard sequence.count + maxNewTokens <= model.config.contextLength else {
+            throw StarSimError.invalid(
+                "generate", "prompt (\(sequence.count) tokens) + \(maxNewTokens) generated tokens exceed the model's context of \(model.config.contextLength)")
+        }
+        let backends = (0..<method.hosts).map { _ in HostTensors(model: model, sequence: sequence) }
+        var outcome = try ClusterExecution.run(
+            method, name: name, setup: setup, shape: shape, weightBytes: Int64(model.weightBytes),
+            stopTokens: stopTokens, maxNewTokens: maxNewTokens, backends: backends)
+        outcome.logits = backends[method.queryHost].logitsHistory
+        return outcome
+    }
+}

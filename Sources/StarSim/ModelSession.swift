@@ -1,0 +1,61 @@
+import Foundation
+import GGUF
+import Llama
+import Tokenizer
+
+/// A loaded model: GGUF file, tokenizer and weights, shared read-only by every simulated host.
+public final class ModelSession: Sendable {
+    public let file: GGUFFile
+    public let tokenizer: BPETokenizer
+    public let model: LlamaModel
+    /// Wall seconds spent loading (mapping, dequantizing).
+    public let loadSeconds: Double
+
+    /// Loads a Llama-family GGUF file (default: the SmolLM2 file of `StarSimPaths`).
+    public init(path: String? = nil) throws {
+        let path = path ?? StarSimPaths.defaultModelFile
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StarSimError.modelMissing(path)
+        }
+        let start = DispatchTime.now()
+        file = try GGUFFile(path: path)
+        tokenizer = try BPETokenizer(gguf: file)
+        model = try LlamaModel(gguf: file)
+        loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    /// A prompt split as Star Attention's paper does: the chat prefix, instruction and document are
+    /// the *context*; the question, the end of the user turn, the assistant header and the answer
+    /// prefix are the *query*. Both are tokenized separately (no token spans the boundary).
+    public struct SplitPrompt: Sendable, Hashable {
+        public var context: [Int32]
+        public var query: [Int32]
+        /// The full text, for display.
+        public var text: String
+
+        public init(context: [Int32], query: [Int32], text: String = "") {
+            self.context = context
+            self.query = query
+            self.text = text
+        }
+    }
+
+    /// Renders `document` + `question` as a ChatML conversation and splits it at the question.
+    public func splitPrompt(document: String, question: String, answerPrefix: String) -> SplitPrompt {
+        let user = document + "\n\n" + question
+        let rendered = ChatML.render(messages: [ChatMessage(role: "user", content: user)], addGenerationPrompt: true)
+        guard let cut = rendered.range(of: question, options: .backwards) else {
+            preconditionFailure("the question must appear in the rendered chat")
+        }
+        let contextText = String(rendered[..<cut.lowerBound])
+        let queryText = String(rendered[cut.lowerBound...]) + answerPrefix
+        return SplitPrompt(
+            context: tokenizer.encode(contextText), query: tokenizer.encode(queryText),
+            text: contextText + queryText)
+    }
+
+    /// Token ids that end generation (end of turn, end of text).
+    public var stopTokens: Set<Int32> {
+        Set([tokenizer.endOfTurnID, tokenizer.endOfTextID].compactMap { $0 })
+    }
+}
