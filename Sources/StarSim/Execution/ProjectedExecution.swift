@@ -1,0 +1,73 @@
+import Cluster
+import DistributedAttention
+import Projection
+
+/// Projections: the same programs, shells and scheduler as a real run, with hosts that carry shapes
+/// instead of tensors and charge only modeled time.
+public enum ProjectedExecution {
+    /// Projects `method` for `model` on `setup`, generating exactly `generateTokens` tokens.
+    ///
+    /// Memory is tracked per host by the engine (weights, KV, hidden states) against
+    /// `gpusPerHost × capacity`; a configuration that does not fit throws `ClusterError` (out of memory,
+    /// naming host, bytes needed and capacity) rather than being silently projected.
+    ///
+    /// - Parameters:
+    ///   - granularity: `.perLayer` (default) shows overlap per layer, ring step and merge;
+    ///     `.coarse` folds communication-free stretches into one event for very large sweeps.
+    ///   - recordsLog: keep every record (needed for traces, counters and the critical path).
+    public static func run(model: ModelSpec, method: AttentionMethod, name: String, setup: ClusterSetup,
+                           generateTokens: Int, recordsLog: Bool = true) throws -> MethodOutcome {
+        var setup = setup
+        setup.timing = .modeled
+        let backends = (0..<method.hosts).map { _ in ModeledBackend() }
+        return try ClusterExecution.run(
+            method, name: name, setup: setup, shape: model.shape, weightBytes: model.weightBytes,
+            stopTokens: [], maxNewTokens: generateTokens, recordsLog: recordsLog, backends: backends)
+    }
+}
+
+extension MethodOutcome {
+    /// End of the first `sample` step: time to first token (context encoding + query encoding).
+    public var timeToFirstToken: SimDuration? { sampleEnds.first.map { $0 - .zero } }
+
+    /// Mean time between consecutive sampled tokens (nil with fewer than two).
+    public var timePerOutputToken: SimDuration? {
+        let ends = sampleEnds
+        guard ends.count >= 2 else { return nil }
+        return SimDuration(nanoseconds: (ends.last! - ends.first!).nanoseconds / Int64(ends.count - 1))
+    }
+
+    /// Instants at which each `sample` step ended, in order.
+    public var sampleEnds: [SimInstant] {
+        report.log.records.compactMap { record -> SimInstant? in
+            if case .compute(_, _, let label, _, _, let end, _) = record, label == "sample" { return end }
+            return nil
+        }.sorted()
+    }
+
+    /// Latest end of any compute or transfer of `phase` (`context`, `query`, `generation`).
+    public func phaseEnd(_ phase: String) -> SimInstant? {
+        var latest: SimInstant?
+        for record in report.log.records {
+            switch record {
+            case .compute(_, _, _, let p, _, let end, _) where p == phase:
+                latest = max(latest ?? end, end)
+            case .transfer(_, _, _, _, _, _, _, let p, _, let delivered, _) where p == phase:
+                latest = max(latest ?? delivered, delivered)
+            default: break
+            }
+        }
+        return latest
+    }
+
+    /// Total bytes that crossed links (inter- and intra-host).
+    public var bytesMoved: Int {
+        report.log.records.reduce(0) { total, record in
+            if case .transfer(_, _, _, _, _, let bytes, _, _, _, _, _) = record { return total + bytes }
+            return total
+        }
+    }
+
+    /// Highest memory in use on any host, bytes.
+    public var peakMemoryPerHost: Int64 { report.hosts.map(\.counters.memoryPeak).max() ?? 0 }
+}
