@@ -94,7 +94,7 @@ func unionLength(_ intervals: [(SimInstant, SimInstant)]) -> SimDuration {
 }
 
 /// Human-readable byte count in decimal units with two decimals: `512 B`, `1.20 MB`, `3.00 GB`.
-func formatBytes(_ bytes: Int) -> String {
+public func formatBytes(_ bytes: Int) -> String {
     let b = Double(bytes)
     let value: (Double, String) = switch abs(b) {
     case ..<1_000: (b, "B")

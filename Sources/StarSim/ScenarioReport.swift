@@ -1,0 +1,131 @@
+import Cluster
+import Foundation
+
+/// How a scenario run is shown: a table a person reads at a glance, or JSON a program parses.
+public enum ScenarioReport {
+    /// The human-readable report.
+    public static func text(_ run: ScenarioRun) -> String {
+        let s = run.scenario, c = s.cluster
+        var out: [String] = []
+        out.append("StarSim — \(s.name) (\(s.file))")
+        var line = "model: \(run.modelName)   prompt: \(run.prompt.summary)"
+        if !run.prompt.expected.isEmpty { line += "   expected: \(run.prompt.expected.joined(separator: ", "))" }
+        out.append(line)
+        out.append("cluster: \(c.hosts) hosts × \(c.gpusPerHost) \(c.device), \(c.shape); links: \(c.interHostLink) between hosts, "
+            + "\(c.intraHostLink) inside; timing: \(s.timing.rawValue)")
+        out.append("")
+
+        var rows = [["method", "hosts", "answer", "right", "first token", "total", "bytes moved", "peak mem/host", "wall"]]
+        for r in run.results {
+            let o = r.outcome
+            rows.append([
+                o.name, "\(o.method.hosts)", quoted(r.answer, limit: 34), r.score.map(rightText) ?? "-",
+                o.timeToFirstToken.map { "\($0)" } ?? "-", "\(o.report.finish)", formatBytes(o.bytesMoved),
+                formatBytes(Int(o.peakMemoryPerHost)), String(format: "%.1f s", o.wallSeconds),
+            ])
+        }
+        out += table(rows)
+
+        out.append("")
+        out.append("per host — simulated compute time by phase, bytes sent, peak memory:")
+        for r in run.results {
+            let counters = r.outcome.counters
+            for h in counters.hosts {
+                let phases = counters.phases.map { p in "\(p) \(h.computeByPhase[p] ?? .zero)" }.joined(separator: "  ")
+                out.append("  \(pad(r.outcome.name, 10)) \(pad("\(h.host)", 6)) \(phases)  sent \(formatBytes(h.bytesSent))  "
+                    + "peak \(formatBytes(Int(h.peakMemoryBytes)))")
+            }
+        }
+        let busyLinks = run.results.flatMap { r in r.outcome.counters.links.filter { $0.bytes > 0 }.map { (r.outcome.name, $0) } }
+        if !busyLinks.isEmpty {
+            out.append("")
+            out.append("links with traffic — bytes by phase, utilisation:")
+            for (name, l) in busyLinks {
+                let phases = l.bytesByPhase.keys.sorted().map { "\($0) \(formatBytes(l.bytesByPhase[$0]!))" }.joined(separator: "  ")
+                out.append("  \(pad(name, 10)) \(pad("\(l.link)", 14)) \(phases)  utilisation \(String(format: "%.2f%%", 100 * l.utilisation))")
+            }
+        }
+        for r in run.results {
+            out.append("")
+            out.append("critical path of \(r.outcome.name): \(r.outcome.criticalPath.summary.split(separator: "\n").first ?? "")")
+        }
+        let traces = run.results.compactMap(\.traceFile)
+        if !traces.isEmpty {
+            out.append("")
+            out.append("traces (open in https://ui.perfetto.dev or chrome://tracing):")
+            out += traces.map { "  \($0)" }
+        }
+        if s.timeline {
+            for r in run.results {
+                out.append("")
+                out.append("timeline of \(r.outcome.name):")
+                out.append(TextTimeline.render(r.outcome.report.log, limit: 120))
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// The machine-readable report (stable key order).
+    public static func json(_ run: ScenarioRun) throws -> String {
+        let methods: [[String: Any]] = run.results.map { r in
+            let o = r.outcome
+            let counters = o.counters
+            return [
+                "method": o.name,
+                "plan": "\(o.method)",
+                "hosts": o.method.hosts,
+                "answer": r.answer,
+                "score": r.score as Any,
+                "generated_ids": o.generated.map { Int($0) },
+                "time_to_first_token_s": o.timeToFirstToken?.seconds as Any,
+                "time_per_output_token_s": o.timePerOutputToken?.seconds as Any,
+                "total_s": o.report.finish.seconds,
+                "bytes_moved": o.bytesMoved,
+                "peak_memory_per_host_bytes": o.peakMemoryPerHost,
+                "wall_s": o.wallSeconds,
+                "trace": r.traceFile as Any,
+                "per_host": counters.hosts.map { h in [
+                    "host": h.host.rawValue, "bytes_sent": h.bytesSent, "bytes_received": h.bytesReceived,
+                    "busy_s": h.busy.seconds, "idle_s": h.idle.seconds, "peak_memory_bytes": h.peakMemoryBytes,
+                    "compute_s_by_phase": h.computeByPhase.mapValues(\.seconds), "bytes_sent_by_phase": h.sentByPhase,
+                ] as [String: Any] },
+                "links": counters.links.filter { $0.bytes > 0 }.map { l in [
+                    "from": l.link.from.rawValue, "to": l.link.to.rawValue, "bytes": l.bytes,
+                    "bytes_by_phase": l.bytesByPhase, "utilisation": l.utilisation,
+                ] as [String: Any] },
+            ]
+        }
+        let doc: [String: Any] = [
+            "scenario": run.scenario.name, "file": run.scenario.file, "model": run.modelName,
+            "prompt": run.prompt.summary, "expected": run.prompt.expected,
+            "context_tokens": run.prompt.split.context.count, "query_tokens": run.prompt.split.query.count,
+            "methods": methods,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func rightText(_ score: Double) -> String {
+        score >= 1 ? "yes" : score <= 0 ? "no" : String(format: "%.0f%%", 100 * score)
+    }
+
+    static func quoted(_ s: String, limit: Int) -> String {
+        let flat = s.replacingOccurrences(of: "\n", with: "⏎")
+        let cut = flat.count > limit ? String(flat.prefix(limit - 1)) + "…" : flat
+        return "\"\(cut)\""
+    }
+
+    static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+
+    /// Left-aligned columns separated by two spaces.
+    static func table(_ rows: [[String]]) -> [String] {
+        guard let first = rows.first else { return [] }
+        let widths = (0..<first.count).map { col in rows.map { $0[col].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { pad($0.element, widths[$0.offset]) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }
+    }
+}

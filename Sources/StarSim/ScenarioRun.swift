@@ -1,0 +1,95 @@
+import Cluster
+import DistributedAttention
+import Foundation
+import Projection
+
+/// Executes a scenario: prepares its prompt with the real tokenizer, runs every method for real on
+/// the simulated cluster, checks the answers, writes traces.
+public struct ScenarioRun: Sendable {
+    /// One method's result.
+    public struct MethodResult: Sendable {
+        public var outcome: MethodOutcome
+        /// Generated text without the stop token.
+        public var answer: String
+        /// Fraction of expected strings found in the answer (nil when nothing is expected).
+        public var score: Double?
+        /// Trace file written, if any.
+        public var traceFile: String?
+    }
+
+    public var scenario: Scenario
+    public var prompt: PreparedPrompt
+    public var modelName: String
+    public var results: [MethodResult]
+
+    /// Loads the model, prepares the prompt and runs each method in scenario order.
+    ///
+    /// - Parameter progress: one line per step (loading, each method started/finished), for stderr.
+    public static func execute(_ scenario: Scenario, progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> ScenarioRun {
+        let setup = try clusterSetup(scenario)
+        progress("loading model \(scenario.modelFile ?? StarSimPaths.defaultModelFile)")
+        let session = try ModelSession(path: scenario.modelFile)
+        let prompt = session.prepare(scenario.prompt, seed: scenario.seed)
+        let total = prompt.split.context.count + prompt.split.query.count
+        guard total + scenario.generateTokens <= session.model.config.contextLength else {
+            throw StarSimError.invalid(
+                "\(scenario.file): prompt",
+                "\(total) prompt tokens + \(scenario.generateTokens) generated exceed the model's context of \(session.model.config.contextLength) tokens")
+        }
+        progress("prompt: \(prompt.summary)")
+        var results: [MethodResult] = []
+        for (i, m) in scenario.methods.enumerated() {
+            let hosts = m == .global ? 1 : scenario.cluster.hosts
+            let method: AttentionMethod
+            do {
+                method = try m.plan(contextLength: prompt.split.context.count, queryLength: prompt.split.query.count,
+                                    hosts: hosts, field: "methods[\(i)]")
+            } catch let e as StarSimError {
+                throw StarSimError.invalid(scenario.file, e.description)
+            }
+            progress("running \(m.name) on \(hosts) host\(hosts == 1 ? "" : "s") (\(method))")
+            var methodSetup = setup
+            methodSetup.topology.hosts = hosts
+            let outcome = try session.execute(method, name: m.name, prompt: prompt.split, setup: methodSetup,
+                                              maxNewTokens: scenario.generateTokens)
+            let ids = outcome.generated.filter { !session.stopTokens.contains($0) }
+            let answer = session.tokenizer.decode(ids)
+            let score = prompt.expected.isEmpty ? nil : (prompt.instance?.score(answer)
+                ?? EvaluationTask.Instance(context: "", question: "", answerPrefix: "", expected: prompt.expected).score(answer))
+            var traceFile: String?
+            if let dir = scenario.traceDirectory {
+                let path = (dir as NSString).appendingPathComponent("\(scenario.name)-\(m.name)-\(i).json")
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                try TraceWriter.write(outcome.report.log, to: path)
+                traceFile = path
+            }
+            progress("  \(m.name): done in \(String(format: "%.1f", outcome.wallSeconds)) s wall, \(outcome.report.finish) simulated")
+            results.append(MethodResult(outcome: outcome, answer: answer, score: score, traceFile: traceFile))
+        }
+        return ScenarioRun(scenario: scenario, prompt: prompt, modelName: session.modelName, results: results)
+    }
+
+    /// The cluster of a scenario, with profile names resolved (errors name the field and list the known names).
+    public static func clusterSetup(_ scenario: Scenario) throws -> ClusterSetup {
+        let c = scenario.cluster
+        func resolve<T>(_ field: String, _ body: () throws -> T) throws -> T {
+            do { return try body() } catch { throw StarSimError.invalid("\(scenario.file): cluster.\(field)", "\(error)") }
+        }
+        let catalog = ProfileCatalog()
+        let device = try resolve("device") { try catalog.device(named: c.device) }
+        let intra = try resolve("intra_host_link") { try catalog.link(named: c.intraHostLink) }
+        let inter = try resolve("inter_host_link") { try catalog.link(named: c.interHostLink) }
+        let description = TopologyDescription(
+            hosts: c.hosts, gpusPerHost: c.gpusPerHost, device: device.profile, intraHostLink: intra.profile,
+            interHostLink: inter.profile, shape: c.shape == "ring" ? .ring : .fullyConnected)
+        return ClusterSetup(topology: description, device: device, combine: .pipeline,
+                            timing: scenario.timing == .measured ? .measured : .modeled)
+    }
+}
+
+extension ModelSession {
+    /// `general.name` from the GGUF, else the file name.
+    public var modelName: String {
+        (try? file.string("general.name")) ?? URL(fileURLWithPath: file.path).lastPathComponent
+    }
+}
