@@ -136,6 +136,7 @@ struct EngineTests {
         // Fully connected: H−1 senders on distinct links, T = latency + B/bandwidth.
         let h = 5, bytes = 4_000_000
         func gather(_ topo: Topology) throws -> [Int: SimInstant] {
+            let h = topo.hostCount
             let arrivals = Shared<[Int: SimInstant]>([:])
             let shells = (0..<h).map { i in
                 ScriptShell(start: { host in
