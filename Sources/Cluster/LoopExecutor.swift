@@ -150,6 +150,7 @@ final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
                 n += 1
             }
         } while !local.isEmpty
+        jobsRun &+= n
         lock.lock()
         isOpen = false
         lock.unlock()
