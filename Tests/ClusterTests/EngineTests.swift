@@ -280,6 +280,6 @@ struct EngineTests {
         let t1 = Date()
         _ = try Simulation(topology: topo, options: .init(pacing: .paced(10))).run(shells: shells)
         let fast = Date().timeIntervalSince(t1)
-        #expect(fast >= 0.019 && fast < 0.070, "wall \(fast) s for 200 ms simulated at scale 10")
+        #expect(fast >= 0.019 && fast < 0.100, "wall \(fast) s for 200 ms simulated at scale 10")
     }
 }
