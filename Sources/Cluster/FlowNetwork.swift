@@ -62,26 +62,51 @@ public struct FlowNetwork: Sendable {
         public internal(set) var remainingBytes: Double
     }
 
-    public let topology: Topology
+    /// The topology routes are computed on (with the hosts marked failed so far).
+    public private(set) var topology: Topology
     /// The instant the network has been advanced to.
     public private(set) var now: SimInstant = .zero
 
+    /// Static facts and last known state of every flow ever started. For transferring flows, `rate`
+    /// and `remainingBytes` live in `active` and are merged in by the accessors.
     private var flows: [FlowID: FlowInfo] = [:]
     /// Flows waiting out their latency, sorted by (transferStartsAt, id).
-    private var waiting: [FlowID] = []
-    /// Flows in the transfer phase, sorted by id.
-    private var transferring: [FlowID] = []
-    /// Projected completion instant of each transferring flow (valid until the next rate change).
-    private var completionAt: [FlowID: SimInstant] = [:]
+    private var waiting: [(begins: SimInstant, id: FlowID)] = []
+    /// Flows in the transfer phase, sorted by id (hot state kept in an array: no hashing per event).
+    private var active: [Active] = []
 
-    // Counters.
+    private struct Active {
+        var id: FlowID
+        /// Indices into `linkIDs` of the route's links.
+        var links: [Int]
+        var bytes: Int
+        var rate: Double
+        var remaining: Double
+        /// Projected delivery at the current rate (nil until the first rate computation).
+        var completion: SimInstant?
+    }
+
+    // Per-link state, indexed like `linkIDs` (= `topology.links`).
+    private let linkIDs: [LinkID]
+    private let linkSlot: [LinkID: Int]
+    private let linkCapacity: [Double]
+    private var linkActiveCount: [Int]
+    private var linkBusySince: [SimInstant?]
+    private var linkBusy: [SimDuration]
+
+    // Byte counters.
     private var linkBytes: [LinkID: Int] = [:]
     private var linkPhaseBytes: [LinkID: [String: Int]] = [:]
-    private var linkBusy: [LinkID: SimDuration] = [:]
-    private var linkActive: [LinkID: Int] = [:]
-    private var linkBusySince: [LinkID: SimInstant] = [:]
 
-    public init(topology: Topology) { self.topology = topology }
+    public init(topology: Topology) {
+        self.topology = topology
+        linkIDs = topology.links
+        linkSlot = Dictionary(uniqueKeysWithValues: topology.links.enumerated().map { ($0.element, $0.offset) })
+        linkCapacity = topology.links.map { topology.bandwidth(of: $0) }
+        linkActiveCount = Array(repeating: 0, count: topology.links.count)
+        linkBusySince = Array(repeating: nil, count: topology.links.count)
+        linkBusy = Array(repeating: .zero, count: topology.links.count)
+    }
 
     // MARK: Starting flows
 
@@ -109,30 +134,24 @@ public struct FlowNetwork: Sendable {
         flows[id] = FlowInfo(id: id, from: from, to: to, route: route, bytes: bytes, phase: phase,
                              startedAt: at, transferStartsAt: begins, state: .latency(until: begins),
                              rate: 0, remainingBytes: Double(bytes))
-        insertWaiting(id, begins: begins)
-    }
-
-    private mutating func insertWaiting(_ id: FlowID, begins: SimInstant) {
-        // Binary search for the first element ordered after (begins, id).
+        // Insert after every element ordered before (begins, id).
         var lo = 0, hi = waiting.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            let other = flows[waiting[mid]]!.transferStartsAt
-            if (other, waiting[mid]) < (begins, id) { lo = mid + 1 } else { hi = mid }
+            if (waiting[mid].begins, waiting[mid].id) < (begins, id) { lo = mid + 1 } else { hi = mid }
         }
-        waiting.insert(id, at: lo)
+        waiting.insert((begins, id), at: lo)
     }
 
     // MARK: Events
 
     /// The earliest instant at which a flow leaves its latency phase or is delivered, or `nil` if the
     /// network is idle.
+    /// - Complexity: O(transferring flows).
     public func nextEventTime() -> SimInstant? {
-        var best: SimInstant? = nil
-        if let first = waiting.first { best = flows[first]!.transferStartsAt }
-        for id in transferring {
-            let t = completionAt[id]!
-            if best == nil || t < best! { best = t }
+        var best = waiting.first?.begins
+        for a in active {
+            if let t = a.completion, best == nil || t < best! { best = t }
         }
         return best
     }
@@ -153,41 +172,46 @@ public struct FlowNetwork: Sendable {
         while let next = nextEventTime(), next <= time {
             progress(to: next)
             var changed = false
-            // Flows whose latency ends now enter the transfer phase (or are delivered if empty).
-            while let first = waiting.first, flows[first]!.transferStartsAt <= next {
-                waiting.removeFirst()
-                if flows[first]!.bytes == 0 {
-                    flows[first]!.state = .delivered(at: next)
-                    flows[first]!.remainingBytes = 0
-                    delivered.append(Delivery(flow: first, at: next))
-                } else {
-                    flows[first]!.state = .transferring
-                    Self.insertSorted(&transferring, first)
-                    for link in flows[first]!.route { linkEnter(link) }
-                    changed = true
-                }
-            }
-            // Flows due now are delivered.
-            var finished: [FlowID] = []
-            // (Flows that entered transfer just now have no projection yet and cannot be done.)
-            for id in transferring {
-                if let due = completionAt[id], due <= next { finished.append(id) }
-            }
-            for id in finished {
-                var info = flows[id]!
+            // Flows due now are delivered. (Flows entering transfer below have no projection yet.)
+            var kept: [Active] = []
+            kept.reserveCapacity(active.count)
+            for a in active {
+                guard let due = a.completion, due <= next else { kept.append(a); continue }
+                var info = flows[a.id]!
                 info.state = .delivered(at: next)
                 info.remainingBytes = 0
                 info.rate = 0
-                flows[id] = info
-                completionAt[id] = nil
-                transferring.removeAll { $0 == id }
+                flows[a.id] = info
+                for l in a.links { linkLeave(l) }
                 for link in info.route {
-                    linkLeave(link)
                     linkBytes[link, default: 0] += info.bytes
                     linkPhaseBytes[link, default: [:]][info.phase, default: 0] += info.bytes
                 }
-                delivered.append(Delivery(flow: id, at: next))
+                delivered.append(Delivery(flow: a.id, at: next))
                 changed = true
+            }
+            active = kept
+            // Flows whose latency ends now enter the transfer phase (or are delivered if empty).
+            var entering: [Active] = []
+            while let first = waiting.first, first.begins <= next {
+                waiting.removeFirst()
+                let info = flows[first.id]!
+                if info.bytes == 0 {
+                    flows[first.id]!.state = .delivered(at: next)
+                    flows[first.id]!.remainingBytes = 0
+                    delivered.append(Delivery(flow: first.id, at: next))
+                } else {
+                    flows[first.id]!.state = .transferring
+                    let links = info.route.map { linkSlot[$0]! }
+                    for l in links { linkEnter(l) }
+                    entering.append(Active(id: first.id, links: links, bytes: info.bytes, rate: 0,
+                                           remaining: Double(info.bytes), completion: nil))
+                    changed = true
+                }
+            }
+            if !entering.isEmpty {
+                active += entering
+                active.sort { $0.id < $1.id }
             }
             if changed { recomputeRates() }
         }
@@ -204,33 +228,61 @@ public struct FlowNetwork: Sendable {
         switch info.state {
         case .delivered: return false
         case .latency:
-            waiting.removeAll { $0 == id }
+            waiting.removeAll { $0.id == id }
             flows[id] = nil
             return true
         case .transferring:
-            transferring.removeAll { $0 == id }
-            completionAt[id] = nil
-            for link in info.route { linkLeave(link) }
+            guard let index = active.firstIndex(where: { $0.id == id }) else { return false }
+            for l in active[index].links { linkLeave(l) }
+            active.remove(at: index)
             flows[id] = nil
             recomputeRates()
             return true
         }
     }
 
+    /// Marks `host` failed: later messages to or from it (or, on a ring, through it) throw. Flows
+    /// already in flight are not touched.
+    /// - Returns: the undelivered flows whose route starts at, ends at or passes `host`, sorted, so the
+    ///   caller can `cancel` them if it wants.
+    public mutating func markFailed(_ host: HostID) throws(ClusterError) -> [FlowID] {
+        try topology.markFailed(host)
+        return flowsInFlight.filter { id in
+            flows[id]!.route.contains { $0.from == host || $0.to == host }
+        }
+    }
+
     // MARK: Accessors
 
     /// Everything known about `id` (also after delivery), or nil if it was never started.
-    public func flow(_ id: FlowID) -> FlowInfo? { flows[id] }
+    public func flow(_ id: FlowID) -> FlowInfo? {
+        guard var info = flows[id] else { return nil }
+        if info.state == .transferring, let a = activeEntry(id) {
+            info.rate = a.rate
+            info.remainingBytes = a.remaining
+        }
+        return info
+    }
     public func route(of id: FlowID) -> [LinkID]? { flows[id]?.route }
     /// Current max-min fair rate of `id`, bytes/s (0 while waiting out latency or after delivery).
-    public func rate(of id: FlowID) -> Double? { flows[id]?.rate }
+    public func rate(of id: FlowID) -> Double? { flow(id)?.rate }
     public func bytes(of id: FlowID) -> Int? { flows[id]?.bytes }
-    public func remainingBytes(of id: FlowID) -> Double? { flows[id]?.remainingBytes }
+    /// Bytes not yet transferred, as of `now`.
+    public func remainingBytes(of id: FlowID) -> Double? { flow(id)?.remainingBytes }
     public func state(of id: FlowID) -> FlowState? { flows[id]?.state }
     /// Flows not yet delivered, sorted by id.
-    public var flowsInFlight: [FlowID] { (waiting + transferring).sorted() }
+    public var flowsInFlight: [FlowID] { (waiting.map(\.id) + active.map(\.id)).sorted() }
     /// Projected delivery instant of a transferring flow if no other flow starts or ends meanwhile.
-    public func projectedDelivery(of id: FlowID) -> SimInstant? { completionAt[id] }
+    public func projectedDelivery(of id: FlowID) -> SimInstant? { activeEntry(id)?.completion }
+
+    private func activeEntry(_ id: FlowID) -> Active? {
+        var lo = 0, hi = active.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if active[mid].id < id { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < active.count && active[lo].id == id ? active[lo] : nil
+    }
 
     // MARK: Counters
 
@@ -242,10 +294,12 @@ public struct FlowNetwork: Sendable {
     public func phaseBytes(on link: LinkID) -> [(phase: String, bytes: Int)] {
         (linkPhaseBytes[link] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
-    /// Time up to `now` during which at least one flow was transferring over `link`.
+    /// Time up to `now` during which at least one flow was transferring over `link` (latency phases
+    /// do not count).
     public func busyTime(of link: LinkID) -> SimDuration {
-        var busy = linkBusy[link] ?? .zero
-        if let since = linkBusySince[link] { busy = busy + (now - since) }
+        guard let l = linkSlot[link] else { return .zero }
+        var busy = linkBusy[l]
+        if let since = linkBusySince[l] { busy = busy + (now - since) }
         return busy
     }
     /// `busyTime(of:) / now` (0 at time zero).
@@ -255,20 +309,16 @@ public struct FlowNetwork: Sendable {
 
     // MARK: Internals
 
-    private mutating func linkEnter(_ link: LinkID) {
-        let n = linkActive[link] ?? 0
-        if n == 0 { linkBusySince[link] = now }
-        linkActive[link] = n + 1
+    private mutating func linkEnter(_ l: Int) {
+        if linkActiveCount[l] == 0 { linkBusySince[l] = now }
+        linkActiveCount[l] += 1
     }
 
-    private mutating func linkLeave(_ link: LinkID) {
-        let n = linkActive[link]!
-        if n == 1 {
-            linkBusy[link] = (linkBusy[link] ?? .zero) + (now - linkBusySince[link]!)
-            linkBusySince[link] = nil
-            linkActive[link] = nil
-        } else {
-            linkActive[link] = n - 1
+    private mutating func linkLeave(_ l: Int) {
+        linkActiveCount[l] -= 1
+        if linkActiveCount[l] == 0 {
+            linkBusy[l] = linkBusy[l] + (now - linkBusySince[l]!)
+            linkBusySince[l] = nil
         }
     }
 
@@ -277,9 +327,8 @@ public struct FlowNetwork: Sendable {
         precondition(time >= now)
         let dt = Double((time - now).nanoseconds) / 1e9
         if dt > 0 {
-            for id in transferring {
-                let info = flows[id]!
-                flows[id]!.remainingBytes = max(0, info.remainingBytes - info.rate * dt)
+            for i in active.indices {
+                active[i].remaining = max(0, active[i].remaining - active[i].rate * dt)
             }
         }
         now = time
@@ -287,47 +336,48 @@ public struct FlowNetwork: Sendable {
 
     /// Max-min fair rates by progressive filling, then each transferring flow's projected completion.
     private mutating func recomputeRates() {
-        guard !transferring.isEmpty else { return }
-        // Links in use, sorted; per link: remaining capacity and unfixed flows.
-        var linkIndex: [LinkID: Int] = [:]
-        var linkList: [LinkID] = []
-        for id in transferring { for l in flows[id]!.route where linkIndex[l] == nil { linkIndex[l] = 0; linkList.append(l) } }
-        linkList.sort()
-        for (i, l) in linkList.enumerated() { linkIndex[l] = i }
-        var capacity = linkList.map { topology.bandwidth(of: $0) }
-        var unfixedCount = [Int](repeating: 0, count: linkList.count)
-        var flowsOnLink = [[Int]](repeating: [], count: linkList.count)
-        let routes: [[Int]] = transferring.map { id in flows[id]!.route.map { linkIndex[$0]! } }
-        for (f, r) in routes.enumerated() { for l in r { unfixedCount[l] += 1; flowsOnLink[l].append(f) } }
-        var rate = [Double](repeating: -1, count: transferring.count)
-        var unfixed = transferring.count
+        guard !active.isEmpty else { return }
+        // Remaining capacity and unfixed-flow count of the links in use (sparse over all links).
+        var capacity: [Int: Double] = [:]
+        var unfixedCount: [Int: Int] = [:]
+        for a in active {
+            for l in a.links {
+                unfixedCount[l, default: 0] += 1
+                if capacity[l] == nil { capacity[l] = linkCapacity[l] }
+            }
+        }
+        let used = unfixedCount.keys.sorted()  // link slots follow LinkID order
+        var rate = [Double](repeating: -1, count: active.count)
+        var unfixed = active.count
         while unfixed > 0 {
-            // Most constrained link: smallest capacity share; ties -> smallest LinkID (index order).
+            // Most constrained link: smallest capacity share; ties -> smallest LinkID.
             var best = -1
             var bestShare = Double.infinity
-            for l in 0..<linkList.count where unfixedCount[l] > 0 {
-                let share = max(0, capacity[l]) / Double(unfixedCount[l])
+            for l in used {
+                let n = unfixedCount[l]!
+                guard n > 0 else { continue }
+                let share = max(0, capacity[l]!) / Double(n)
                 if share < bestShare { bestShare = share; best = l }
             }
             precondition(best >= 0, "max-min filling found no link for \(unfixed) unfixed flows")
-            for f in flowsOnLink[best] where rate[f] < 0 {
+            for f in active.indices where rate[f] < 0 && active[f].links.contains(best) {
                 rate[f] = bestShare
                 unfixed -= 1
-                for l in routes[f] {
-                    capacity[l] -= bestShare
-                    unfixedCount[l] -= 1
+                for l in active[f].links {
+                    capacity[l]! -= bestShare
+                    unfixedCount[l]! -= 1
                 }
             }
         }
-        for (f, id) in transferring.enumerated() {
-            flows[id]!.rate = rate[f]
-            completionAt[id] = Self.completion(now: now, remaining: flows[id]!.remainingBytes,
-                                               bytes: flows[id]!.bytes, rate: rate[f])
+        for f in active.indices {
+            active[f].rate = rate[f]
+            active[f].completion = Self.completion(now: now, remaining: active[f].remaining,
+                                                   bytes: active[f].bytes, rate: rate[f])
         }
     }
 
     /// `now + remaining / rate`, rounded up to a whole ns (snapping values within 1e-9 relative of an
-    /// integer), and at least `now` when the flow is (numerically) done already.
+    /// integer), and `now` when the flow is (numerically) done already.
     static func completion(now: SimInstant, remaining: Double, bytes: Int, rate: Double) -> SimInstant {
         if remaining <= 1e-9 * Double(bytes) { return now }
         precondition(rate > 0, "a transferring flow got rate \(rate)")
@@ -335,14 +385,5 @@ public struct FlowNetwork: Sendable {
         let nearest = ns.rounded()
         let whole = abs(ns - nearest) <= 1e-9 * max(1, ns) ? nearest : ns.rounded(.up)
         return now + SimDuration(nanoseconds: max(1, Int64(whole)))
-    }
-
-    private static func insertSorted(_ array: inout [FlowID], _ id: FlowID) {
-        var lo = 0, hi = array.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if array[mid] < id { lo = mid + 1 } else { hi = mid }
-        }
-        array.insert(id, at: lo)
     }
 }

@@ -297,3 +297,56 @@ struct NetworkFlowTests {
         }
     }
 }
+
+@Suite("FlowNetwork: failures and scale")
+struct NetworkScaleTests {
+    @Test("markFailed reports in-flight flows touching the host and blocks new ones")
+    func markFailed() throws {
+        let topo = try makeTopology(hosts: 4, shape: .ring, interBandwidth: 1e9)
+        var net = FlowNetwork(topology: topo)
+        try net.start(FlowID(0), from: HostID(0), to: HostID(2), bytes: 1_000, at: .zero)  // via host1
+        try net.start(FlowID(1), from: HostID(3), to: HostID(2), bytes: 1_000, at: .zero)
+        let touched = try net.markFailed(HostID(1))
+        #expect(touched == [FlowID(0)])
+        #expect(net.topology.isFailed(HostID(1)))
+        // Route from 0 to 2 now goes the other way round.
+        try net.start(FlowID(2), from: HostID(0), to: HostID(2), bytes: 1_000, at: .zero)
+        #expect(net.route(of: FlowID(2)) == [link(0, 3), link(3, 2)])
+        do {
+            try net.start(FlowID(3), from: HostID(0), to: HostID(1), bytes: 1, at: .zero)
+            Issue.record("message to failed host accepted")
+        } catch { #expect(error.code == .hostFailed) }
+    }
+
+    /// 4,000 flows with random sizes and start times on 16 fully connected hosts; reports the event rate.
+    @Test("scale: 4,000 overlapping flows on 16 hosts stay fast and all arrive")
+    func scale() throws {
+        let topo = try makeTopology(hosts: 16, interBandwidth: 12.5e9, interLatencyNs: 2_000)
+        var net = FlowNetwork(topology: topo)
+        var rng = SplitMix64(seed: 42)
+        let n = 4_000
+        let starts = (0..<n).map { _ in Int64.random(in: 0...20_000_000, using: &rng) }.sorted()
+        let clock = ContinuousClock()
+        var delivered = 0, events = 0, next = 0
+        var peak = 0
+        let elapsed = try clock.measure {
+            while next < n || net.nextEventTime() != nil {
+                let tNet = net.nextEventTime()
+                if next < n, tNet == nil || at(starts[next]) <= tNet! {
+                    delivered += net.advance(to: at(starts[next])).count
+                    try net.start(FlowID(next), from: HostID(Int.random(in: 0..<16, using: &rng)),
+                                  to: HostID(Int.random(in: 0..<16, using: &rng)),
+                                  bytes: Int.random(in: 1...4_000_000, using: &rng), at: at(starts[next]))
+                    next += 1
+                } else {
+                    delivered += net.advance(to: tNet!).count
+                }
+                events += 1
+                peak = max(peak, net.flowsInFlight.count)
+            }
+        }
+        #expect(delivered == n)
+        print("FlowNetwork scale: \(n) flows, \(events) steps, peak \(peak) in flight, \(elapsed)")
+        #expect(elapsed < .seconds(30))
+    }
+}

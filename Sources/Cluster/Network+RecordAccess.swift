@@ -1,0 +1,107 @@
+import Foundation
+
+/// Uniform read access to `RunLog.Record` fields for the reporters (trace, timeline, counters,
+/// critical path).
+extension RunLog.Record {
+    /// The record's id (unique within a run).
+    var recordID: Int {
+        switch self {
+        case let .compute(id, _, _, _, _, _, _): id
+        case let .transfer(id, _, _, _, _, _, _, _, _, _, _): id
+        case let .memory(id, _, _, _, _): id
+        case let .mark(id, _, _, _): id
+        }
+    }
+
+    /// Start instant (`sent` for transfers, `at` for point records).
+    var startTime: SimInstant {
+        switch self {
+        case let .compute(_, _, _, _, start, _, _): start
+        case let .transfer(_, _, _, _, _, _, _, _, sent, _, _): sent
+        case let .memory(_, _, at, _, _): at
+        case let .mark(_, _, at, _): at
+        }
+    }
+
+    /// End instant (`delivered` for transfers, `at` for point records).
+    var endTime: SimInstant {
+        switch self {
+        case let .compute(_, _, _, _, _, end, _): end
+        case let .transfer(_, _, _, _, _, _, _, _, _, delivered, _): delivered
+        case let .memory(_, _, at, _, _): at
+        case let .mark(_, _, at, _): at
+        }
+    }
+
+    /// The host doing the work: the computing host, or the sender of a transfer.
+    var actingHost: HostID {
+        switch self {
+        case let .compute(_, host, _, _, _, _, _): host
+        case let .transfer(_, _, from, _, _, _, _, _, _, _, _): from
+        case let .memory(_, host, _, _, _): host
+        case let .mark(_, host, _, _): host
+        }
+    }
+
+    var dependencies: [Int] {
+        switch self {
+        case let .compute(_, _, _, _, _, _, deps): deps
+        case let .transfer(_, _, _, _, _, _, _, _, _, _, deps): deps
+        case .memory, .mark: []
+        }
+    }
+
+    /// Compute and transfer records take time; memory and mark records are points.
+    var hasDuration: Bool {
+        switch self {
+        case .compute, .transfer: true
+        case .memory, .mark: false
+        }
+    }
+
+    var label: String {
+        switch self {
+        case let .compute(_, _, label, _, _, _, _): label
+        case let .transfer(_, _, _, _, _, _, label, _, _, _, _): label
+        case let .memory(_, _, _, _, label): label
+        case let .mark(_, _, _, label): label
+        }
+    }
+
+    var phase: String {
+        switch self {
+        case let .compute(_, _, _, phase, _, _, _): phase
+        case let .transfer(_, _, _, _, _, _, _, phase, _, _, _): phase
+        case .memory, .mark: ""
+        }
+    }
+}
+
+/// Total length of the union of half-open intervals `[start, end)`, in ns.
+func unionLength(_ intervals: [(SimInstant, SimInstant)]) -> SimDuration {
+    var total: Int64 = 0
+    var current: (SimInstant, SimInstant)? = nil
+    for (s, e) in intervals.sorted(by: { $0.0 < $1.0 }) where e > s {
+        if let c = current, s <= c.1 {
+            current = (c.0, max(c.1, e))
+        } else {
+            if let c = current { total += (c.1 - c.0).nanoseconds }
+            current = (s, e)
+        }
+    }
+    if let c = current { total += (c.1 - c.0).nanoseconds }
+    return .nanoseconds(total)
+}
+
+/// Human-readable byte count in decimal units with two decimals: `512 B`, `1.20 MB`, `3.00 GB`.
+func formatBytes(_ bytes: Int) -> String {
+    let b = Double(bytes)
+    let value: (Double, String) = switch abs(b) {
+    case ..<1_000: (b, "B")
+    case ..<1_000_000: (b / 1e3, "KB")
+    case ..<1_000_000_000: (b / 1e6, "MB")
+    default: (b / 1e9, "GB")
+    }
+    if value.1 == "B" { return "\(bytes) B" }
+    return String(format: "%.2f", value.0) + " " + value.1
+}
