@@ -13,6 +13,12 @@ public enum EngineBenchmark {
         public var hosts: Int
         public var wallSeconds: Double
         public var eventsPerSecond: Double
+        /// CPU time of the thread that ran the loop, seconds (the machine is shared: this is the
+        /// load-independent figure).
+        public var cpuSeconds: Double
+        public var eventsPerCPUSecond: Double
+        /// Jobs the loop executor ran (actor hops the runtime did in place are not jobs).
+        public var executorJobs: Int
         /// Resident set size before the run, bytes (`/proc/self/statm`; 0 where unavailable).
         public var rssBeforeBytes: Int
         /// RSS after 10%, 50% and 100% of the events.
@@ -25,7 +31,8 @@ public enum EngineBenchmark {
         public var description: String {
             func mb(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
             return "\(events) events, \(hosts) hosts: \(String(format: "%.3f", wallSeconds)) s, "
-                + "\(String(format: "%.0f", eventsPerSecond)) events/s; RSS before \(mb(rssBeforeBytes)), "
+                + "\(String(format: "%.0f", eventsPerSecond)) events/s (CPU \(String(format: "%.3f", cpuSeconds)) s, "
+                + "\(String(format: "%.0f", eventsPerCPUSecond)) events/CPU-s, \(executorJobs) executor jobs); RSS before \(mb(rssBeforeBytes)), "
                 + "at 10% \(mb(rssAt10PercentBytes)), 50% \(mb(rssAt50PercentBytes)), "
                 + "100% \(mb(rssAt100PercentBytes)), after \(mb(rssAfterBytes))"
         }
@@ -51,10 +58,14 @@ public enum EngineBenchmark {
         }
         let before = residentBytes()
         let simulation = Simulation(topology: topology, options: SimulationOptions(recordsLog: false))
+        let cpu0 = threadCPUSeconds()
         let report = try simulation.run(shells: shells)
+        let cpu = threadCPUSeconds() - cpu0
         let after = residentBytes()
         return Result(events: report.eventsProcessed, hosts: hosts, wallSeconds: report.wallSeconds,
                       eventsPerSecond: Double(report.eventsProcessed) / report.wallSeconds,
+                      cpuSeconds: cpu, eventsPerCPUSecond: Double(report.eventsProcessed) / cpu,
+                      executorJobs: report.executorJobs,
                       rssBeforeBytes: before, rssAt10PercentBytes: probe.samples[0],
                       rssAt50PercentBytes: probe.samples[1], rssAt100PercentBytes: probe.samples[2],
                       rssAfterBytes: after)
@@ -66,6 +77,13 @@ public enum EngineBenchmark {
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// CPU time consumed by the calling thread, seconds.
+    static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Counts completed steps across hosts and samples RSS at fixed fractions. Only touched on the

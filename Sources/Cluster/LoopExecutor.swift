@@ -15,7 +15,8 @@ import Foundation
 ///
 /// `@unchecked Sendable`: the mutable state is split by thread. `local`, `deferred`, `timerWaiter`
 /// and `loop` are touched only on the loop thread (checked with `preconditionOnLoopThread()` on the
-/// paths that are not hot); `inbox` and `isOpen` only under `lock`.
+/// paths that are not hot); `inbox` and `isOpen` only under `lock`; jobs arriving after the run
+/// ended run under `lateLock`.
 final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     private let thread: pthread_t
     private let loop: UVLoop
@@ -27,6 +28,8 @@ final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     private let lock = NSLock()
     private var inbox: [UnownedJob] = []
     private var isOpen = true
+    /// Set on the loop thread when the run is over; read only on the loop thread.
+    private var closedOnLoopThread = false
 
     /// Jobs run so far (for the benchmark).
     private(set) var jobsRun = 0
@@ -58,17 +61,34 @@ final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        if isOnLoopThread {
+        if isOnLoopThread && !closedOnLoopThread {
             local.append(job)
             loop.startIdle()
         } else {
             lock.lock()
-            precondition(isOpen, "job enqueued on a simulation loop that has already been closed")
-            inbox.append(job)
-            lock.unlock()
-            waker.wake()
+            if isOpen {
+                inbox.append(job)
+                // Woken under the lock: `finishAfterRun` closes the inbox under the same lock before
+                // the loop (and this async handle) is closed, so the handle is valid here.
+                waker.wake()
+                lock.unlock()
+            } else {
+                lock.unlock()
+                runAfterClose(job)
+            }
         }
     }
+
+    /// A job that arrives after the run ended (e.g. a stray task touching a host actor it kept) has
+    /// no loop to run on. It runs right away on the enqueuing thread, serialised with every other
+    /// such job by `lateLock` (recursive: a late job may enqueue another), so the actors stay
+    /// mutually exclusive. The run's results are already final by then.
+    private func runAfterClose(_ job: UnownedJob) {
+        lateLock.lock()
+        job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        lateLock.unlock()
+    }
+    private let lateLock = NSRecursiveLock()
 
     func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
     func asUnownedTaskExecutor() -> UnownedTaskExecutor { UnownedTaskExecutor(ordinary: self) }
@@ -150,9 +170,11 @@ final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
                 n += 1
             }
         } while !local.isEmpty
+        jobsRun &+= n
         lock.lock()
         isOpen = false
         lock.unlock()
+        closedOnLoopThread = true
         loop.stopIdle()
         return n
     }

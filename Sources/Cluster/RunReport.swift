@@ -13,6 +13,9 @@ public struct RunReport: Sendable {
     public var eventsProcessed: Int
     /// Wall-clock duration of the run, seconds.
     public var wallSeconds: Double
+    /// Jobs the loop executor ran (task starts, resumptions after pacing sleeps and loop yields,
+    /// and any actor hop the runtime could not perform in place). Diagnostic.
+    public var executorJobs: Int = 0
 
     /// When each host called `finish()` (nil if it did not), indexed by host id.
     public var hostFinishTimes: [SimInstant?] { hosts.map(\.finishedAt) }

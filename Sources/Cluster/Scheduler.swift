@@ -164,6 +164,8 @@ actor Scheduler<Payload: Sendable> {
                 let deliveries = network.advanceDeliveries(to: time)
                 networkNext = network.nextEventTime()
                 for d in deliveries {
+                    // After an error, the remaining deliveries are reported as undelivered (below).
+                    if aborted { break }
                     guard let f = inFlight.removeValue(forKey: d.flow) else {
                         preconditionFailure("network delivered \(d.flow), which the scheduler never started")
                     }

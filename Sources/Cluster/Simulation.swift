@@ -100,9 +100,10 @@ public final class Simulation: Sendable {
         }
         _ = executor.finishAfterRun()
         try loop.close()
-        guard let report = box.report else {
+        guard var report = box.report else {
             preconditionFailure("the simulation loop stopped before the scheduler finished")
         }
+        report.executorJobs = executor.jobsRun
         return report
     }
 }

@@ -87,7 +87,8 @@ final class UVLoop {
     }
 
     deinit {
-        precondition(closed, "UVLoop deallocated without close()")
+        // Normally closed by its owner; this also covers an `init` that threw after `uv_loop_init`.
+        if !closed { try? close() }
     }
 
     private static func from(_ data: UnsafeMutableRawPointer?) -> UVLoop {

@@ -65,7 +65,7 @@ final class ChattyShell: HostShell {
 struct DeterminismTests {
     func runOnce(shape: TopologyShape) throws -> (String, RunReport) {
         let topo = try Fixtures.topology(hosts: 8, shape: shape, bandwidth: 1e9, latency: .microseconds(2))
-        let shells = (0..<8).map { ChattyShell(seed: UInt64($0) * 1_000_003 + 17, rounds: 60) }
+        let shells = (0..<8).map { ChattyShell(seed: UInt64($0) * 1_000_003 + 17, rounds: 30) }
         let report = try Simulation(topology: topo).run(shells: shells)
         return (Fixtures.serialize(report.log), report)
     }
@@ -76,8 +76,8 @@ struct DeterminismTests {
         // The scenario is big enough to mean something.
         let transfers = report.log.records.filter { if case .transfer = $0 { true } else { false } }.count
         let computes = report.log.records.filter { if case .compute = $0 { true } else { false } }.count
-        #expect(transfers > 300)
-        #expect(computes > 500)
+        #expect(transfers > 150, "\(transfers) transfers")
+        #expect(computes > 250, "\(computes) computes")
         #expect(report.hostFinishTimes.allSatisfy { $0 != nil })
         for run in 1..<20 {
             let (again, _) = try runOnce(shape: shape)
