@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import StarSim
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scenario: every method for real on the simulated cluster, side by side.",
+        discussion: """
+            Executes SmolLM2 across simulated hosts with each method of the scenario, then prints the
+            answers, whether they are right, simulated time per phase and host, bytes per link and
+            phase, and writes a Chrome trace per method. Progress goes to stderr.
+            """)
+
+    @Argument(help: "Scenario file (YAML), e.g. scenarios/default.yaml.")
+    var scenario: String
+
+    @Option(help: "Write traces to this directory (overrides the scenario's 'trace').")
+    var traceDir: String?
+
+    @Flag(help: "Print the text timeline of every method (small runs).")
+    var timeline = false
+
+    @Flag(help: "Print JSON instead of the table.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "No progress lines on stderr.")
+    var quiet = false
+
+    func run() throws {
+        var s: Scenario
+        do { s = try Scenario.load(file: scenario) } catch { fail("\(error)") }
+        if let traceDir { s.traceDirectory = traceDir }
+        if timeline { s.timeline = true }
+        let quiet = self.quiet
+        let result: ScenarioRun
+        do {
+            result = try ScenarioRun.execute(s) { line in
+                if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            }
+        } catch let error as StarSimError {
+            fail("\(error)")
+        } catch {
+            fail("\(scenario): \(error)", code: 1)
+        }
+        if json {
+            do { print(try ScenarioReport.json(result)) } catch { fail("cannot encode JSON: \(error)", code: 1) }
+        } else {
+            print(ScenarioReport.text(result))
+        }
+    }
+}
