@@ -220,6 +220,15 @@ public struct FlowNetwork: Sendable {
         return delivered
     }
 
+    /// Forgets a delivered flow, so that a long run's memory does not grow with the number of messages
+    /// already delivered (link byte counters keep their totals). Returns whether it was delivered.
+    @discardableResult
+    public mutating func forget(_ id: FlowID) -> Bool {
+        guard let info = flows[id], case .delivered = info.state else { return false }
+        flows[id] = nil
+        return true
+    }
+
     /// Removes a flow that has not been delivered (e.g. its receiver failed). Bytes it moved are not
     /// counted. Returns whether it was in flight.
     @discardableResult

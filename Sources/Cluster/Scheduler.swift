@@ -169,6 +169,7 @@ actor Scheduler<Payload: Sendable> {
                     guard let f = inFlight.removeValue(forKey: d.flow) else {
                         preconditionFailure("network delivered \(d.flow), which the scheduler never started")
                     }
+                    network.forget(d.flow)
                     if options.recordsLog {
                         log.records[f.record] = .transfer(
                             id: f.record, flow: d.flow, from: f.from, to: f.to, route: f.route, bytes: f.bytes,

@@ -40,15 +40,35 @@ public final class ModelSession: Sendable {
         }
     }
 
-    /// Renders `document` + `question` as a ChatML conversation and splits it at the question.
-    public func splitPrompt(document: String, question: String, answerPrefix: String) -> SplitPrompt {
-        let user = document + "\n\n" + question
-        let rendered = ChatML.render(messages: [ChatMessage(role: "user", content: user)], addGenerationPrompt: true)
-        guard let cut = rendered.range(of: question, options: .backwards) else {
-            preconditionFailure("the question must appear in the rendered chat")
+    /// How a prompt is laid out.
+    public enum PromptFormat: String, Sendable, Hashable, CaseIterable {
+        /// Plain text: `document`, a blank line, `question`, then the answer prefix to complete.
+        /// SmolLM2-135M retrieves needles reliably only this way (see Docs/Scenarios.md).
+        case completion
+        /// The model's ChatML template, as the paper does: the chat prefix and document are the
+        /// context; the question, end of turn, assistant header and answer prefix are the query.
+        case chat
+    }
+
+    /// Splits `document` + `question` into context and query tokens, in `format`.
+    public func splitPrompt(document: String, question: String, answerPrefix: String,
+                            format: PromptFormat = .completion) -> SplitPrompt {
+        let contextText: String
+        var queryText: String
+        switch format {
+        case .completion:
+            contextText = document
+            queryText = "\n\n" + question
+        case .chat:
+            let user = document + "\n\n" + question
+            let rendered = tokenizer.renderChat(messages: [ChatMessage(role: "user", content: user)], addGenerationPrompt: true)
+            guard let cut = rendered.range(of: question, options: .backwards) else {
+                preconditionFailure("the question must appear in the rendered chat")
+            }
+            contextText = String(rendered[..<cut.lowerBound])
+            queryText = String(rendered[cut.lowerBound...])
         }
-        let contextText = String(rendered[..<cut.lowerBound])
-        let queryText = String(rendered[cut.lowerBound...]) + answerPrefix
+        if !answerPrefix.isEmpty { queryText += (format == .completion ? " " : "") + answerPrefix }
         return SplitPrompt(
             context: tokenizer.encode(contextText), query: tokenizer.encode(queryText),
             text: contextText + queryText)

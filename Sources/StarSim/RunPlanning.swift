@@ -14,14 +14,16 @@ public struct PreparedPrompt: Sendable {
 
 extension ModelSession {
     /// Builds the prompt of a scenario (or of one evaluation sample) with this model's tokenizer.
-    public func prepare(_ prompt: Scenario.Prompt, seed: UInt64) -> PreparedPrompt {
+    public func prepare(_ prompt: Scenario.Prompt, seed: UInt64, format: PromptFormat = .completion) -> PreparedPrompt {
         switch prompt {
         case .passkey(let tokens, let depth, let key):
-            return prepare(task: EvaluationTask(kind: .passkey, contextTokens: tokens, depth: depth, seed: seed, passkey: key))
+            return prepare(task: EvaluationTask(kind: .passkey, contextTokens: tokens, depth: depth, seed: seed, passkey: key),
+                           format: format)
         case .task(let name, let tokens):
-            return prepare(task: EvaluationTask(kind: EvaluationTask.Kind(rawValue: name)!, contextTokens: tokens, seed: seed))
+            return prepare(task: EvaluationTask(kind: EvaluationTask.Kind(rawValue: name)!, contextTokens: tokens, seed: seed),
+                           format: format)
         case .text(let context, let question, let expected):
-            let split = splitPrompt(document: context, question: question, answerPrefix: "")
+            let split = splitPrompt(document: context, question: question, answerPrefix: "", format: format)
             return PreparedPrompt(
                 split: split, expected: expected.map { [$0] } ?? [],
                 summary: "text: \(split.context.count) context + \(split.query.count) query tokens", instance: nil)
@@ -29,9 +31,10 @@ extension ModelSession {
     }
 
     /// Builds one instance of a synthetic task, sized with this model's tokenizer.
-    public func prepare(task: EvaluationTask) -> PreparedPrompt {
+    public func prepare(task: EvaluationTask, format: PromptFormat = .completion) -> PreparedPrompt {
         let instance = task.make { self.tokenizer.encode($0, parseSpecialTokens: false).count }
-        let split = splitPrompt(document: instance.context, question: instance.question, answerPrefix: instance.answerPrefix)
+        let split = splitPrompt(document: instance.context, question: instance.question, answerPrefix: instance.answerPrefix,
+                                format: format)
         var what = "\(task.kind.rawValue)"
         if task.kind == .passkey { what += " at \(Int((task.depth * 100).rounded()))% depth" }
         return PreparedPrompt(

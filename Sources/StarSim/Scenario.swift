@@ -78,6 +78,8 @@ public struct Scenario: Sendable, Hashable {
     public var modelFile: String?
     public var seed: UInt64
     public var prompt: Prompt
+    /// `completion` (default) or `chat` (the model's chat template, as the paper).
+    public var promptFormat: ModelSession.PromptFormat
     public var cluster: Cluster
     public var methods: [Method]
     /// Maximum generated tokens (generation also stops at end of turn).
@@ -100,7 +102,11 @@ public struct Scenario: Sendable, Hashable {
         let description = try root.optional("description")?.asString()
         let modelFile = try root.optional("model")?.asString(expected: "a path to a GGUF file")
         let seed = try root.int("seed", default: 1, range: 0...Int.max)
-        let prompt = try parsePrompt(root.required("prompt", expected: "a mapping with 'kind' (passkey, task or text)"))
+        let promptNode = try root.required("prompt", expected: "a mapping with 'kind' (passkey, task or text)")
+        let format = try promptNode.isMapping
+            ? (promptNode.optional("format")?.asChoice(["completion": ModelSession.PromptFormat.completion, "chat": .chat]) ?? .completion)
+            : .completion
+        let prompt = try parsePrompt(promptNode)
         let cluster = try parseCluster(root.optional("cluster"))
         let methods = try parseMethods(root.required("methods", expected: "a list of methods (global, star, ring)"))
         let generate = try root.int("generate", default: 16, range: 1...4096)
@@ -110,7 +116,7 @@ public struct Scenario: Sendable, Hashable {
         try root.finish()
         return Scenario(
             file: file, name: name, description: description, modelFile: modelFile, seed: UInt64(seed),
-            prompt: prompt, cluster: cluster, methods: methods, generateTokens: generate, timing: timing,
+            prompt: prompt, promptFormat: format, cluster: cluster, methods: methods, generateTokens: generate, timing: timing,
             traceDirectory: trace, timeline: timeline)
     }
 

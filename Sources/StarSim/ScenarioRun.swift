@@ -29,7 +29,7 @@ public struct ScenarioRun: Sendable {
         let setup = try clusterSetup(scenario)
         progress("loading model \(scenario.modelFile ?? StarSimPaths.defaultModelFile)")
         let session = try ModelSession(path: scenario.modelFile)
-        let prompt = session.prepare(scenario.prompt, seed: scenario.seed)
+        let prompt = session.prepare(scenario.prompt, seed: scenario.seed, format: scenario.promptFormat)
         let total = prompt.split.context.count + prompt.split.query.count
         guard total + scenario.generateTokens <= session.model.config.contextLength else {
             throw StarSimError.invalid(

@@ -42,6 +42,9 @@ import Testing
         #expect(s.prompt == .passkey(contextTokens: 4000, depth: 0.5, passkey: nil))
         #expect(s.methods.map(\.name) == ["global", "star", "ring"])
         #expect(s.timing == .modeled)
+        #expect(s.promptFormat == .completion)
+        let chat = try Scenario.parse(ConfigNode.parse("prompt: {kind: passkey, format: chat}\nmethods: [global]\n", file: "c.yaml"))
+        #expect(chat.promptFormat == .chat)
     }
 
     @Test(arguments: [
@@ -55,6 +58,7 @@ import Testing
         ("prompt: {kind: passkey}\nmethods: [{ring: {partition: spiral}}]\n", "'spiral' is not one of: contiguous, zigzag"),
         ("prompt: {kind: passkey}\nmethods: [global]\ncluster: {hosts: 0}\n", "field 'cluster.hosts': 0 is out of range"),
         ("prompt: {kind: passkey}\nmethods: [global]\ntiming: fast\n", "'fast' is not one of: modeled, measured"),
+        ("prompt: {kind: passkey, format: html}\nmethods: [global]\n", "field 'prompt.format': 'html' is not one of: completion, chat"),
     ])
     func badInputIsNamed(yaml: String, expected: String) throws {
         let error = #expect(throws: ConfigError.self) { try Scenario.parse(ConfigNode.parse(yaml, file: "m.yaml")) }
