@@ -141,7 +141,7 @@ struct RealModelTests {
     ///
     /// SmolLM2-135M retrieves it at 90 % depth only; at 10 % (and 50 %) it answers "The pass key is
     /// the pass key is …". The independent NumPy reference gives the same 12 tokens at 10 % depth
-    /// (`/tmp/pk/passkey_ref.py 0.1` in the Llama report: `[504, 1301, 1646, 314, 260, 1301, 1646, 314,
+    /// (script in Docs/Llama.md, depth 0.1: `[504, 1301, 1646, 314, 260, 1301, 1646, 314,
     /// 260, 1301, 1646, 314]`), so this is the model's limit with this prompt, not an error here; those
     /// depths are recorded as known issues (the test fails if they start retrieving, so the note
     /// cannot go stale) and 10 % is checked token for token against the reference.
