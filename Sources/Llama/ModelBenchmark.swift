@@ -32,6 +32,10 @@ public enum ModelBenchmark {
         public var tokens: Int
         public var seconds: Double
         public var tokensPerSecond: Double { Double(tokens) / seconds }
+        /// Bare `sgemv` passes per second over every weight matrix of the model (the bytes one decode
+        /// step must read), measured in the same run: the memory-bandwidth ceiling for f32 decode.
+        public var bareWeightPassesPerSecond: Double
+        public var fractionOfBareSGEMV: Double { tokensPerSecond / bareWeightPassesPerSecond }
     }
 
     /// Everything one run measured.
@@ -58,7 +62,9 @@ public enum ModelBenchmark {
                             p.attentionSeconds, Double(p.peakRSSBytes) / 1e6, Double(p.kvCacheBytes) / 1e6)
             }
             if let d = decode {
-                s += "decode: \(d.tokens) tokens after \(d.context)-token prompt: \(f(d.tokensPerSecond)) tok/s\n"
+                s += "decode: \(d.tokens) tokens after \(d.context)-token prompt: \(f(d.tokensPerSecond)) tok/s; "
+                s += "bare sgemv over all weights: \(f(d.bareWeightPassesPerSecond)) passes/s "
+                s += "(decode = \(f(d.fractionOfBareSGEMV, 2)) of it)\n"
             }
             return s
         }
@@ -104,12 +110,44 @@ public enum ModelBenchmark {
                 logits = try model.forward(tokens: [next], positions: [Int32(decodeContext + i)], hook: &hook)
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            decode = Decode(context: decodeContext, tokens: decodeTokens, seconds: seconds)
+            decode = Decode(context: decodeContext, tokens: decodeTokens, seconds: seconds,
+                            bareWeightPassesPerSecond: bareWeightPasses(model: model))
         }
         return Report(
             blasThreads: BLAS.threadCount, blasConfiguration: BLAS.configuration, chunkSize: chunkSize,
             modelLoadSeconds: model.loadSeconds, weightBytes: model.weightBytes, sgemmGFLOPS: sgemm,
             prefills: prefills, decode: decode)
+    }
+
+    /// Passes per second of bare `sgemv` calls over every weight matrix of `model` (fused QKV, o,
+    /// gate/up, down per layer, and the output head), best of 5 — what one decode step must stream.
+    public static func bareWeightPasses(model: LlamaModel) -> Double {
+        let c = model.config
+        let x = [Float](repeating: 0.5, count: max(c.hiddenSize, c.intermediateSize, c.queryWidth))
+        var y = [Float](repeating: 0, count: max(c.vocabularySize, 2 * c.intermediateSize, c.qkvWidth))
+        func pass(_ w: [Float], rows: Int, cols: Int) {
+            w.withUnsafeBufferPointer { wp in
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        BLAS.sgemv(trans: false, m: rows, n: cols, alpha: 1, a: wp.baseAddress!, lda: cols,
+                                   x: xp.baseAddress!, beta: 0, y: yp.baseAddress!)
+                    }
+                }
+            }
+        }
+        var best = Double.infinity
+        for _ in 0..<6 {  // first pass warms up
+            let start = DispatchTime.now().uptimeNanoseconds
+            for w in model.layers {
+                pass(w.qkv, rows: c.qkvWidth, cols: c.hiddenSize)
+                pass(w.output, rows: c.hiddenSize, cols: c.queryWidth)
+                pass(w.gateUp, rows: 2 * c.intermediateSize, cols: c.hiddenSize)
+                pass(w.down, rows: c.hiddenSize, cols: c.intermediateSize)
+            }
+            pass(model.outputHead ?? model.embedding, rows: c.vocabularySize, cols: c.hiddenSize)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 1 / best
     }
 
     /// GFLOP/s of bare `sgemm` calls of the model's four projection shapes with `rows` rows

