@@ -92,7 +92,9 @@ public actor SimHost<Payload: Sendable> {
     /// The host runs on the simulation's loop thread, like every other actor of the run.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    unowned let scheduler: Scheduler<Payload>
+    /// Weak: a task that kept this host may call it after the run ended and the scheduler is gone;
+    /// such late calls then update only the host's own state instead of crashing.
+    weak var scheduler: Scheduler<Payload>?
     private let shell: any HostShell<Payload>
     private let measured: Bool
 
@@ -199,7 +201,7 @@ public actor SimHost<Payload: Sendable> {
         counters.bytesSent += bytes
         lastAction = .sent(label: label, to: destination)
         let from = id, now = now, cause = cause
-        scheduler.assumeIsolated { s in
+        scheduler?.assumeIsolated { s in
             s.startFlow(from: from, to: destination, bytes: bytes, payload: payload, label: label,
                         phase: phase, at: now, cause: cause)
         }
@@ -215,7 +217,7 @@ public actor SimHost<Payload: Sendable> {
         if inUse + bytes > memoryCapacityBytes {
             let host = id, now = now, capacity = memoryCapacityBytes
             lastAction = .failedAllocation(bytes, label: label)
-            scheduler.assumeIsolated { s in
+            scheduler?.assumeIsolated { s in
                 s.fail(.outOfMemory(host: host, neededBytes: bytes, inUseBytes: inUse, capacityBytes: capacity,
                                     label: label),
                        host: host, at: now,
@@ -247,7 +249,7 @@ public actor SimHost<Payload: Sendable> {
         finishedAt = now
         lastAction = .finished
         let host = id, now = now
-        scheduler.assumeIsolated { s in s.hostFinished(host, at: now) }
+        scheduler?.assumeIsolated { s in s.hostFinished(host, at: now) }
     }
 
     /// Memory currently reserved, bytes.
@@ -257,7 +259,7 @@ public actor SimHost<Payload: Sendable> {
 
     private func recordMemory(label: String) {
         let host = id, now = now, inUse = counters.memoryInUse
-        scheduler.assumeIsolated { s in
+        scheduler?.assumeIsolated { s in
             _ = s.record { .memory(id: $0, host: host, at: now, bytesInUse: inUse, label: label) }
         }
     }
@@ -278,7 +280,7 @@ public actor SimHost<Payload: Sendable> {
         if let c = p.cause { deps.append(c) }
         if queued, let prev = lastComputeRecord, prev != p.cause { deps.append(prev) }
         let host = id, start = now, end = now + cost, token = p.token, label = p.label, phase = p.phase
-        let record = scheduler.assumeIsolated { s in
+        let record = scheduler?.assumeIsolated { s in
             let r = s.record { .compute(id: $0, host: host, label: label, phase: phase, start: start, end: end,
                                         dependsOn: deps) }
             s.schedule(.computeDone(host: host.rawValue, token: token, record: r), at: end)

@@ -287,14 +287,15 @@ struct EngineTests {
         // Host 1 is finished by a detached task on the global executor, i.e. from another thread:
         // the hop onto the host goes through the executor's locked inbox and uv_async_send, while
         // the loop sleeps on paced 1 ms timers for host 0, which keeps the run alive until host 1
-        // has finished (or 5 s). This checks the cross-thread path; shells should not do this, as
-        // the result then depends on thread timing.
+        // has finished (or 120 s, far beyond any scheduling delay even on a loaded machine). This
+        // checks the cross-thread path; shells should not do this, as the result then depends on
+        // thread timing.
         let topo = try Fixtures.topology(hosts: 2)
         let done = Shared(false)
         let shells = [
             ScriptShell(start: { h in _ = h.compute(label: "wait", cost: .milliseconds(1)) },
                         computed: { t, h in
-                            if done.value || t.index >= 5_000 { h.finish() } else {
+                            if done.value || t.index >= 120_000 { h.finish() } else {
                                 _ = h.compute(label: "wait", cost: .milliseconds(1))
                             }
                         }),
