@@ -14,11 +14,14 @@ import Testing
                          gpusPerHost: 1, generateTokens: 3)
     }
 
-    /// (from, to, bytes, label, phase) of every transfer, in log order.
+    /// (from, to, bytes, label, phase) of every transfer, in log order. The sampled token's value in
+    /// `token(#n = id, …)` labels is blanked: a projection has no logits, so it sends id −1.
     static func transfers(_ log: RunLog) -> [String] {
         log.records.compactMap { r -> String? in
             if case let .transfer(_, _, from, to, _, bytes, label, phase, _, _, _) = r {
-                return "\(from)->\(to) \(bytes) \(label) \(phase)"
+                let l = label.replacingOccurrences(of: #"^token\(#(\d+) = -?\d+,"#, with: "token(#$1 = ?,",
+                                                   options: .regularExpression)
+                return "\(from)->\(to) \(bytes) \(l) \(phase)"
             }
             return nil
         }
@@ -36,10 +39,11 @@ import Testing
         var rng = SeededGenerator(seed: 3)
         let ids = (0..<(context + query)).map { _ in Int32.random(in: 3...258, using: &rng) }
         let prompt = ModelSession.SplitPrompt(context: Array(ids[..<context]), query: Array(ids[context...]))
-        let method: AttentionMethod = switch name {
-        case "star": .star(try StarPlan(contextLength: context, queryLength: query, blockSize: 24, anchorSize: 24, hosts: 4))
-        case "ring": .ring(try RingPlan(contextLength: context, queryLength: query, hosts: 4))
-        default: .ring(try RingPlan(contextLength: context, queryLength: query, hosts: 4, partition: .zigzag))
+        let method: AttentionMethod
+        switch name {
+        case "star": method = .star(try StarPlan(contextLength: context, queryLength: query, blockSize: 24, anchorSize: 24, hosts: 4))
+        case "ring": method = .ring(try RingPlan(contextLength: context, queryLength: query, hosts: 4))
+        default: method = .ring(try RingPlan(contextLength: context, queryLength: query, hosts: 4, partition: .zigzag))
         }
         let setup = try ClusterSetup.named(hosts: 4, gpusPerHost: 1, device: "cpu-local", intraHostLink: "nvlink-a100",
                                            interHostLink: "ib-hdr", shape: .fullyConnected)
