@@ -1,0 +1,189 @@
+import Foundation
+import Projection
+
+/// Renders projection results as a terminal table, CSV or JSON.
+///
+/// Rows keep the order of the results. Speedups compare methods of the same *group* (same model,
+/// context, hosts, GPUs per host, device, links, combine, generated tokens): `speedup_vs_<m>` =
+/// total time of method `m` ÷ total time of the row (> 1: the row is faster).
+public struct CapacityTable: Sendable {
+    public var results: [ProjectionResult]
+    /// Methods that appear, in first-seen order (speedup columns).
+    public var methods: [CapacityMethod]
+    /// Phases shown for bytes, in this order.
+    public static let phases = ["context", "query", "generation"]
+
+    public init(results: [ProjectionResult]) {
+        self.results = results
+        var seen: [CapacityMethod] = []
+        for r in results where !seen.contains(r.config.method) { seen.append(r.config.method) }
+        methods = seen
+    }
+
+    struct GroupKey: Hashable {
+        var model: String, context: Int, hosts: Int, gpus: Int, device: String, intra: String, inter: String
+        var combine: String, generate: Int
+        init(_ c: ProjectionConfig) {
+            model = c.model.name; context = c.contextLength; hosts = c.hosts; gpus = c.gpusPerHost
+            device = c.device; intra = c.intraHostLink; inter = c.interHostLink; combine = c.combine.rawValue
+            generate = c.generateTokens
+        }
+    }
+
+    /// Total time of `method` in the group of `row`, when projected.
+    func total(of method: CapacityMethod, like row: ProjectionResult) -> Double? {
+        let key = GroupKey(row.config)
+        return results.first { $0.config.method == method && GroupKey($0.config) == key }?.totalTime
+    }
+
+    /// `total(method) / total(row)`, nil when either is missing.
+    public func speedup(of row: ProjectionResult, over method: CapacityMethod) -> Double? {
+        guard let mine = row.totalTime, mine > 0, let other = total(of: method, like: row) else { return nil }
+        return other / mine
+    }
+
+    /// Largest bytes any one host sent in `phase`.
+    static func maxHostBytes(_ r: ProjectionResult, _ phase: String) -> Int {
+        r.hostBytes.filter { $0.phase == phase }.map(\.bytes).max() ?? 0
+    }
+
+    /// Largest bytes any one link carried in `phase`.
+    static func maxLinkBytes(_ r: ProjectionResult, _ phase: String) -> Int {
+        r.linkBytes.filter { $0.phase == phase }.map(\.bytes).max() ?? 0
+    }
+
+    // MARK: Formats
+
+    static func seconds(_ s: Double?) -> String {
+        guard let s else { return "-" }
+        if s >= 100 { return String(format: "%.1f s", s) }
+        if s >= 1 { return String(format: "%.3f s", s) }
+        if s >= 1e-3 { return String(format: "%.3f ms", s * 1e3) }
+        return String(format: "%.1f µs", s * 1e6)
+    }
+
+    /// Decimal (SI) bytes: `12.3 GB`.
+    public static func bytes(_ b: Int64) -> String {
+        let v = Double(b)
+        if v >= 1e12 { return String(format: "%.2f TB", v / 1e12) }
+        if v >= 1e9 { return String(format: "%.2f GB", v / 1e9) }
+        if v >= 1e6 { return String(format: "%.2f MB", v / 1e6) }
+        if v >= 1e3 { return String(format: "%.1f kB", v / 1e3) }
+        return "\(b) B"
+    }
+
+    static func cluster(_ c: ProjectionConfig) -> String { "\(c.effectiveHosts)x\(c.gpusPerHost)" }
+
+    /// Fixed-width text table for a terminal; OOM and errors are listed below it with their messages.
+    public func text() -> String {
+        var header = ["model", "context", "method", "hosts×gpus", "block", "TTFT", "TPOT", "total", "peak mem/host",
+                      "ctx bytes/host", "gen bytes/host", "max link bytes"]
+        header += methods.map { "vs \($0.rawValue)" }
+        var rows: [[String]] = []
+        var notes: [String] = []
+        for (i, r) in results.enumerated() {
+            let c = r.config
+            var row = [c.model.name, TokenCount.format(c.contextLength), c.method.rawValue, Self.cluster(c),
+                       c.effectiveBlock.map(TokenCount.format) ?? "-"]
+            switch r.status {
+            case .ok:
+                let memPct = r.hostCapacity > 0 ? Double(r.peakMemoryPerHost) / Double(r.hostCapacity) * 100 : 0
+                row += [Self.seconds(r.timeToFirstToken), Self.seconds(r.timePerOutputToken), Self.seconds(r.totalTime),
+                        Self.bytes(r.peakMemoryPerHost) + String(format: " (%.0f%%)", memPct),
+                        Self.bytes(Int64(Self.maxHostBytes(r, "context"))),
+                        Self.bytes(Int64(Self.maxHostBytes(r, "generation"))),
+                        Self.bytes(Int64(r.linkBytes.map(\.bytes).max() ?? 0))]
+                row += methods.map { m in speedup(of: r, over: m).map { String(format: "%.2f×", $0) } ?? "-" }
+            case .outOfMemory(let m):
+                row += ["OOM", "", "", "", "", "", ""] + methods.map { _ in "" }
+                notes.append("[\(i)] \(c.method.rawValue) \(TokenCount.format(c.contextLength)) \(Self.cluster(c)): OOM — \(m)")
+            case .failed(let m):
+                row += ["error", "", "", "", "", "", ""] + methods.map { _ in "" }
+                notes.append("[\(i)] \(c.method.rawValue) \(TokenCount.format(c.contextLength)) \(Self.cluster(c)): \(m)")
+            }
+            rows.append(row)
+        }
+        var out = Self.align([header] + rows)
+        if !notes.isEmpty { out += "\n" + notes.joined(separator: "\n") + "\n" }
+        return out
+    }
+
+    /// Pads columns to equal width (left-aligned text, one space + `│`-free separators).
+    static func align(_ table: [[String]]) -> String {
+        let widths = (0..<(table.map(\.count).max() ?? 0)).map { col in
+            table.map { col < $0.count ? $0[col].count : 0 }.max() ?? 0
+        }
+        var out = ""
+        for (i, row) in table.enumerated() {
+            out += row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) + "\n"
+            if i == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+        }
+        return out
+    }
+
+    /// CSV header row.
+    public var csvHeader: [String] {
+        var h = ["model", "context_tokens", "method", "hosts", "gpus_per_host", "device", "intra_link", "inter_link",
+                 "combine", "block", "anchor", "generate", "status", "ttft_s", "tpot_s", "total_s", "bytes_moved",
+                 "peak_memory_per_host_bytes", "host_capacity_bytes"]
+        for p in Self.phases { h.append("max_host_bytes_\(p)") }
+        for p in Self.phases { h.append("max_link_bytes_\(p)") }
+        h += methods.map { "speedup_vs_\($0.rawValue)" }
+        h.append("message")
+        return h
+    }
+
+    /// RFC 4180 CSV: one header row, one row per result; seconds with full precision, empty when absent.
+    public func csv() -> String {
+        func q(_ s: String) -> String {
+            s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        func d(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
+        var lines = [csvHeader.joined(separator: ",")]
+        for r in results {
+            let c = r.config
+            var f = [c.model.name, "\(c.contextLength)", c.method.rawValue, "\(c.effectiveHosts)", "\(c.gpusPerHost)",
+                     c.device, c.intraHostLink, c.interHostLink, c.combine.rawValue,
+                     c.effectiveBlock.map { "\($0)" } ?? "", c.effectiveBlock.map { "\(c.anchorSize ?? $0)" } ?? "",
+                     "\(c.generateTokens)", r.statusText, d(r.timeToFirstToken), d(r.timePerOutputToken),
+                     d(r.totalTime), "\(r.bytesMoved)", "\(r.peakMemoryPerHost)", "\(r.hostCapacity)"]
+            for p in Self.phases { f.append("\(Self.maxHostBytes(r, p))") }
+            for p in Self.phases { f.append("\(Self.maxLinkBytes(r, p))") }
+            f += methods.map { d(speedup(of: r, over: $0)) }
+            f.append(r.message ?? "")
+            lines.append(f.map(q).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    struct JSONRow: Encodable {
+        var model: String, contextTokens: Int, method: String, hosts: Int, gpusPerHost: Int, device: String
+        var intraLink: String, interLink: String, combine: String, block: Int?, anchor: Int?, generate: Int
+        var status: String, message: String?, ttftSeconds: Double?, tpotSeconds: Double?, totalSeconds: Double?
+        var bytesMoved: Int, peakMemoryPerHostBytes: Int64, hostCapacityBytes: Int64
+        var hostBytes: [PhaseBytes], linkBytes: [PhaseBytes], speedups: [String: Double]
+    }
+
+    /// A JSON array of objects (sorted keys, snake_case), with per-host and per-link bytes per phase.
+    public func json() -> String {
+        let rows = results.map { r -> JSONRow in
+            let c = r.config
+            var speedups: [String: Double] = [:]
+            for m in methods { if let s = speedup(of: r, over: m) { speedups[m.rawValue] = s } }
+            return JSONRow(
+                model: c.model.name, contextTokens: c.contextLength, method: c.method.rawValue, hosts: c.effectiveHosts,
+                gpusPerHost: c.gpusPerHost, device: c.device, intraLink: c.intraHostLink, interLink: c.interHostLink,
+                combine: c.combine.rawValue, block: c.effectiveBlock, anchor: c.effectiveBlock.map { c.anchorSize ?? $0 },
+                generate: c.generateTokens, status: r.statusText, message: r.message,
+                ttftSeconds: r.timeToFirstToken, tpotSeconds: r.timePerOutputToken, totalSeconds: r.totalTime,
+                bytesMoved: r.bytesMoved, peakMemoryPerHostBytes: r.peakMemoryPerHost, hostCapacityBytes: r.hostCapacity,
+                hostBytes: r.hostBytes, linkBytes: r.linkBytes, speedups: speedups)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let data = (try? encoder.encode(rows)) ?? Data("[]".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

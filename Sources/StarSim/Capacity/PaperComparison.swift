@@ -1,0 +1,182 @@
+import Cluster
+import DistributedAttention
+import Foundation
+import Projection
+
+/// The paper's published numbers (Acharya et al., ICML 2025, arXiv 2411.17116; /work/shared/PAPER.md)
+/// next to projections of the paper's setup (`starsim paper`).
+///
+/// The published values are *targets to compare against*, never inputs of the projection.
+public enum PaperComparison {
+    /// One compared cell: a published value and the projection of the same setup.
+    public struct Cell: Sendable, Hashable {
+        /// Row label (`16K`, `llama-3.1-8b 64K`, …).
+        public var row: String
+        /// Column (`vanilla`, `ring`, `star`, `speedup`).
+        public var column: String
+        /// Published value (seconds or ×); nil when the paper reports OOM.
+        public var paper: Double?
+        /// Projected value; nil when the projection is OOM or failed.
+        public var projected: Double?
+        /// `OOM` / error text of the projection, when any.
+        public var projectedNote: String?
+        /// Paper says OOM.
+        public var paperOOM: Bool
+
+        /// Relative error `projected / paper − 1`; nil unless both are numbers.
+        public var error: Double? {
+            guard let p = paper, let x = projected, p > 0 else { return nil }
+            return x / p - 1
+        }
+
+        /// The error column as text: `+12%`, `OOM = OOM ✓`, `OOM ≠ 31.2 s ✗`.
+        public var errorText: String {
+            if let e = error { return String(format: "%+.0f%%", e * 100) + (abs(e) <= 0.25 ? "" : " (>25%)") }
+            if paperOOM { return projectedNote == "OOM" ? "OOM in both" : "paper OOM, projection fits" }
+            return "projection \(projectedNote ?? "missing")"
+        }
+    }
+
+    /// Table 6 of the paper: seconds per sample, Llama-3.1-8B-Instruct, 8×A100 (nil = OOM).
+    public static let table6: [(context: Int, vanilla: Double?, ring: Double, star: Double)] = [
+        (16384, 7, 10, 9), (32768, 10, 12, 10), (65536, 18, 22, 12), (131072, nil, 53, 20),
+    ]
+
+    /// Star-over-Ring speedups of the paper (model, context, block, speedup).
+    public static let speedups: [(model: String, context: Int, block: Int, speedup: Double)] = [
+        ("llama-3.1-8b", 16384, 4096, 1.1), ("llama-3.1-8b", 32768, 8192, 1.2),
+        ("llama-3.1-8b", 65536, 16384, 1.8), ("llama-3.1-8b", 131072, 32768, 2.7),
+        ("llama-3.1-70b", 16384, 4096, 1.7), ("llama-3.1-70b", 32768, 8192, 2.0),
+        ("llama-3.1-70b", 65536, 16384, 4.7), ("llama-3.1-70b", 131072, 16384, 8.7),
+        ("llama-3.1-8b", 262144, 32768, 10.8), ("llama-3.1-8b", 524288, 32768, 16.2),
+        ("llama-3.1-8b", 1048576, 32768, 16.9),
+    ]
+
+    /// The comparison of one set of scenario files.
+    public struct Report: Sendable {
+        public var results: [ProjectionResult]
+        public var table6: [Cell]
+        public var speedups: [Cell]
+        /// Memory-model check of the vanilla 128K cell (HF full-sequence logits), text.
+        public var vanilla128KMemory: String
+        public var generatedTokens: Int
+        public var kernelOverheadSeconds: Double
+    }
+
+    /// Loads every sweep file, projects them (all cores) and matches results to the paper's cells.
+    /// - Throws: ``CapacityError`` from a sweep file.
+    public static func compare(files: [String], progress: (@Sendable (Int, Int) -> Void)? = nil) throws(CapacityError) -> Report {
+        var configs: [ProjectionConfig] = []
+        for f in files { configs += try ProjectionSweep.load(file: f).configs() }
+        let results = CapacityProjection.sweep(configs, parallel: true, progress: progress)
+        func find(_ model: String, _ L: Int, _ m: CapacityMethod) -> ProjectionResult? {
+            results.first { $0.config.model.name == model && $0.config.contextLength == L && $0.config.method == m }
+        }
+        func cell(_ row: String, _ col: String, paper: Double?, _ r: ProjectionResult?, _ value: (ProjectionResult) -> Double?) -> Cell {
+            let note: String? = r.map { $0.statusText == "ok" ? nil : $0.statusText } ?? "not in the scenario files"
+            return Cell(row: row, column: col, paper: paper, projected: r.flatMap(value), projectedNote: note,
+                        paperOOM: paper == nil)
+        }
+        var t6: [Cell] = []
+        for row in table6 {
+            let label = TokenCount.format(row.context)
+            t6.append(cell(label, "vanilla", paper: row.vanilla, find("llama-3.1-8b", row.context, .global)) { $0.totalTime })
+            t6.append(cell(label, "ring", paper: row.ring, find("llama-3.1-8b", row.context, .ring)) { $0.totalTime })
+            t6.append(cell(label, "star", paper: row.star, find("llama-3.1-8b", row.context, .star)) { $0.totalTime })
+        }
+        var sp: [Cell] = []
+        for row in speedups {
+            let star = find(row.model, row.context, .star), ring = find(row.model, row.context, .ring)
+            var c = cell("\(row.model) \(TokenCount.format(row.context))", "speedup", paper: row.speedup, star) { s in
+                guard let st = s.totalTime, let rt = ring?.totalTime, st > 0 else { return nil }
+                return rt / st
+            }
+            if ring?.statusText != "ok" { c.projectedNote = "ring " + (ring?.statusText ?? "missing") }
+            sp.append(c)
+        }
+        // Vanilla 128K: the paper reports OOM. The engine's memory accounting holds only the last
+        // row's logits (as the host programs compute them); HF transformers materialises fp32 logits
+        // for every prompt token, which MemoryModel models with fullSequenceLogits.
+        var memo = "vanilla 128K not in the scenario files"
+        if let g = find("llama-3.1-8b", 131072, .global) {
+            let setup = try g.config.clusterSetup()
+            let plan: GlobalPlan
+            do { plan = try GlobalPlan(contextLength: 131072, queryLength: g.config.queryLength) } catch {
+                throw CapacityError(.wrapped("\(error)"))
+            }
+            let hf = MemoryModel(model: g.config.model, device: setup.topology.device, gpusPerHost: g.config.gpusPerHost,
+                                 combine: g.config.combine,
+                                 options: MemoryOptions(generatedTokens: g.config.generateTokens, fullSequenceLogits: true))
+                .report(.global(plan))
+            let h = hf.hosts[0]
+            memo = "MemoryModel (HF full-sequence fp32 logits) for vanilla 128K on 1 host × \(g.config.gpusPerHost) GPUs: "
+                + "busiest GPU \(CapacityTable.bytes(h.busiestGPUBytes)) of \(CapacityTable.bytes(h.gpuCapacityBytes)) → "
+                + (h.fits ? "fits (disagrees with the paper's OOM)" : "OOM, as in the paper")
+                + "; engine (last-row logits only): " + (g.statusText == "ok"
+                    ? "fits, peak \(CapacityTable.bytes(g.peakMemoryPerHost)) of \(CapacityTable.bytes(g.hostCapacity))"
+                    : g.statusText)
+        }
+        let first = results.first
+        let overhead = (try? first?.config.clusterSetup().topology.device.kernelOverheadSeconds) ?? nil
+        return Report(results: results, table6: t6, speedups: sp, vanilla128KMemory: memo,
+                      generatedTokens: first?.config.generateTokens ?? 0, kernelOverheadSeconds: overhead ?? 0)
+    }
+
+    /// Text tables: Table 6 and the speedups, each cell with paper, projection and error.
+    public static func text(_ r: Report) -> String {
+        func v(_ x: Double?, _ unit: String) -> String { x.map { String(format: unit == "×" ? "%.1f×" : "%.1f s", $0) } ?? "OOM" }
+        var out = "Table 6 — seconds per sample, Llama-3.1-8B, 8×A100 (\(r.generatedTokens) tokens sampled per sample, "
+            + String(format: "framework overhead %.0f µs per modeled kernel)\n", r.kernelOverheadSeconds * 1e6)
+        var rows: [[String]] = [["context", "method", "paper", "projected", "error"]]
+        for c in r.table6 {
+            rows.append([c.row, c.column, c.paperOOM ? "OOM" : v(c.paper, "s"),
+                         c.projected.map { v($0, "s") } ?? (c.projectedNote ?? "-"), c.errorText])
+        }
+        out += CapacityTable.align(rows)
+        out += "\nStar-over-Ring speedup (ring total ÷ star total per sample)\n"
+        rows = [["model context", "paper", "projected", "error"]]
+        for c in r.speedups {
+            rows.append([c.row, v(c.paper, "×"), c.projected.map { v($0, "×") } ?? (c.projectedNote ?? "-"), c.errorText])
+        }
+        out += CapacityTable.align(rows)
+        out += "\n" + r.vanilla128KMemory + "\n"
+        let all = r.table6 + r.speedups
+        let within = all.filter { ($0.error.map { abs($0) <= 0.25 }) ?? false }.count
+        let numeric = all.filter { $0.error != nil }.count
+        out += "\(within) of \(numeric) numeric cells within 25%.\n"
+        return out
+    }
+
+    /// Which modeling assumptions explain the cells outside 25% (printed by `starsim paper`).
+    public static let explanation = """
+        Why cells miss by more than 25% (details: Docs/Capacity.md):
+        - The projection charges GPU kernels, a per-kernel framework overhead (decode) and link time.
+          The reference runs also pay a Python/torch.distributed collective per layer per generated
+          token on every host and process synchronisation; Star at 16K (paper 9 s) is slower than
+          vanilla (7 s) there, i.e. ~1 ms per layer-collective, where the modeled links charge µs.
+          Star and ring seconds per sample are therefore low by 30-70%.
+        - Ring steps are modeled at flash-attention efficiency with compute and K,V transfer
+          overlapped. The paper's ring is far slower (53 s at 128K vs 20 s for Star); the
+          ring-flash-attention benchmark itself reports 51% of ideal for the contiguous ring, and an
+          HF/Python ring exchanges K,V per layer synchronously. Projected Star-over-Ring speedups are
+          therefore 1.0-1.2x up to 128K (paper 1.1-2.7x) and 2-7x at 256K-1M (paper 11-17x).
+        - Llama-3.1-70B: the projection has Star at ~0.9x of ring up to 64K, because Star's phase 1
+          pushes anchor + block (2x the tokens) through the large linear layers while the ring's
+          causal imbalance is a small share of a linear-dominated prefill. The paper's 1.7-8.7x
+          cannot come from kernel time alone in this model.
+        - Vanilla 128K: the engine holds only the last row's logits and fits; the MemoryModel with
+          HF's full-sequence fp32 logits reports OOM, as the paper does (line above).
+        """
+
+    /// CSV of both tables: `table,row,column,paper,projected,error`.
+    public static func csv(_ r: Report) -> String {
+        var lines = ["table,row,column,paper,projected,projected_note,error"]
+        for (name, cells) in [("table6", r.table6), ("speedup", r.speedups)] {
+            for c in cells {
+                lines.append([name, c.row, c.column, c.paper.map { "\($0)" } ?? "OOM", c.projected.map { "\($0)" } ?? "",
+                              c.projectedNote ?? "", c.error.map { "\($0)" } ?? ""].joined(separator: ","))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

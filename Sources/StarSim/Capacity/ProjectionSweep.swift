@@ -1,0 +1,214 @@
+import ConfigFiles
+import DistributedAttention
+import Foundation
+import Projection
+
+/// A sweep of projections: the cartesian product models × contexts × hosts × GPUs per host × methods
+/// (in that nesting order, methods innermost), or an explicit list of `points` (each a context with its
+/// own hosts / GPUs / block, as in the paper's table) × models × methods.
+public struct ProjectionSweep: Sendable {
+    /// One explicit point: a context length with its own cluster size and (optionally) block.
+    public struct Point: Sendable, Hashable {
+        public var context: Int
+        public var hosts: Int
+        public var gpusPerHost: Int
+        public var block: Int?
+        /// Hosts for the `global` method at this point (default 1); more than 1 is ignored by global.
+        public init(context: Int, hosts: Int, gpusPerHost: Int, block: Int? = nil) {
+            self.context = context
+            self.hosts = hosts
+            self.gpusPerHost = gpusPerHost
+            self.block = block
+        }
+    }
+
+    public var models: [ModelSpec]
+    public var contexts: [Int]
+    public var hosts: [Int]
+    public var gpusPerHost: [Int]
+    public var points: [Point]?
+    public var device: String
+    public var intraHostLink: String
+    public var interHostLink: String
+    public var combine: ParallelCombine
+    public var methods: [CapacityMethod]
+    public var block: Int?
+    public var anchor: Int?
+    public var generate: Int
+    public var queryLength: Int
+    public var granularity: Granularity
+    public var profileDirectory: String?
+
+    public init(
+        models: [ModelSpec], contexts: [Int], hosts: [Int] = [4], gpusPerHost: [Int] = [2], points: [Point]? = nil,
+        device: String = "a100-80gb", intraHostLink: String = "nvlink-a100", interHostLink: String = "ib-hdr",
+        combine: ParallelCombine = .pipeline, methods: [CapacityMethod] = [.global, .star, .ring],
+        block: Int? = nil, anchor: Int? = nil, generate: Int = 1, queryLength: Int = 64,
+        granularity: Granularity = .perLayer, profileDirectory: String? = nil
+    ) {
+        self.models = models
+        self.contexts = contexts
+        self.hosts = hosts
+        self.gpusPerHost = gpusPerHost
+        self.points = points
+        self.device = device
+        self.intraHostLink = intraHostLink
+        self.interHostLink = interHostLink
+        self.combine = combine
+        self.methods = methods
+        self.block = block
+        self.anchor = anchor
+        self.generate = generate
+        self.queryLength = queryLength
+        self.granularity = granularity
+        self.profileDirectory = profileDirectory
+    }
+
+    /// Checks the values every configuration needs (before spending time on projections).
+    /// - Throws: ``CapacityError`` naming the option.
+    public func validate() throws(CapacityError) {
+        guard !models.isEmpty else { throw .invalid("model", "", "at least one model") }
+        guard !methods.isEmpty else { throw .invalid("methods", "", "at least one of global, star, ring, ring-zigzag") }
+        for h in hosts where h < 1 { throw .invalid("hosts", "\(h)", "at least 1 host") }
+        for g in gpusPerHost where g < 1 { throw .invalid("gpus-per-host", "\(g)", "at least 1 GPU per host") }
+        for p in points ?? [] {
+            guard p.hosts >= 1 else { throw .invalid("points.hosts", "\(p.hosts)", "at least 1 host") }
+            guard p.gpusPerHost >= 1 else { throw .invalid("points.gpus_per_host", "\(p.gpusPerHost)", "at least 1 GPU per host") }
+        }
+        guard generate >= 1 else { throw .invalid("generate", "\(generate)", "at least 1 token (the first comes from the query)") }
+        guard queryLength >= 1 else { throw .invalid("query", "\(queryLength)", "at least 1 token") }
+        let catalog = ProfileCatalog(userDirectory: profileDirectory)
+        do {
+            _ = try catalog.device(named: device)
+            _ = try catalog.link(named: intraHostLink)
+            _ = try catalog.link(named: interHostLink)
+        } catch {
+            throw CapacityError(.wrapped("\(error)"))
+        }
+        // Every plan must be valid: a context the method cannot split is an input error, not a row.
+        for c in configs() {
+            _ = try c.attentionMethod()
+        }
+    }
+
+    /// Every configuration, in deterministic order.
+    public func configs() -> [ProjectionConfig] {
+        var out: [ProjectionConfig] = []
+        func make(_ m: ModelSpec, _ method: CapacityMethod, _ L: Int, _ h: Int, _ g: Int, _ b: Int?) -> ProjectionConfig {
+            ProjectionConfig(
+                model: m, method: method, contextLength: L, queryLength: queryLength, hosts: h, gpusPerHost: g,
+                device: device, intraHostLink: intraHostLink, interHostLink: interHostLink, combine: combine,
+                blockSize: b ?? block, anchorSize: anchor, generateTokens: generate, granularity: granularity,
+                profileDirectory: profileDirectory)
+        }
+        if let points {
+            for m in models { for p in points { for method in methods { out.append(make(m, method, p.context, p.hosts, p.gpusPerHost, p.block)) } } }
+        } else {
+            for m in models { for L in contexts { for h in hosts { for g in gpusPerHost { for method in methods {
+                out.append(make(m, method, L, h, g, nil))
+            } } } } }
+        }
+        return out
+    }
+}
+
+// MARK: - YAML
+
+extension ProjectionSweep {
+    /// Reads a sweep file (strict: unknown fields are errors, every value checked).
+    ///
+    /// ```yaml
+    /// model: llama-3.1-8b            # or a list; a .gguf or config.json path
+    /// context: [16K, 32K, 64K]       # or explicit points (below)
+    /// hosts: [4]                     # list or one number
+    /// gpus_per_host: [2]
+    /// device: a100-80gb
+    /// intra_link: nvlink-a100
+    /// inter_link: ib-hdr
+    /// combine: pipeline              # or tensor-parallel
+    /// methods: [global, star, ring]
+    /// block: 32K                     # optional (default: min(⌈L/H⌉, 32K)); anchor: optional (= block)
+    /// generate: 1
+    /// query: 64
+    /// granularity: per-layer         # or coarse
+    /// profiles: dir                  # optional user profile directory (relative to the file)
+    /// points:                        # optional, replaces context × hosts × gpus_per_host
+    ///   - {context: 16K, hosts: 4, gpus_per_host: 2, block: 4K}
+    /// ```
+    /// - Throws: ``CapacityError`` naming the file, field and line.
+    public static func load(file: String) throws(CapacityError) -> ProjectionSweep {
+        do {
+            let root = try ConfigNode.load(file: file)
+            let dir = (file as NSString).deletingLastPathComponent
+            func list(_ key: String) throws -> [ConfigNode]? {
+                guard let n = root.optional(key) else { return nil }
+                return n.isList ? try n.asList() : [n]
+            }
+            func tokens(_ n: ConfigNode) throws -> Int {
+                let text = try n.asString(expected: "a token count such as 16K")
+                do { return try TokenCount.parse(text, field: n.path) } catch {
+                    throw n.error("'\(text)' is not a token count; expected e.g. 2048, 16K, 1M")
+                }
+            }
+            let modelNodes = try list("model") ?? []
+            guard !modelNodes.isEmpty else { throw root.error("field 'model' is missing; expected a model name or list", field: "model") }
+            var models: [ModelSpec] = []
+            for n in modelNodes {
+                let name = try n.asString()
+                let path = (name.hasSuffix(".gguf") || name.hasSuffix(".json")) && !name.hasPrefix("/") ? dir + "/" + name : name
+                do { models.append(try CapacityModels.resolve(path)) } catch { throw n.error("\(error)") }
+            }
+            var sweep = ProjectionSweep(models: models, contexts: [])
+            sweep.contexts = try (list("context") ?? []).map(tokens)
+            if let h = try list("hosts") { sweep.hosts = try h.map { try $0.asInt(range: 1...4096) } }
+            if let g = try list("gpus_per_host") { sweep.gpusPerHost = try g.map { try $0.asInt(range: 1...64) } }
+            sweep.device = try root.string("device", default: sweep.device)
+            sweep.intraHostLink = try root.string("intra_link", default: sweep.intraHostLink)
+            sweep.interHostLink = try root.string("inter_link", default: sweep.interHostLink)
+            if let c = root.optional("combine") {
+                sweep.combine = try c.asChoice(["pipeline": .pipeline, "tensor-parallel": .tensorParallel])
+            }
+            if let m = try list("methods") {
+                sweep.methods = try m.map { n in
+                    let text = try n.asString()
+                    do { return try CapacityMethod.parse(text) } catch { throw n.error("\(error)") }
+                }
+            }
+            if let b = root.optional("block") { sweep.block = try tokens(b) }
+            if let a = root.optional("anchor") {
+                let text = try a.asString()
+                sweep.anchor = text == "0" ? 0 : try tokens(a)
+            }
+            sweep.generate = try root.int("generate", default: 1, range: 1...1_000_000)
+            sweep.queryLength = try root.int("query", default: 64, range: 1...1_000_000)
+            if let g = root.optional("granularity") {
+                sweep.granularity = try g.asChoice(["per-layer": .perLayer, "coarse": .coarse])
+            }
+            if let p = root.optional("profiles") {
+                let d = try p.asString()
+                sweep.profileDirectory = d.hasPrefix("/") ? d : dir + "/" + d
+            }
+            if let pts = root.optional("points") {
+                sweep.points = try pts.asList().map { n in
+                    let point = Point(
+                        context: try tokens(try n.required("context", expected: "a token count")),
+                        hosts: try n.int("hosts", range: 1...4096), gpusPerHost: try n.int("gpus_per_host", range: 1...64),
+                        block: try n.optional("block").map(tokens))
+                    try n.finish()
+                    return point
+                }
+            } else if sweep.contexts.isEmpty {
+                throw root.error("field 'context' is missing; expected a list of token counts (or 'points')", field: "context")
+            }
+            try root.finish()
+            do { try sweep.validate() } catch { throw ConfigError(file: file, field: nil, line: nil, message: error.description) }
+            return sweep
+        } catch let e as ConfigError {
+            throw CapacityError(.wrapped(e.description))
+        } catch let e as CapacityError {
+            throw e
+        } catch {
+            throw CapacityError(.wrapped("\(file): \(error)"))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import StarSim
+
+/// `starsim paper`: the paper's tables next to projections of the paper's own setup.
+struct Paper: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the paper's Table 6 and Star-over-Ring speedups next to the projection, with errors.",
+        discussion: """
+            Projects scenarios/paper/llama8b-1node.yaml, llama8b-multinode.yaml, llama70b-1node.yaml and
+            llama70b-multinode.yaml (A100 hosts, layers split over the GPUs of a host, naive contiguous
+            ring, blocks and hosts as in the paper) and compares. Assumptions (sampled tokens, the
+            framework overhead in scenarios/paper/profiles/devices/a100-80gb-hf.yaml) are printed and
+            documented in Docs/Capacity.md. Then the modern variant (modern-h100.yaml: H100, zigzag ring).
+            """)
+
+    @Option(help: "Directory holding the paper scenario files.")
+    var directory: String = "scenarios/paper"
+    @Flag(help: "Print CSV (table,row,column,paper,projected,projected_note,error).")
+    var csv = false
+    @Flag(help: "Skip the modern (H100, zigzag) variant.")
+    var noModern = false
+
+    func run() throws {
+        let files = ["llama8b-1node", "llama8b-multinode", "llama70b-1node", "llama70b-multinode"]
+            .map { "\(directory)/\($0).yaml" }
+        let report: PaperComparison.Report
+        do {
+            report = try PaperComparison.compare(files: files) { done, total in
+                FileHandle.standardError.write(Data("\rprojecting \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+            }
+        } catch {
+            fail("\(error)")
+        }
+        if csv {
+            print(PaperComparison.csv(report), terminator: "")
+            return
+        }
+        print(PaperComparison.text(report))
+        print(PaperComparison.explanation)
+        if noModern { return }
+        let modern = "\(directory)/modern-h100.yaml"
+        do {
+            let sweep = try ProjectionSweep.load(file: modern)
+            let results = CapacityProjection.sweep(sweep.configs(), parallel: true)
+            print("\nModern variant (\(modern)): H100 SXM, NVLink 4 in a host, IB NDR between hosts, zigzag ring, "
+                  + "no framework overhead, \(sweep.generate) sampled tokens")
+            print(CapacityTable(results: results).text(), terminator: "")
+        } catch {
+            fail("\(error)")
+        }
+    }
+}

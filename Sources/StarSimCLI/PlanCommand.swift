@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Projection
+import StarSim
+
+/// `starsim plan`: the smallest cluster per method meeting a TTFT and/or memory target.
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Find, per method, the smallest clusters meeting --max-ttft and/or --max-memory-per-host.",
+        discussion: """
+            Searches hosts 1,2,4,…,64 × GPUs per host 1,2,4,8 (global: 1 host). Failing smaller clusters
+            are listed with the reason: OOM (bytes), over the memory target, too slow (projected TTFT),
+            or a context the method cannot split.
+            Example: starsim plan --model llama-3.1-70b --context 128K --max-ttft 10s
+            """)
+
+    @Option(help: "Model name, .gguf or config.json.")
+    var model: String = "llama-3.1-8b"
+    @Option(help: "Context length (K = 1024, M = 1024²).")
+    var context: String
+    @Option(help: "Device profile.")
+    var device: String = "a100-80gb"
+    @Option(name: .customLong("intra-link"), help: "Link between the GPUs of a host.")
+    var intraLink: String = "nvlink-a100"
+    @Option(name: .customLong("inter-link"), help: "Link between hosts.")
+    var interLink: String = "ib-hdr"
+    @Option(help: "pipeline | tensor-parallel.")
+    var combine: String = "pipeline"
+    @Option(help: "Methods, comma-separated.")
+    var methods: String = "global,star,ring,ring-zigzag"
+    @Option(name: .customLong("max-ttft"), help: "Target time to first token, e.g. 2s, 500ms.")
+    var maxTTFT: String?
+    @Option(name: .customLong("max-memory-per-host"), help: "Target peak memory per host, e.g. 160GB.")
+    var maxMemoryPerHost: String?
+    @Option(help: "Directory of user device/link profiles.")
+    var profiles: String?
+
+    func run() throws {
+        do {
+            var planner = CapacityPlanner(
+                model: try CapacityModels.resolve(model), contextLength: try TokenCount.parse(context, field: "--context"),
+                device: device, intraHostLink: intraLink, interHostLink: interLink,
+                maxTTFT: try maxTTFT.map { t throws(CapacityError) in try CapacityUnits.seconds(t, field: "--max-ttft") },
+                maxMemoryPerHost: try maxMemoryPerHost.map { m throws(CapacityError) in
+                    try CapacityUnits.bytes(m, field: "--max-memory-per-host")
+                })
+            guard let c = ParallelCombine(rawValue: combine) else {
+                throw CapacityError.invalidValue("--combine", combine, "pipeline or tensor-parallel")
+            }
+            planner.combine = c
+            planner.methods = try methods.split(separator: ",").map { m throws(CapacityError) in
+                try CapacityMethod.parse(String(m), field: "--methods")
+            }
+            planner.profileDirectory = profiles
+            let plans = try planner.plan { done, total in
+                FileHandle.standardError.write(Data("\rprojecting \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+            }
+            print(planner.text(plans), terminator: "")
+        } catch let error as CapacityError {
+            fail("\(error)")
+        }
+    }
+}

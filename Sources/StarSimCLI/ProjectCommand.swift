@@ -1,0 +1,145 @@
+import ArgumentParser
+import DistributedAttention
+import Foundation
+import Projection
+import StarSim
+
+/// `starsim project`: projected time, traffic and memory over a sweep of models, contexts, clusters
+/// and methods (the same per-host programs and scheduler as a real run, with modeled costs).
+struct Project: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Project TTFT, TPOT, bytes and memory of global/star/ring over a sweep.",
+        discussion: """
+            Either options or a sweep file (scenarios/projections/*.yaml, same fields). Star's block
+            defaults to min(⌈L/hosts⌉, 32K) with anchor = block: L/4 on 4 hosts up to 128K, fixed 32K
+            beyond (the paper's setup). Global always runs on one host (with --gpus-per-host GPUs).
+            Configurations that do not fit in memory are reported as OOM with the bytes involved.
+            Examples:
+              starsim project --model llama-3.1-8b --context 16K,32K,64K,128K --hosts 4 --gpus-per-host 2
+              starsim project scenarios/projections/llama8b-a100.yaml --csv
+            """)
+
+    @Argument(help: "Optional sweep file (YAML); when given, its fields replace the sweep options (output options still apply).")
+    var sweepFile: String?
+
+    @Option(help: "Model: llama-3.1-8b|llama-3.1-70b|llama-3.1-405b|smollm2-135m, a .gguf file or a config.json.")
+    var model: String = "llama-3.1-8b"
+    @Option(help: "Context lengths, comma-separated (K = 1024, M = 1024²).")
+    var context: String = "16K,32K,64K,128K"
+    @Option(help: "Host counts, comma-separated (star and ring).")
+    var hosts: String = "4"
+    @Option(name: .customLong("gpus-per-host"), help: "GPUs per host, comma-separated.")
+    var gpusPerHost: String = "2"
+    @Option(help: "Device profile (see Docs/Projection.md) or a .yaml path.")
+    var device: String = "a100-80gb"
+    @Option(name: .customLong("intra-link"), help: "Link between the GPUs of a host.")
+    var intraLink: String = "nvlink-a100"
+    @Option(name: .customLong("inter-link"), help: "Link between hosts.")
+    var interLink: String = "ib-hdr"
+    @Option(help: "How a host's GPUs combine: pipeline | tensor-parallel.")
+    var combine: String = "pipeline"
+    @Option(help: "Methods, comma-separated: global, star, ring, ring-zigzag.")
+    var methods: String = "global,star,ring"
+    @Option(help: "Star block size (default min(⌈L/hosts⌉, 32K)).")
+    var block: String?
+    @Option(help: "Star anchor size (default = block; 0 = no anchor).")
+    var anchor: String?
+    @Option(help: "Tokens sampled in total (the first comes from the query).")
+    var generate: Int = 1
+    @Option(help: "Query tokens encoded after the context.")
+    var query: Int = 64
+    @Option(help: "Event granularity: per-layer | coarse.")
+    var granularity: String = "per-layer"
+    @Option(help: "Directory of user device/link profiles.")
+    var profiles: String?
+    @Option(help: "Write one Chrome trace per configuration into this directory.")
+    var trace: String?
+    @Option(help: "Write SVG charts into this directory.")
+    var plots: String?
+    @Flag(help: "Print CSV instead of a table.")
+    var csv = false
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+    @Flag(help: "Run serially (default: independent configurations on all cores).")
+    var serial = false
+    @Flag(help: "Print the projection benchmark timings (70B at 1M on 16 hosts; a 200-configuration sweep) and exit.")
+    var benchmark = false
+
+    func run() throws {
+        if benchmark {
+            for line in CapacityBenchmark.run() { print(line) }
+            return
+        }
+        let sweep: ProjectionSweep
+        do {
+            sweep = try sweepFile.map { f throws(CapacityError) in try ProjectionSweep.load(file: f) } ?? buildSweep()
+            try sweep.validate()
+        } catch {
+            fail("\(error)")
+        }
+        let configs = sweep.configs()
+        if let trace {
+            do { try FileManager.default.createDirectory(atPath: trace, withIntermediateDirectories: true) } catch {
+                fail("--trace \(trace): cannot create the directory: \(error)")
+            }
+        }
+        let showProgress = configs.count > 4
+        let results = CapacityProjection.sweep(configs, parallel: !serial, traceDirectory: trace) { done, total in
+            if showProgress {
+                FileHandle.standardError.write(Data("\rprojecting \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+            }
+        }
+        let table = CapacityTable(results: results)
+        if csv { print(table.csv(), terminator: "") } else if json { print(table.json(), terminator: "") } else {
+            print(table.text(), terminator: "")
+        }
+        if let plots {
+            do {
+                let paths = try CapacityPlots.write(table, to: plots)
+                FileHandle.standardError.write(Data(("wrote " + paths.joined(separator: ", ") + "\n").utf8))
+            } catch {
+                fail("--plots \(plots): \(error)", code: 1)
+            }
+        }
+        if results.contains(where: { if case .failed = $0.status { return true } else { return false } }) {
+            throw ExitCode(1)
+        }
+    }
+
+    func buildSweep() throws(CapacityError) -> ProjectionSweep {
+        func ints(_ text: String, _ field: String) throws(CapacityError) -> [Int] {
+            var out: [Int] = []
+            for part in text.split(separator: ",") {
+                guard let n = Int(part.trimmingCharacters(in: .whitespaces)) else {
+                    throw .invalidValue(field, String(part), "a comma-separated list of integers")
+                }
+                out.append(n)
+            }
+            return out
+        }
+        var s = ProjectionSweep(
+            models: try model.split(separator: ",").map { m throws(CapacityError) in try CapacityModels.resolve(String(m)) },
+            contexts: try TokenCount.parseList(context, field: "--context"))
+        s.hosts = try ints(hosts, "--hosts")
+        s.gpusPerHost = try ints(gpusPerHost, "--gpus-per-host")
+        s.device = device
+        s.intraHostLink = intraLink
+        s.interHostLink = interLink
+        guard let c = ParallelCombine(rawValue: combine) else {
+            throw .invalidValue("--combine", combine, "pipeline or tensor-parallel")
+        }
+        s.combine = c
+        s.methods = try methods.split(separator: ",").map { m throws(CapacityError) in try CapacityMethod.parse(String(m), field: "--methods") }
+        s.block = try block.map { b throws(CapacityError) in try TokenCount.parse(b, field: "--block") }
+        if let anchor { s.anchor = anchor == "0" ? 0 : try TokenCount.parse(anchor, field: "--anchor") }
+        s.generate = generate
+        s.queryLength = query
+        switch granularity {
+        case "per-layer": s.granularity = .perLayer
+        case "coarse": s.granularity = .coarse
+        default: throw .invalidValue("--granularity", granularity, "per-layer or coarse")
+        }
+        s.profileDirectory = profiles
+        return s
+    }
+}
