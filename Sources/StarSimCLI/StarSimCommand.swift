@@ -15,7 +15,7 @@ struct StarSimCommand: AsyncParsableCommand {
               starsim run scenarios/default.yaml
             """,
         version: "0.1.0",
-        subcommands: [Validate.self])
+        subcommands: [Validate.self, Eval.self])
 }
 
 /// Prints a user-facing error and exits non-zero (2 for bad input, 1 for failures at run time).
