@@ -8,13 +8,16 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure accuracy of Star Attention vs global attention on synthetic long-context tasks.",
         discussion: """
-            Every (task, context, sample) prompt is run through every method; the table gives the
-            mean RULER score (string_match_all) per task, context and method, and Star's accuracy
-            relative to global. Ring is exact: run it with --methods ring to check it answers as
-            global does. Examples:
+            Every (task, context, sample) prompt is run through every method; the table gives the \
+            mean RULER score (string_match_all) per task, context and method, Star's accuracy \
+            relative to global, and how many answers are identical to global's. Ring is exact: \
+            run it with --methods ring to check that it answers as global does.
+
+            Examples:
               starsim eval --quick
               starsim eval --tasks passkey --context 2K,4K --methods global,star,star-noanchor,star-prev
-              starsim eval --suite scenarios/eval/paper.yaml --csv > results.csv
+              starsim eval --suite scenarios/eval/paper.yaml --json > paper.json
+              starsim eval --report paper.json --markdown
             """)
 
     @Option(help: "Suite file (scenarios/eval/*.yaml) instead of the task/context/method options.")
@@ -50,10 +53,10 @@ struct Eval: ParsableCommand {
     @Option(help: "Seed of the first sample (sample i uses seed + i) (default 1).")
     var seed: Int?
 
-    @Option(help: "Max new tokens per answer for every task (default per task: passkey 16, niah-multikey 32, niah-multivalue 64, variable-tracking 48, common-words 64; with --answer-prefix 8, 16, 40, 32, 48).")
+    @Option(help: "Max new tokens per answer for every task (default per task: passkey 8, niah-multikey 16, niah-multivalue 40, variable-tracking 32, common-words 48; with --no-answer-prefix 16, 32, 64, 48, 64).")
     var generate: Int?
 
-    @Flag(inversion: .prefixedNo, help: "End the query with the task's answer prefix (RULER's 'The pass key is'); default: no prefix, the model answers freely.")
+    @Flag(inversion: .prefixedNo, help: "End the query with the task's answer prefix, as RULER does ('The pass key is'; default), or not (the model answers freely).")
     var answerPrefix: Bool?
 
     @Flag(help: "Print JSON (cells and every sample) instead of the table.")

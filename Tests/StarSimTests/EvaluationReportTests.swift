@@ -108,7 +108,7 @@ import Testing
                                              blocks: [nil], anchors: [nil])
         let suite = EvaluationSuite(
             name: "tiny", parts: [EvaluationPart(tasks: [.passkey, .multikey], contexts: [400, 600], methods: methods)],
-            samples: 2, seed: 9, generate: [.passkey: 3, .multikey: 3])
+            samples: 2, seed: 9, generate: [.passkey: 3, .multikey: 3], answerPrefix: false)
         try suite.validate(modelContext: 2048, fields: .options)
         var lines: [String] = []
         let results = try suite.run(session: Self.session, setup: { hosts in
@@ -133,7 +133,7 @@ import Testing
             let kind = EvaluationTask.Kind(rawValue: p.task)!
             let again = Self.session.prepare(task: EvaluationTask(
                 kind: kind, contextTokens: p.context, depth: (Double(p.sample) + 0.5) / 2, seed: 9 + UInt64(p.sample)))
-            // Without the answer prefix (the default) the query ends at the assistant header.
+            // Without the answer prefix the query ends at the assistant header.
             let split = Self.session.splitPrompt(document: again.instance!.context, question: again.instance!.question, answerPrefix: "")
             #expect(split.context == again.split.context && split.query.count < again.split.query.count)
             #expect(rs[0].promptFingerprint == EvaluationSuite.fingerprint(split.context + [-1] + split.query))
@@ -152,5 +152,20 @@ import Testing
         #expect(Set(results.map(\.promptFingerprint)).count == 8)
         let report = EvaluationReport(suite: "tiny", model: "tiny", samples: 2, wallSeconds: 0, results: results)
         #expect(report.cells.count == 2 * 2 * 5)
+    }
+
+    @Test func withTheAnswerPrefixThePromptIsTheOnePrepareBuilds() throws {
+        let methods = EvaluationSuite.expand(kinds: [.global, .star], hosts: [2], blocks: [nil], anchors: [nil])
+        let suite = EvaluationSuite(
+            name: "tiny", parts: [EvaluationPart(tasks: [.passkey], contexts: [300], methods: methods)],
+            samples: 1, seed: 4, generate: [.passkey: 2], answerPrefix: true)
+        let results = try suite.run(session: Self.session, setup: { hosts in
+            try ClusterSetup.named(hosts: hosts, gpusPerHost: 1, device: "cpu-local", intraHostLink: "nvlink-a100",
+                                   interHostLink: "ib-hdr", shape: .fullyConnected)
+        })
+        let again = Self.session.prepare(task: EvaluationTask(kind: .passkey, contextTokens: 300, depth: 0.5, seed: 4))
+        #expect(results.count == 2)
+        #expect(results.allSatisfy { $0.promptFingerprint == EvaluationSuite.fingerprint(again.split.context + [-1] + again.split.query) })
+        #expect(results.allSatisfy { $0.queryTokens == again.split.query.count && $0.contextTokens == again.split.context.count })
     }
 }

@@ -25,15 +25,15 @@ import Testing
         #expect(s.parts[0].methods[1].block == nil && s.parts[0].methods[1].anchor == nil)
         #expect(s.samples == 3 && s.seed == 1)
         #expect(s.runCount == 5 * 1 * 2 * 3)
-        #expect(!s.answerPrefix && s.depths.isEmpty && s.depth(sample: 1) == 0.5)
-        #expect(s.maxNewTokens(for: .passkey) == 16 && s.maxNewTokens(for: .multivalue) == 64)
-        #expect(s.maxNewTokens(for: .variableTracking) == 48 && s.maxNewTokens(for: .commonWords) == 64)
+        #expect(s.answerPrefix && s.depths.isEmpty && s.depth(sample: 1) == 0.5)
+        #expect(s.maxNewTokens(for: .passkey) == 8 && s.maxNewTokens(for: .multikey) == 16 && s.maxNewTokens(for: .multivalue) == 40)
+        #expect(s.maxNewTokens(for: .variableTracking) == 32 && s.maxNewTokens(for: .commonWords) == 48)
         var p = s
-        p.answerPrefix = true
-        #expect(p.maxNewTokens(for: .passkey) == 8 && p.maxNewTokens(for: .multikey) == 16 && p.maxNewTokens(for: .multivalue) == 40)
-        #expect(p.maxNewTokens(for: .variableTracking) == 32 && p.maxNewTokens(for: .commonWords) == 48)
-        let d = try EvaluationSuite.fromOptions(options { $0.depths = ["0.9", "0.1"]; $0.samples = 3; $0.answerPrefix = true })
-        #expect(d.depth(sample: 0) == 0.9 && d.depth(sample: 1) == 0.1 && d.depth(sample: 2) == 0.9 && d.answerPrefix)
+        p.answerPrefix = false
+        #expect(p.maxNewTokens(for: .passkey) == 16 && p.maxNewTokens(for: .multivalue) == 64)
+        #expect(p.maxNewTokens(for: .variableTracking) == 48 && p.maxNewTokens(for: .commonWords) == 64)
+        let d = try EvaluationSuite.fromOptions(options { $0.depths = ["0.9", "0.1"]; $0.samples = 3; $0.answerPrefix = false })
+        #expect(d.depth(sample: 0) == 0.9 && d.depth(sample: 1) == 0.1 && d.depth(sample: 2) == 0.9 && !d.answerPrefix)
     }
 
     @Test func listsExpandIntoLabelledMethods() throws {
@@ -135,7 +135,7 @@ import Testing
         #expect(files.contains("paper.yaml"))
         for f in files { _ = try EvaluationSuite.load(file: dir.appendingPathComponent(f).path) }
         let paper = try EvaluationSuite.load(file: dir.appendingPathComponent("paper.yaml").path)
-        #expect(paper.runCount == (3 * 4 + 4 * 2) * 3)
+        #expect(paper.runCount == (3 * 4 + 4 * 2) * 3 && !paper.answerPrefix)
         try EvaluationSuite.quick.validate(modelContext: 8192, fields: .options)
         #expect(EvaluationSuite.quick.runCount == 12)
     }

@@ -119,8 +119,8 @@ public struct EvaluationSuite: Sendable, Hashable {
         self.answerPrefix = answerPrefix
     }
 
-    /// See `answerPrefix` and Docs/Evaluation.md for why this is the default.
-    public static let defaultAnswerPrefix = false
+    /// RULER's format (the prefix ends the query) unless a suite or `--no-answer-prefix` says otherwise.
+    public static let defaultAnswerPrefix = true
 
     /// Answer lengths that fit each task's expected answer with some room: a 5-digit passkey,
     /// one 7-digit number, four 7-digit numbers, four 5-letter names, ten pseudo-words (digits are
@@ -362,7 +362,7 @@ public struct EvaluationSuite: Sendable, Hashable {
     /// seed: 1
     /// samples: 3
     /// generate: {passkey: 8}          # per-task max new tokens
-    /// answer_prefix: false            # end the query with RULER's answer prefix
+    /// answer_prefix: true             # end the query with RULER's answer prefix (default)
     /// depth: [0.9]                    # passkey depths cycled over samples (default: spread evenly)
     /// runs:
     ///   - tasks: [passkey]
