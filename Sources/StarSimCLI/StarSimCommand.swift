@@ -15,7 +15,7 @@ struct StarSimCommand: AsyncParsableCommand {
               starsim run scenarios/default.yaml
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Generate.self, Project.self, Plan.self, Paper.self, Bench.self, Validate.self])
+        subcommands: [Run.self, Generate.self, Eval.self, Project.self, Plan.self, Paper.self, Bench.self, Validate.self])
 }
 
 /// Prints a user-facing error and exits non-zero (2 for bad input, 1 for failures at run time).
