@@ -104,11 +104,13 @@ public enum TinyLlama {
     }
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a tiny, seedable, reproducible generator.
-struct SplitMix64: RandomNumberGenerator {
+/// SplitMix64 (Steele, Lea & Flood 2014): a tiny, seedable, reproducible generator, the same on
+/// every platform. Used for random test models, benchmark inputs and (as `StarSim.SeededGenerator`)
+/// every synthetic prompt.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

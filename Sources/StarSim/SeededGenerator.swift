@@ -1,15 +1,5 @@
-/// A small, fast, seedable random number generator (SplitMix64), so that every synthetic prompt,
-/// task and test input is reproducible from a seed on every platform.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+import Llama
 
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seedable generator behind every synthetic prompt, task and test input: SplitMix64, so the
+/// same seed gives the same prompt on every platform (one implementation, in `Llama`).
+public typealias SeededGenerator = SplitMix64

@@ -18,12 +18,6 @@ enum RealSmolLM2 {
         try ClusterSetup.named(hosts: hosts, gpusPerHost: 1, device: "cpu-local", intraHostLink: "nvlink-a100",
                                interHostLink: "ib-hdr", shape: .fullyConnected)
     }
-
-    static func maxDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
-        var worst: Float = 0
-        for (x, y) in zip(a, b) { for (u, v) in zip(x, y) { worst = max(worst, abs(u - v)) } }
-        return worst
-    }
 }
 
 @Suite(.serialized, .enabled(if: RealSmolLM2.shouldRun, "SmolLM2 GGUF not found (set STARSIM_MODEL)"))
@@ -42,7 +36,7 @@ struct RealModelDistributedTests {
                 .ring(RingPlan(contextLength: L, queryLength: q, hosts: hosts, partition: partition)), name: "ring",
                 prompt: prompt.split, setup: RealSmolLM2.setup(hosts: hosts), maxNewTokens: 6)
             #expect(ring.generated == global.generated)
-            let diff = RealSmolLM2.maxDifference(ring.logits, global.logits)
+            let diff = DistributedExecutionTests.maxDifference(ring.logits, global.logits)
             #expect(diff <= 1e-3, "ring \(partition), \(hosts) hosts, \(L) tokens: max |Δlogit| = \(diff)")
         }
     }
