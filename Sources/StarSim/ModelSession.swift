@@ -42,8 +42,9 @@ public final class ModelSession: Sendable {
 
     /// How a prompt is laid out.
     public enum PromptFormat: String, Sendable, Hashable, CaseIterable {
-        /// Plain text: `document`, a blank line, `question`, then the answer prefix to complete.
-        /// SmolLM2-135M retrieves needles reliably only this way (see Docs/Scenarios.md).
+        /// Plain text: `document`, a newline, `question`, then the answer prefix to complete —
+        /// the layout of the original passkey test (Mohtashami & Jaggi, 2023: lines joined by one
+        /// `\n`). SmolLM2-135M retrieves needles at every depth only this way (see Docs/Scenarios.md).
         case completion
         /// The model's ChatML template, as the paper does: the chat prefix and document are the
         /// context; the question, end of turn, assistant header and answer prefix are the query.
@@ -58,7 +59,7 @@ public final class ModelSession: Sendable {
         switch format {
         case .completion:
             contextText = document
-            queryText = "\n\n" + question
+            queryText = "\n" + question
         case .chat:
             let user = document + "\n\n" + question
             let rendered = tokenizer.renderChat(messages: [ChatMessage(role: "user", content: user)], addGenerationPrompt: true)

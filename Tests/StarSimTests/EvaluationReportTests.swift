@@ -80,14 +80,15 @@ import Testing
         var results = Self.handMade
         results[1].output = "The pass key is \"12345\", I think\nyes"
         results[1].expected = ["12345"]
+        results[0].depth = 0.5
         let report = EvaluationReport(suite: "t", model: "m.gguf", samples: 3, wallSeconds: 12.5, results: results)
         let decoded = try JSONDecoder().decode(EvaluationReport.self, from: Data(report.json().utf8))
         #expect(decoded.results == report.results && decoded.cells == report.cells)
         #expect(decoded.suite == "t" && decoded.wallSeconds == 12.5)
         let lines = report.csv.components(separatedBy: "\n")
-        #expect(lines[0] == "task,context,context_tokens,query_tokens,method,kind,hosts,block,anchor,sample,seed,score,seconds,expected,output")
-        #expect(lines[1] == "passkey,2048,2051,20,global,global,1,,,0,1,1.0000,0.00,,12345")
-        #expect(lines[2] == "passkey,2048,2051,20,star,star,4,,,0,1,1.0000,0.00,12345,\"The pass key is \"\"12345\"\", I think")
+        #expect(lines[0] == "task,context,context_tokens,query_tokens,method,kind,hosts,block,anchor,sample,seed,depth,score,seconds,expected,output")
+        #expect(lines[1] == "passkey,2048,2051,20,global,global,1,,,0,1,0.5000,1.0000,0.00,,12345")
+        #expect(lines[2] == "passkey,2048,2051,20,star,star,4,,,0,1,,1.0000,0.00,12345,\"The pass key is \"\"12345\"\", I think")
         #expect(lines[3] == "yes\"")
         #expect(report.csv.hasSuffix("\n"))
     }

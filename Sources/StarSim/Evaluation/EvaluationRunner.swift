@@ -17,6 +17,8 @@ public struct EvaluationResult: Sendable, Hashable, Codable {
     /// 0-based sample index and the task seed it used.
     public var sample: Int
     public var seed: UInt64
+    /// Passkey: relative depth (0…1) of the key in the haystack; nil for other tasks.
+    public var depth: Double?
     /// FNV-1a of the context and query token ids: equal for every method of a sample.
     public var promptFingerprint: UInt64
     /// The decoded answer (stop token removed).
@@ -28,7 +30,7 @@ public struct EvaluationResult: Sendable, Hashable, Codable {
     public var seconds: Double
 
     public init(task: String, context: Int, contextTokens: Int, queryTokens: Int, method: EvaluationMethod,
-                blockTokens: Int? = nil, anchorTokens: Int? = nil, sample: Int, seed: UInt64,
+                blockTokens: Int? = nil, anchorTokens: Int? = nil, sample: Int, seed: UInt64, depth: Double? = nil,
                 promptFingerprint: UInt64 = 0, output: String = "", expected: [String] = [], score: Double,
                 seconds: Double = 0) {
         self.task = task
@@ -40,6 +42,7 @@ public struct EvaluationResult: Sendable, Hashable, Codable {
         self.anchorTokens = anchorTokens
         self.sample = sample
         self.seed = seed
+        self.depth = depth
         self.promptFingerprint = promptFingerprint
         self.output = output
         self.expected = expected
@@ -59,14 +62,15 @@ public struct EvaluationProgress: Sendable {
     public var elapsed: Double
     public var remaining: Double
 
-    /// `[ 3/24] passkey 2K sample 1/3 star: 1.00 "12345" 14.2 s | elapsed 0:41, ETA 4:53`
+    /// `[ 3/24] passkey 2K sample 1/3 (depth 50%) star: 1.00 "12345" 14.2 s | elapsed 0:41, ETA 4:53`
     public var line: String {
         let r = result
         let width = String(total).count
         let n = String(repeating: " ", count: max(0, width - String(done).count)) + String(done)
         let answer = r.output.replacingOccurrences(of: "\n", with: " ")
         let shown = answer.count > 40 ? String(answer.prefix(40)) + "…" : answer
-        return "[\(n)/\(total)] \(r.task) \(EvaluationSuite.contextLabel(r.context)) sample \(r.sample + 1)/\(samples) "
+        let depth = r.depth.map { String(format: " (depth %.0f%%)", $0 * 100) } ?? ""
+        return "[\(n)/\(total)] \(r.task) \(EvaluationSuite.contextLabel(r.context)) sample \(r.sample + 1)/\(samples)\(depth) "
             + "\(r.method.label): \(String(format: "%.2f", r.score)) \"\(shown)\" \(String(format: "%.1f", r.seconds)) s"
             + " | elapsed \(Self.clock(elapsed)), ETA \(Self.clock(remaining))"
     }
@@ -133,7 +137,8 @@ extension EvaluationSuite {
                             let result = EvaluationResult(
                                 task: task.rawValue, context: context, contextTokens: split.context.count,
                                 queryTokens: split.query.count, method: method, blockTokens: block, anchorTokens: anchor,
-                                sample: sample, seed: seed, promptFingerprint: fingerprint, output: output,
+                                sample: sample, seed: seed, depth: task == .passkey ? depth : nil,
+                                promptFingerprint: fingerprint, output: output,
                                 expected: prompt.expected, score: prompt.instance?.score(output) ?? 0,
                                 seconds: Double(now - runStart) / 1e9)
                             results.append(result)
