@@ -24,7 +24,8 @@ public struct ScenarioRun: Sendable {
 
     /// Loads the model, prepares the prompt and runs each method in scenario order.
     ///
-    /// - Parameter progress: one line per step (loading, each method started/finished), for stderr.
+    /// - Parameter progress: lines for stderr: loading, each method started/finished, and while a
+    ///   method runs, where it is (phase, host, block, layer, share done, ETA) every 10% or 5 s.
     public static func execute(_ scenario: Scenario, progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> ScenarioRun {
         let setup = try clusterSetup(scenario)
         progress("loading model \(scenario.modelFile ?? StarSimPaths.defaultModelFile)")
@@ -50,8 +51,9 @@ public struct ScenarioRun: Sendable {
             progress("running \(m.name) on \(hosts) host\(hosts == 1 ? "" : "s") (\(method))")
             var methodSetup = setup
             methodSetup.topology.hosts = hosts
+            let lines = ProgressLines(emit: progress)
             let outcome = try session.execute(method, name: m.name, prompt: prompt.split, setup: methodSetup,
-                                              maxNewTokens: scenario.generateTokens)
+                                              maxNewTokens: scenario.generateTokens, progress: lines.report)
             let ids = outcome.generated.filter { !session.stopTokens.contains($0) }
             let answer = session.tokenizer.decode(ids)
             let score = prompt.expected.isEmpty ? nil : (prompt.instance?.score(answer)

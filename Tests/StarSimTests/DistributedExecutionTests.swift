@@ -3,6 +3,7 @@ import DistributedAttention
 import Foundation
 import Llama
 import StarSim
+import Synchronization
 import Testing
 
 /// Real execution of global, Ring and Star attention on a tiny random model, against the model's own
@@ -134,5 +135,55 @@ import Testing
             }
             #expect(onLinks == analytic.total, "\(method): \(onLinks) B on links, analytic \(analytic.total) B")
         }
+    }
+
+    /// Progress during a real run reports every host, every layer of its context blocks, the phases
+    /// in order, a share of work that only grows and ends at 1 — and does not change the answer.
+    @Test func progressCoversHostsLayersAndPhases() throws {
+        let p = Self.prompt(context: 128, query: 5, seed: 6)
+        let steps = 4
+        let methods: [AttentionMethod] = [
+            .star(try StarPlan(contextLength: 128, queryLength: 5, blockSize: 32, anchorSize: 32, hosts: 4)),
+            .ring(try RingPlan(contextLength: 128, queryLength: 5, hosts: 4, partition: .zigzag)),
+        ]
+        let layers = Self.session.model.config.layerCount
+        for method in methods {
+            let seen = Mutex<[ExecutionProgress]>([])
+            let outcome = try Self.session.execute(
+                method, name: "m", prompt: p, setup: Self.setup(hosts: 4), maxNewTokens: steps,
+                progress: { report in seen.withLock { $0.append(report) } })
+            let reports = seen.withLock { $0 }
+            let plain = try Self.run(method, p, steps: steps)
+            #expect(outcome.logits == plain.logits && outcome.generated == plain.generated)
+            #expect(!reports.isEmpty)
+            #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.fraction <= $1.fraction }, "\(method): share went down")
+            if outcome.generated.count == steps {
+                #expect(abs(reports.last!.fraction - 1) < 1e-9, "\(method): ends at \(reports.last!.fraction)")
+            }
+            #expect(reports.allSatisfy { $0.hosts == 4 && $0.layers == layers && $0.method == "m" })
+            for host in 0..<4 {
+                let context = Set(reports.filter { $0.host == host && $0.phase == .contextEncoding }.compactMap(\.layer))
+                #expect(context == Set(0..<layers), "\(method) host \(host): context layers \(context.sorted())")
+            }
+            let phases = reports.map(\.phase.rawValue)
+            #expect(phases.first == Phase.contextEncoding.rawValue && phases.contains(Phase.generation.rawValue))
+            #expect(reports.last!.generated == outcome.generated.count)
+            #expect(reports.last!.line.contains("host "))
+        }
+    }
+
+    @Test func progressLinesEveryTenPercent() {
+        let lines = Mutex<[String]>([])
+        let printer = ProgressLines(interval: 1_000, minimumGap: 0) { line in lines.withLock { $0.append(line) } }
+        for i in 0...100 {
+            printer.report(ExecutionProgress(
+                method: "star", host: i % 4, hosts: 4, phase: i < 90 ? .contextEncoding : .generation,
+                segment: "block \(i % 4)", layer: i % 30, layers: 30, generated: max(0, i - 90), maxNewTokens: 10,
+                fraction: Double(i) / 100, elapsedSeconds: Double(i)))
+        }
+        let got = lines.withLock { $0 }
+        #expect(got.count == 10, "\(got)")
+        #expect(got.first == "  star  10% · context · host 3/4 · block 2 · layer 11/30 · 0:10 elapsed, ETA 1:30")
+        #expect(got.last == "  star 100% · generation · host 1/4 · block 0 · layer 11/30 · 10/10 tokens · 1:40 elapsed")
     }
 }

@@ -36,7 +36,8 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
     private let stopTokens: Set<Int32>
     private let maxNewTokens: Int
     private let weightBytes: Int64
-    private var pending: [ComputeToken: (OpID, Op)] = [:]
+    private var pending: [ComputeToken: (OpID, Op, SimDuration)] = [:]
+    private let progress: ProgressMeter?
     /// Tokens held per KV store per layer, for memory accounting.
     private var storeTokens: [KVRef: [Int]] = [:]
     private var hiddenTokens: [Segment: Int] = [:]
@@ -44,8 +45,10 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
     private(set) var outOfMemory = false
 
     init(program: any HostProgram, backend: Backend, shape: ModelShape, weightBytes: Int64,
-         stopTokens: Set<Int32>, maxNewTokens: Int, cost: @escaping (Op) -> SimDuration) {
+         stopTokens: Set<Int32>, maxNewTokens: Int, progress: ProgressMeter? = nil,
+         cost: @escaping (Op) -> SimDuration) {
         self.program = program
+        self.progress = progress
         self.backend = backend
         self.shape = shape
         self.weightBytes = weightBytes
@@ -70,9 +73,10 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
     }
 
     func computed(_ token: ComputeToken, _ host: isolated SimHost<Payload>) {
-        guard let (id, op) = pending.removeValue(forKey: token) else {
+        guard let (id, op, charged) = pending.removeValue(forKey: token) else {
             preconditionFailure("completion of unknown compute step \(token)")
         }
+        progress?.finished(op, host: host.id.rawValue, cost: charged)
         if case .sample = op {
             let t = backend.sampledToken
             generated.append(t)
@@ -88,9 +92,10 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
             switch directive {
             case .compute(let id, let op):
                 accountBeforeCompute(op, host)
+                let charged = cost(op)
                 let token = host.compute(
-                    label: op.description, phase: op.phase.description, cost: cost(op), work: backend.work(for: op))
-                pending[token] = (id, op)
+                    label: op.description, phase: op.phase.description, cost: charged, work: backend.work(for: op))
+                pending[token] = (id, op, charged)
             case .send(let to, let message):
                 host.send(
                     to: HostID(to), bytes: message.bytes,

@@ -69,7 +69,8 @@ public struct MethodOutcome: Sendable {
 enum ClusterExecution {
     static func run<Backend: OpBackend>(
         _ method: AttentionMethod, name: String, setup: ClusterSetup, shape: ModelShape, weightBytes: Int64,
-        stopTokens: Set<Int32>, maxNewTokens: Int, recordsLog: Bool = true, backends: [Backend]
+        stopTokens: Set<Int32>, maxNewTokens: Int, recordsLog: Bool = true, progress: ProgressMeter? = nil,
+        backends: [Backend]
     ) throws -> MethodOutcome {
         precondition(backends.count == method.hosts, "one backend per host")
         var description = setup.topology
@@ -90,7 +91,7 @@ enum ClusterExecution {
         let shells = method.programs(shape: shape, granularity: setup.granularity).enumerated().map { host, program in
             AttentionHostShell(
                 program: program, backend: backends[host], shape: shape, weightBytes: weightBytes,
-                stopTokens: stopTokens, maxNewTokens: maxNewTokens, cost: cost)
+                stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: progress, cost: cost)
         }
         let simulation = Simulation(
             topology: topology,

@@ -18,8 +18,12 @@ extension ModelSession {
     /// - Parameters:
     ///   - prompt: context and query tokens (the method's plan must have been built for their lengths).
     ///   - maxNewTokens: generation stops there or at end of turn.
+    ///   - progress: called after every compute step of every host (per layer, block, ring step,
+    ///     token) with the run's finished share; feed it to `ProgressLines` for a terminal. When set,
+    ///     the same programs are first run on modeled hosts (milliseconds) to learn the total work.
     public func execute(_ method: AttentionMethod, name: String, prompt: SplitPrompt, setup: ClusterSetup,
-                        maxNewTokens: Int) throws -> MethodOutcome {
+                        maxNewTokens: Int,
+                        progress: (@Sendable (ExecutionProgress) -> Void)? = nil) throws -> MethodOutcome {
         precondition(method.contextLength == prompt.context.count && method.queryLength == prompt.query.count,
                      "plan built for \(method.contextLength)+\(method.queryLength) tokens, prompt has \(prompt.context.count)+\(prompt.query.count)")
         let sequence = prompt.context + prompt.query
@@ -28,10 +32,22 @@ extension ModelSession {
             throw StarSimError.invalid(
                 "generate", "prompt (\(sequence.count) tokens) + \(maxNewTokens) generated tokens exceed the model's context of \(model.config.contextLength)")
         }
+        var meter: ProgressMeter?
+        if let progress {
+            // Dry run of the same programs on modeled hosts: the total modeled compute, for the share done.
+            let dry = ProgressMeter(method: name, hosts: method.hosts, layers: shape.layers,
+                                    maxNewTokens: maxNewTokens, total: 0, observer: nil)
+            _ = try ClusterExecution.run(
+                method, name: name, setup: setup, shape: shape, weightBytes: 0, stopTokens: [],
+                maxNewTokens: maxNewTokens, recordsLog: false, progress: dry,
+                backends: (0..<method.hosts).map { _ in ModeledBackend() })
+            meter = ProgressMeter(method: name, hosts: method.hosts, layers: shape.layers,
+                                  maxNewTokens: maxNewTokens, total: dry.finishedSeconds, observer: progress)
+        }
         let backends = (0..<method.hosts).map { _ in HostTensors(model: model, sequence: sequence) }
         var outcome = try ClusterExecution.run(
             method, name: name, setup: setup, shape: shape, weightBytes: Int64(model.weightBytes),
-            stopTokens: stopTokens, maxNewTokens: maxNewTokens, backends: backends)
+            stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: meter, backends: backends)
         outcome.logits = backends[method.queryHost].logitsHistory
         return outcome
     }
