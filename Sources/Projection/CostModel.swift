@@ -75,6 +75,36 @@ public struct IntraHostTransfer: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(count)× \(kind.rawValue) of \(bytes) B" }
 }
 
+/// How the software stack runs Ring Attention steps (Liu et al., arXiv 2310.01889): the two ways a
+/// real ring differs from ideal overlapped flash attention that are *not* already in the engine (the
+/// contiguous ring's causal imbalance is: the plan gives each host its visible pairs).
+///
+/// - `attentionEfficiency` `r ∈ (0, 1]`: a ring step's attention runs at `r ×` the efficiency of local
+///   attention of the same shape (per-step launch, fp32 out/lse update in Python, non-fused masking).
+/// - `overlapsTransfer`: `true` (ring-flash-attention): the K,V exchange of a step runs on the link
+///   while the host computes, the engine's default; `false` (a naive ring): the host blocks on the
+///   exchange after the step's attention, so a step costs `attention + transfer`. The engine charges
+///   the transfer time `latency + bytes / bandwidth` of the inter-host link as host time of the
+///   attention of every *received* block (see `ClusterSetup.opCost`), while the bytes still flow on
+///   the link (traffic counters unchanged).
+public struct RingStepParameters: Sendable, Hashable, CustomStringConvertible {
+    public var attentionEfficiency: Double
+    public var overlapsTransfer: Bool
+
+    public init(attentionEfficiency: Double, overlapsTransfer: Bool) {
+        self.attentionEfficiency = attentionEfficiency
+        self.overlapsTransfer = overlapsTransfer
+    }
+
+    /// Ring steps at local-attention efficiency with the exchange overlapped (the engine without
+    /// these parameters).
+    public static let ideal = RingStepParameters(attentionEfficiency: 1, overlapsTransfer: true)
+
+    public var description: String {
+        "ring steps at \(attentionEfficiency)× attention efficiency, \(overlapsTransfer ? "overlapped" : "blocking (naive)") K,V exchange"
+    }
+}
+
 /// Time of each compute op of a host program on a host of `gpusPerHost` devices: shapes × device
 /// profile × efficiencies → seconds. Pure.
 ///
@@ -87,14 +117,20 @@ public struct CostModel: Sendable {
     public let gpusPerHost: Int
     public let combine: ParallelCombine
     public let shape: ModelShape
+    /// How ring steps run (``ringStepCost(queries:keyTokens:visiblePairs:)``).
+    public let ringSteps: RingStepParameters
 
     /// - Precondition: `gpusPerHost ≥ 1`; for `.pipeline`, `gpusPerHost ≤ shape.layers`; the device's
     ///   peak and bandwidth positive and finite, its kernel overhead finite and ≥ 0 (profiles read from
     ///   YAML are validated with messages before they get here).
+    ///   `ringSteps.attentionEfficiency` in (0, 1].
     public init(
         device: DeviceProfile, efficiency: EfficiencyParameters, gpusPerHost: Int = 1,
-        combine: ParallelCombine = .pipeline, shape: ModelShape
+        combine: ParallelCombine = .pipeline, shape: ModelShape, ringSteps: RingStepParameters = .ideal
     ) {
+        precondition(
+            ringSteps.attentionEfficiency > 0 && ringSteps.attentionEfficiency <= 1,
+            "CostModel: ring attention efficiency must be in (0, 1], got \(ringSteps.attentionEfficiency)")
         precondition(gpusPerHost >= 1, "CostModel: gpusPerHost must be at least 1, got \(gpusPerHost)")
         precondition(
             device.flopsPerSecond > 0 && device.flopsPerSecond.isFinite && device.memoryBandwidthBytesPerSecond > 0
@@ -110,11 +146,13 @@ public struct CostModel: Sendable {
         self.gpusPerHost = gpusPerHost
         self.combine = combine
         self.shape = shape
+        self.ringSteps = ringSteps
     }
 
-    /// Uses the spec's profile and efficiencies.
+    /// Uses the spec's profile, efficiencies and ring-step parameters.
     public init(device: DeviceSpec, gpusPerHost: Int = 1, combine: ParallelCombine = .pipeline, shape: ModelShape) {
-        self.init(device: device.profile, efficiency: device.efficiency, gpusPerHost: gpusPerHost, combine: combine, shape: shape)
+        self.init(device: device.profile, efficiency: device.efficiency, gpusPerHost: gpusPerHost, combine: combine, shape: shape,
+                  ringSteps: device.ringSteps)
     }
 
     private var tp: Int { combine == .tensorParallel ? gpusPerHost : 1 }
@@ -256,13 +294,33 @@ public struct CostModel: Sendable {
         let flops = 4 * Double(s.heads * s.headDim) * pairs / Double(tp)
         let bytes = (Double(keyTokens) * Double(s.kvBytesPerTokenPerLayer)
             + q * (2 * Double(s.heads * s.headDim) * e + Double(s.heads) * 4)) / Double(tp)
+        let eff = attentionEfficiency(queries: q, keyTokens: Double(keyTokens), visiblePairs: pairs)
+        return primitive("attention", flops: flops, computeEff: eff, bytes: bytes, memEff: efficiency.attentionMemory, kernels: 1)
+    }
+
+    /// Compute efficiency of attention: `attentionMax · (q / (q + halfQueries))^exponent`, times
+    /// `k̄ / (k̄ + causalHalfKeys)` when the causal mask hides part of the keys (`k̄` = visible keys per query).
+    private func attentionEfficiency(queries q: Double, keyTokens: Double, visiblePairs pairs: Double) -> Double {
         var eff = efficiency.attentionMax
             * pow(q / (q + efficiency.attentionHalfQueries), efficiency.attentionQueryExponent)
-        if pairs < q * Double(keyTokens) {  // the causal mask hides part of the keys
+        if pairs < q * keyTokens {  // the causal mask hides part of the keys
             let meanKeys = pairs / q
             eff *= meanKeys / (meanKeys + efficiency.causalHalfKeys)
         }
-        return primitive("attention", flops: flops, computeEff: eff, bytes: bytes, memEff: efficiency.attentionMemory, kernels: 1)
+        return eff
+    }
+
+    /// Attention of one ring step (a host's queries against one block, its own or a received one):
+    /// ``attention(queries:keyTokens:visiblePairs:)`` with the compute efficiency multiplied by
+    /// `ringSteps.attentionEfficiency` (memory-bound work unchanged). Equal to `attention` when the
+    /// efficiency is 1. The blocking transfer of a naive ring is charged by the engine glue, which
+    /// knows the link (see ``RingStepParameters``).
+    public func ringStepCost(queries: Int, keyTokens: Int, visiblePairs: Int) -> PrimitiveCost {
+        let local = attention(queries: queries, keyTokens: keyTokens, visiblePairs: visiblePairs)
+        guard ringSteps.attentionEfficiency < 1, local.flops > 0 else { return local }
+        let eff = attentionEfficiency(queries: Double(queries), keyTokens: Double(keyTokens), visiblePairs: Double(visiblePairs))
+        return primitive("ring-step attention", flops: local.flops, computeEff: eff * ringSteps.attentionEfficiency,
+                         bytes: local.bytes, memEff: efficiency.attentionMemory, kernels: 1)
     }
 
     private func primitive(

@@ -21,11 +21,27 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
     public var efficiency: EfficiencyParameters
     /// Where ``efficiency`` comes from.
     public var efficiencySource: Provenance
+    /// Ring Attention steps (software, like ``kernelOverheadSeconds``): the fraction of the local
+    /// attention efficiency a ring step's attention reaches, in (0, 1] (1 = the same flash kernel as
+    /// local attention), and whether a step's K,V exchange overlaps its attention
+    /// (ring-flash-attention posts the send/receive before the step's attention and waits after it)
+    /// or blocks the host after it (a naive ring: step time = attention + transfer). See
+    /// ``RingStepParameters`` and `Docs/Projection.md`.
+    public var ringAttentionEfficiency: Labelled<Double>
+    public var ringOverlapsTransfer: Labelled<Bool>
+
+    /// Defaults of the ring fields: ideal overlapped ring steps at local-attention efficiency.
+    public static let idealRingEfficiency = Labelled(
+        1.0, .assumed("ring steps run the same flash-attention kernel as local attention; the causal imbalance of the contiguous ring is modeled by the engine, not here"))
+    public static let overlappedRing = Labelled(
+        true, .published("ring-flash-attention (and the paper's reference code) post the K,V send/receive before a step's attention and wait after it"))
 
     public init(
         name: String, summary: String, flopsPerSecond: Labelled<Double>, memoryBandwidthBytesPerSecond: Labelled<Double>,
         memoryCapacityBytes: Labelled<Int64>, kernelOverheadSeconds: Labelled<Double>,
-        efficiency: EfficiencyParameters, efficiencySource: Provenance
+        efficiency: EfficiencyParameters, efficiencySource: Provenance,
+        ringAttentionEfficiency: Labelled<Double> = DeviceSpec.idealRingEfficiency,
+        ringOverlapsTransfer: Labelled<Bool> = DeviceSpec.overlappedRing
     ) {
         self.name = name
         self.summary = summary
@@ -35,6 +51,13 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
         self.kernelOverheadSeconds = kernelOverheadSeconds
         self.efficiency = efficiency
         self.efficiencySource = efficiencySource
+        self.ringAttentionEfficiency = ringAttentionEfficiency
+        self.ringOverlapsTransfer = ringOverlapsTransfer
+    }
+
+    /// The ring-step parameters for ``CostModel``.
+    public var ringSteps: RingStepParameters {
+        RingStepParameters(attentionEfficiency: ringAttentionEfficiency.value, overlapsTransfer: ringOverlapsTransfer.value)
     }
 
     /// The plain profile for `Cluster`.
@@ -53,6 +76,8 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
           capacity \(Double(memoryCapacityBytes.value) / 1e9) GB [\(memoryCapacityBytes.source)]
           kernel overhead \(kernelOverheadSeconds.value * 1e6) µs [\(kernelOverheadSeconds.source)]
           efficiency \(efficiency) [\(efficiencySource)]
+          ring attention efficiency \(ringAttentionEfficiency.value) [\(ringAttentionEfficiency.source)]
+          ring overlaps transfer \(ringOverlapsTransfer.value) [\(ringOverlapsTransfer.source)]
         """
     }
 }
@@ -65,21 +90,35 @@ public struct LinkSpec: Sendable, Hashable, CustomStringConvertible {
     public var bandwidthBytesPerSecond: Labelled<Double>
     /// One-way latency of a message, seconds.
     public var latencySeconds: Labelled<Double>
+    /// Software cost of one message (one collective step) on this link, seconds: the framework's
+    /// Python / `torch.distributed` / NCCL launch and synchronisation per send–receive, on top of the
+    /// wire latency. 0 for the bare links; set in a copied profile for a framework.
+    public var messageOverheadSeconds: Labelled<Double>
 
-    public init(name: String, summary: String, bandwidthBytesPerSecond: Labelled<Double>, latencySeconds: Labelled<Double>) {
+    /// Default of ``messageOverheadSeconds``: no software overhead.
+    public static let noMessageOverhead = Labelled(
+        0.0, .assumed("bare link: no framework (Python / torch.distributed) cost per message; set it in a copied profile"))
+
+    public init(name: String, summary: String, bandwidthBytesPerSecond: Labelled<Double>, latencySeconds: Labelled<Double>,
+                messageOverheadSeconds: Labelled<Double> = LinkSpec.noMessageOverhead) {
         self.name = name
         self.summary = summary
         self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
         self.latencySeconds = latencySeconds
+        self.messageOverheadSeconds = messageOverheadSeconds
     }
 
-    /// The plain profile for `Cluster` (latency rounded up to a whole nanosecond).
+    /// The plain profile for `Cluster`: the engine charges every message `latency + messageOverhead`
+    /// (rounded up to a whole nanosecond) before its bytes flow, so the overhead delays delivery
+    /// exactly like latency does.
     public var profile: LinkProfile {
-        LinkProfile(name: name, bandwidthBytesPerSecond: bandwidthBytesPerSecond.value, latency: .seconds(latencySeconds.value))
+        LinkProfile(name: name, bandwidthBytesPerSecond: bandwidthBytesPerSecond.value,
+                    latency: .seconds(latencySeconds.value + messageOverheadSeconds.value))
     }
 
     public var description: String {
         "\(name) (\(summary)): \(bandwidthBytesPerSecond.value / 1e9) GB/s [\(bandwidthBytesPerSecond.source)], "
-            + "latency \(latencySeconds.value * 1e6) µs [\(latencySeconds.source)]"
+            + "latency \(latencySeconds.value * 1e6) µs [\(latencySeconds.source)], "
+            + "message overhead \(messageOverheadSeconds.value * 1e6) µs [\(messageOverheadSeconds.source)]"
     }
 }

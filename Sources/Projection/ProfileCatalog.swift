@@ -73,6 +73,8 @@ extension ProfileCatalog {
     /// memory_capacity_bytes: {value: 80000000000, source: spec, note: "..."}
     /// kernel_overhead_seconds: {value: 6e-6, source: calibrated, note: "..."}
     /// efficiency: {source: calibrated, note: "...", gemm_max: 0.8, gemm_half_rows: 300, ...}
+    /// ring_attention_efficiency: {value: 1, source: assumed, note: "..."}   # (0, 1]
+    /// ring_overlaps_transfer: {value: true, source: published, note: "..."}
     /// ```
     public static func loadDevice(file: String) throws(ProjectionError) -> DeviceSpec {
         do {
@@ -91,7 +93,8 @@ extension ProfileCatalog {
         }
     }
 
-    /// Reads a link profile YAML file (`name`, `summary`, `bandwidth_bytes_per_second`, `latency_seconds`).
+    /// Reads a link profile YAML file (`name`, `summary`, `bandwidth_bytes_per_second`, `latency_seconds`,
+    /// `message_overhead_seconds`, each number a `{value, source, note}` mapping).
     public static func loadLink(file: String) throws(ProjectionError) -> LinkSpec {
         do {
             return try parseLink(ConfigNode.load(file: file))
@@ -126,11 +129,20 @@ extension ProfileCatalog {
         }
         let effSource = try provenance(effNode)
         try effNode.finish()
+        let ringEff = try labelledDouble(root, "ring_attention_efficiency", positive: true, maximum: 1)
+        let overlapNode = try root.required("ring_overlaps_transfer", expected: "a mapping with value (true or false), source, note")
+        guard overlapNode.isMapping else {
+            throw overlapNode.error("expected a mapping with value (true or false), source, note; found \(overlapNode.kind)")
+        }
+        let overlaps = try overlapNode.required("value", expected: "true or false").asBool()
+        let overlapSource = try provenance(overlapNode)
+        try overlapNode.finish()
         try root.finish()
         return DeviceSpec(
             name: name, summary: summary, flopsPerSecond: flops, memoryBandwidthBytesPerSecond: bw,
             memoryCapacityBytes: Labelled(Int64(cap), capSource), kernelOverheadSeconds: overhead,
-            efficiency: eff, efficiencySource: effSource)
+            efficiency: eff, efficiencySource: effSource, ringAttentionEfficiency: ringEff,
+            ringOverlapsTransfer: Labelled(overlaps, overlapSource))
     }
 
     static func parseLink(_ root: ConfigNode) throws(ConfigError) -> LinkSpec {
@@ -138,18 +150,25 @@ extension ProfileCatalog {
         let summary = try root.string("summary", default: "")
         let bw = try labelledDouble(root, "bandwidth_bytes_per_second", positive: true)
         let latency = try labelledDouble(root, "latency_seconds", positive: false)
+        let overhead = try labelledDouble(root, "message_overhead_seconds", positive: false)
         try root.finish()
-        return LinkSpec(name: name, summary: summary, bandwidthBytesPerSecond: bw, latencySeconds: latency)
+        return LinkSpec(name: name, summary: summary, bandwidthBytesPerSecond: bw, latencySeconds: latency,
+                        messageOverheadSeconds: overhead)
     }
 
     /// `key: {value: <number>, source: spec|calibrated|measured|assumed, note: <text>}`.
-    /// `positive`: value must be > 0 (else ≥ 0). Always finite.
-    private static func labelledDouble(_ root: ConfigNode, _ key: String, positive: Bool) throws(ConfigError) -> Labelled<Double> {
+    /// `positive`: value must be > 0 (else ≥ 0); `maximum`: value must be ≤ it. Always finite.
+    private static func labelledDouble(
+        _ root: ConfigNode, _ key: String, positive: Bool, maximum: Double? = nil
+    ) throws(ConfigError) -> Labelled<Double> {
         let node = try root.required(key, expected: "a mapping with value, source, note")
         guard node.isMapping else { throw node.error("expected a mapping with value, source, note; found \(node.kind)") }
         let value = try node.double("value")
         if positive ? !(value > 0) : !(value >= 0) {
             throw node.error("\(value) is not allowed; expected a \(positive ? "positive" : "non-negative") finite number", field: "value")
+        }
+        if let maximum, value > maximum {
+            throw node.error("\(value) is not allowed; expected at most \(YAMLText.number(maximum))", field: "value")
         }
         let source = try provenance(node)
         try node.finish()
@@ -157,8 +176,9 @@ extension ProfileCatalog {
     }
 
     private static func provenance(_ node: ConfigNode) throws(ConfigError) -> Provenance {
-        let kind = try node.required("source", expected: "one of spec, calibrated, measured, assumed")
-            .asChoice(["spec": Provenance.Kind.spec, "calibrated": .calibrated, "measured": .measured, "assumed": .assumed])
+        let kind = try node.required("source", expected: "one of spec, calibrated, measured, assumed, published, fitted")
+            .asChoice(["spec": Provenance.Kind.spec, "calibrated": .calibrated, "measured": .measured, "assumed": .assumed,
+                       "published": .published, "fitted": .fitted])
         let note = try node.string("note", default: "")
         return Provenance(kind, note)
     }
@@ -170,7 +190,7 @@ extension DeviceSpec {
     /// The profile as YAML text that ``ProfileCatalog/parseDevice(yaml:file:)`` reads back unchanged.
     public var yaml: String {
         var s = "# Device profile (values per device). Edit, rename, and load with ProfileCatalog(userDirectory:).\n"
-        s += "# source: spec | calibrated | measured | assumed. Units: FLOP/s, bytes/s, bytes, seconds.\n"
+        s += "# source: spec | calibrated | measured | assumed | published | fitted. Units: FLOP/s, bytes/s, bytes, seconds.\n"
         s += "name: \(YAMLText.quoted(name))\nsummary: \(YAMLText.quoted(summary))\n"
         s += YAMLText.labelled("flops_per_second", YAMLText.number(flopsPerSecond.value), flopsPerSecond.source)
         s += YAMLText.labelled(
@@ -182,6 +202,9 @@ extension DeviceSpec {
         for field in EfficiencyParameters.fields {
             s += "  \(field.key): \(YAMLText.number(efficiency[keyPath: field.path]))\n"
         }
+        s += YAMLText.labelled(
+            "ring_attention_efficiency", YAMLText.number(ringAttentionEfficiency.value), ringAttentionEfficiency.source)
+        s += YAMLText.labelled("ring_overlaps_transfer", "\(ringOverlapsTransfer.value)", ringOverlapsTransfer.source)
         return s
     }
 }
@@ -190,10 +213,12 @@ extension LinkSpec {
     /// The profile as YAML text that ``ProfileCatalog/parseLink(yaml:file:)`` reads back unchanged.
     public var yaml: String {
         var s = "# Link profile (per direction). Edit, rename, and load with ProfileCatalog(userDirectory:).\n"
-        s += "# source: spec | calibrated | measured | assumed. Units: bytes/s, seconds.\n"
+        s += "# source: spec | calibrated | measured | assumed | published | fitted. Units: bytes/s, seconds.\n"
         s += "name: \(YAMLText.quoted(name))\nsummary: \(YAMLText.quoted(summary))\n"
         s += YAMLText.labelled("bandwidth_bytes_per_second", YAMLText.number(bandwidthBytesPerSecond.value), bandwidthBytesPerSecond.source)
         s += YAMLText.labelled("latency_seconds", YAMLText.number(latencySeconds.value), latencySeconds.source)
+        s += YAMLText.labelled(
+            "message_overhead_seconds", YAMLText.number(messageOverheadSeconds.value), messageOverheadSeconds.source)
         return s
     }
 }

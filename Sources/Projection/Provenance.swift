@@ -10,6 +10,13 @@ public struct Provenance: Sendable, Hashable, CustomStringConvertible {
         case measured
         /// An assumption; no source. Change it when you have one.
         case assumed
+        /// Taken from a published source that is not a spec sheet: a paper, its reference code, a
+        /// third-party benchmark (the note cites it).
+        case published
+        /// Fitted to the published results that the projection is compared against (e.g. the Star
+        /// Attention paper's Table 6). Such a value is not an independent prediction: report errors
+        /// on cells that were *not* used for the fit (see `Docs/Capacity.md`).
+        case fitted
     }
 
     public var kind: Kind
@@ -25,6 +32,8 @@ public struct Provenance: Sendable, Hashable, CustomStringConvertible {
     public static func calibrated(_ note: String) -> Provenance { Provenance(.calibrated, note) }
     public static func measured(_ note: String) -> Provenance { Provenance(.measured, note) }
     public static func assumed(_ note: String) -> Provenance { Provenance(.assumed, note) }
+    public static func published(_ note: String) -> Provenance { Provenance(.published, note) }
+    public static func fitted(_ note: String) -> Provenance { Provenance(.fitted, note) }
 
     public var description: String { "\(kind.rawValue): \(note)" }
 }

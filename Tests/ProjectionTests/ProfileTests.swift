@@ -101,6 +101,8 @@ struct ProfileTests {
         efficiency: {source: assumed, note: z, gemm_max: 0.8, gemm_half_rows: 300, gemm_rows_exponent: 1, gemm_half_columns: 128,
           memory: 0.9, attention_max: 0.6, attention_half_queries: 400, attention_query_exponent: 0.5,
           causal_half_keys: 900, attention_memory: 0.6}
+        ring_attention_efficiency: {value: 0.5, source: fitted, note: r}
+        ring_overlaps_transfer: {value: false, source: published, note: o}
         """
 
     @Test("Bad device and link profiles are rejected with file, field and line")
@@ -139,6 +141,7 @@ struct ProfileTests {
             name: l
             bandwidth_bytes_per_second: {value: 0, source: spec}
             latency_seconds: {value: 1e-6, source: assumed}
+            message_overhead_seconds: {value: 0, source: assumed}
             """
         expectProjectionError(["link.yaml", "bandwidth_bytes_per_second.value", "positive"]) {
             _ = try ProfileCatalog.parseLink(yaml: link, file: "link.yaml")

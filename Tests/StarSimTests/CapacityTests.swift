@@ -142,6 +142,36 @@ import Testing
         // Cells whose setup is absent say so instead of a number.
         #expect(report.table6.first { $0.row == "64K" }?.errorText == "projection not in the scenario files")
         for c in report.table6 + report.speedups { #expect(!c.errorText.isEmpty) }
+        // Every cell says whether the fit saw it: 8 fitted (8B star/ring 16K-128K), the 4 speedups
+        // computed from them, 4 vanilla cells that no fitted parameter touches, 7 held out.
+        let all = report.table6 + report.speedups
+        #expect(all.filter { $0.role == .fitted }.count == 8 && all.filter { $0.role == .derived }.count == 4)
+        #expect(all.filter { $0.role == .independent }.count == 4 && all.filter { $0.role == .heldOut }.count == 7)
+        #expect(all.filter { $0.role == .fitted }.allSatisfy { ["star", "ring"].contains($0.column) && !$0.row.contains("70b") })
+        #expect(report.speedups.filter { $0.row.hasPrefix("llama-3.1-70b") || $0.row.hasSuffix("256K") || $0.row.hasSuffix("512K")
+            || $0.row.hasSuffix("1M") }.allSatisfy { $0.role == .heldOut })
+        #expect(text.contains("held-out") && text.contains("fitted") && PaperComparison.summary(report).contains("held-out:"))
+        #expect(PaperComparison.csv(report).split(separator: "\n").dropFirst().allSatisfy { $0.hasSuffix(",fitted") || $0.hasSuffix(",derived")
+            || $0.hasSuffix(",held-out") || $0.hasSuffix(",independent") })
+    }
+
+    /// The fit's objective replaces exactly the two fitted parameters: Star time rises with the
+    /// message overhead and ignores the ring efficiency; Ring time falls as the efficiency rises.
+    @Test func paperFitVariesOnlyItsParameters() throws {
+        let star = ProjectionConfig(model: .llama31_8B, method: .star, contextLength: 16384, queryLength: 64, hosts: 4,
+                                    gpusPerHost: 2, interHostLink: "nvlink-a100", blockSize: 4096, generateTokens: 3)
+        var ring = star
+        ring.method = .ring
+        ring.blockSize = nil
+        let s0 = try PaperComparison.projectedTotal(star, messageOverheadSeconds: 0, ringAttentionEfficiency: 1)
+        let s1 = try PaperComparison.projectedTotal(star, messageOverheadSeconds: 1e-3, ringAttentionEfficiency: 1)
+        let s1r = try PaperComparison.projectedTotal(star, messageOverheadSeconds: 1e-3, ringAttentionEfficiency: 0.2)
+        #expect(s1 > s0 && s1r == s1)
+        // Unchanged parameters reproduce the plain projection.
+        #expect(s0 == CapacityProjection.project(star).totalTime)
+        let r1 = try PaperComparison.projectedTotal(ring, messageOverheadSeconds: 0, ringAttentionEfficiency: 1)
+        let r02 = try PaperComparison.projectedTotal(ring, messageOverheadSeconds: 0, ringAttentionEfficiency: 0.2)
+        #expect(r02 > r1 && r1 == CapacityProjection.project(ring).totalTime)
     }
 
     static let repo: String = {

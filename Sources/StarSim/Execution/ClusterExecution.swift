@@ -40,7 +40,7 @@ public struct ClusterSetup: Sendable {
     /// The cost model of one host of this cluster for a model shape.
     public func costModel(shape: ModelShape) -> CostModel {
         CostModel(device: topology.device, efficiency: device.efficiency, gpusPerHost: topology.gpusPerHost,
-                  combine: combine, shape: shape)
+                  combine: combine, shape: shape, ringSteps: device.ringSteps)
     }
 }
 
@@ -76,22 +76,11 @@ enum ClusterExecution {
         var description = setup.topology
         description.hosts = method.hosts
         let topology = try Topology(description)
-        let costModel = setup.costModel(shape: shape)
-        let intra = description.intraHostLink
-        let cost: @Sendable (Op) -> SimDuration = { op in
-            // Hand-offs between the GPUs of a host (pipeline slices, tensor-parallel all-reduces) are
-            // serial with the op's kernels, so they are charged as part of the op.
-            var d = costModel.duration(of: op)
-            for t in costModel.intraHostTransfers(of: op) where t.count > 0 {
-                let one = intra.latency + .seconds(Double(t.bytes) / intra.bandwidthBytesPerSecond)
-                d = d + one * Int64(t.count)
-            }
-            return d
-        }
         let shells = method.programs(shape: shape, granularity: setup.granularity).enumerated().map { host, program in
             AttentionHostShell(
                 program: program, backend: backends[host], shape: shape, weightBytes: weightBytes,
-                stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: progress, cost: cost)
+                stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: progress,
+                cost: setup.opCost(shape: shape, method: method, host: host))
         }
         let simulation = Simulation(
             topology: topology,

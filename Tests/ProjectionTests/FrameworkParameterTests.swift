@@ -1,0 +1,137 @@
+import Cluster
+import DistributedAttention
+import Foundation
+import Projection
+import Testing
+
+/// The framework parameters of a profile: ring-step efficiency and overlap (device), per-message
+/// overhead (link). Their effect on time through the whole engine is tested in StarSimTests
+/// (`FrameworkOverheadRunTests`).
+@Suite("Framework parameters")
+struct FrameworkParameterTests {
+    static let a100 = ProfileCatalog.builtInDevices.first { $0.name == "a100-80gb" }!
+
+    /// A100 profile with no per-kernel overhead, so times are exactly `FLOPs / (peak · efficiency)`.
+    static func model(ring: RingStepParameters) -> CostModel {
+        var d = a100
+        d.kernelOverheadSeconds = Labelled(0, .assumed("test"))
+        return CostModel(device: d.profile, efficiency: d.efficiency, shape: .llama31_8B, ringSteps: ring)
+    }
+
+    @Test("Built-in profiles keep ideal ring steps and no message overhead, so existing projections are unchanged")
+    func defaultsAreNeutral() throws {
+        for d in ProfileCatalog.builtInDevices {
+            #expect(d.ringSteps == .ideal, "\(d.name)")
+            #expect(d.ringAttentionEfficiency.source.kind == .assumed && d.ringOverlapsTransfer.source.kind == .published)
+        }
+        for l in ProfileCatalog.builtInLinks {
+            #expect(l.messageOverheadSeconds.value == 0 && l.profile.latency == .seconds(l.latencySeconds.value), "\(l.name)")
+        }
+        let ideal = Self.model(ring: .ideal)
+        for (q, k, pairs) in [(32768, 32768, 32768 * 32768 / 2), (1, 65536, 65536), (4096, 8192, 4096 * 8192)] {
+            #expect(ideal.ringStepCost(queries: q, keyTokens: k, visiblePairs: pairs) == ideal.attention(queries: q, keyTokens: k, visiblePairs: pairs))
+        }
+    }
+
+    @Test("Ring-step efficiency r scales only the compute term of a ring step: max(compute / r, memory)")
+    func ringEfficiencyScalesComputeBoundAttention() {
+        let ideal = Self.model(ring: .ideal)
+        let half = Self.model(ring: RingStepParameters(attentionEfficiency: 0.4, overlapsTransfer: true))
+        // 32K queries on a full 32K block: compute-bound by far.
+        let full = ideal.attention(queries: 32768, keyTokens: 32768, visiblePairs: 32768 * 32768)
+        let ring = half.ringStepCost(queries: 32768, keyTokens: 32768, visiblePairs: 32768 * 32768)
+        #expect(full.bound == .compute && ring.bound == .compute)
+        #expect(ring.flops == full.flops && ring.bytes == full.bytes)
+        #expect(relativeDifference(ring.seconds, full.seconds / 0.4) < 1e-12)
+        // Hand check of the ideal step: 4 · heads · headDim · pairs FLOPs at attentionMax · (q/(q+h))^e of 312 TFLOP/s.
+        let e = Self.a100.efficiency
+        let eff = e.attentionMax * pow(32768 / (32768 + e.attentionHalfQueries), e.attentionQueryExponent)
+        #expect(relativeDifference(full.seconds, 4 * 32 * 128 * 32768.0 * 32768 / (312e12 * eff)) < 1e-12)
+        // In general a ring step costs max(compute / r, memory): a few queries over a long block is
+        // memory-bound at r = 1 and only its compute term is scaled.
+        for (q, k) in [(1, 65536), (16, 65536), (2048, 4096)] {
+            let ideal1 = ideal.attention(queries: q, keyTokens: k, visiblePairs: q * k)
+            let stepR = half.ringStepCost(queries: q, keyTokens: k, visiblePairs: q * k)
+            let effQ = e.attentionMax * pow(Double(q) / (Double(q) + e.attentionHalfQueries), e.attentionQueryExponent)
+            let compute = ideal1.flops / (312e12 * effQ)
+            let memory = ideal1.bytes / (2.039e12 * e.attentionMemory)
+            #expect(relativeDifference(ideal1.seconds, max(compute, memory)) < 1e-12)
+            #expect(relativeDifference(stepR.seconds, max(compute / 0.4, memory)) < 1e-12, "q \(q), k \(k)")
+        }
+        // The regular attention op is never affected (only ring steps are).
+        #expect(half.attention(queries: 32768, keyTokens: 32768, visiblePairs: 32768 * 32768) == full)
+    }
+
+    @Test("A link's message overhead adds to the latency the engine charges per message")
+    func messageOverheadIsChargedAsLatency() {
+        var link = ProfileCatalog.builtInLinks.first { $0.name == "ib-hdr" }!
+        link.messageOverheadSeconds = Labelled(250e-6, .fitted("test"))
+        #expect(link.profile.latency == .seconds(5e-6 + 250e-6))
+        #expect(link.profile.bandwidthBytesPerSecond == 25e9)
+    }
+
+    @Test("New fields read back from YAML with their sources; published and fitted are valid sources")
+    func yamlRoundTrip() throws {
+        var d = Self.a100
+        d.name = "a100-test"
+        d.ringAttentionEfficiency = Labelled(0.3125, .fitted("fit note"))
+        d.ringOverlapsTransfer = Labelled(false, .assumed("naive"))
+        let back = try ProfileCatalog.parseDevice(yaml: d.yaml, file: "d.yaml")
+        #expect(back == d && back.ringSteps == RingStepParameters(attentionEfficiency: 0.3125, overlapsTransfer: false))
+        var l = ProfileCatalog.builtInLinks[0]
+        l.messageOverheadSeconds = Labelled(1.5e-4, .published("paper"))
+        #expect(try ProfileCatalog.parseLink(yaml: l.yaml, file: "l.yaml") == l)
+    }
+
+    @Test("Missing, negative, out-of-range and non-boolean values name the file and the field")
+    func yamlValidation() throws {
+        let good = ProfileTests.good
+        func without(_ key: String) -> String { good.split(separator: "\n").filter { !$0.hasPrefix(key) }.joined(separator: "\n") }
+        expectProjectionError(["gpu.yaml", "ring_attention_efficiency", "missing"]) {
+            _ = try ProfileCatalog.parseDevice(yaml: without("ring_attention_efficiency"), file: "gpu.yaml")
+        }
+        expectProjectionError(["gpu.yaml", "ring_overlaps_transfer", "missing"]) {
+            _ = try ProfileCatalog.parseDevice(yaml: without("ring_overlaps_transfer"), file: "gpu.yaml")
+        }
+        expectProjectionError(["gpu.yaml", "ring_attention_efficiency.value", "positive"]) {
+            _ = try ProfileCatalog.parseDevice(yaml: good.replacingOccurrences(of: "value: 0.5, source: fitted", with: "value: -0.5, source: fitted"), file: "gpu.yaml")
+        }
+        expectProjectionError(["gpu.yaml", "ring_attention_efficiency.value", "at most 1"]) {
+            _ = try ProfileCatalog.parseDevice(yaml: good.replacingOccurrences(of: "value: 0.5, source: fitted", with: "value: 1.5, source: fitted"), file: "gpu.yaml")
+        }
+        expectProjectionError(["gpu.yaml", "ring_overlaps_transfer.value", "true or false"]) {
+            _ = try ProfileCatalog.parseDevice(yaml: good.replacingOccurrences(of: "value: false", with: "value: sometimes"), file: "gpu.yaml")
+        }
+        expectProjectionError(["gpu.yaml", "ring_overlaps_transfer", "source"]) {
+            _ = try ProfileCatalog.parseDevice(yaml: good.replacingOccurrences(of: "{value: false, source: published, note: o}", with: "{value: false}"), file: "gpu.yaml")
+        }
+        let link = """
+            name: l
+            bandwidth_bytes_per_second: {value: 1e9, source: spec}
+            latency_seconds: {value: 1e-6, source: assumed}
+            message_overhead_seconds: {value: 2e-4, source: fitted, note: paper}
+            """
+        #expect(try ProfileCatalog.parseLink(yaml: link, file: "link.yaml").messageOverheadSeconds.value == 2e-4)
+        expectProjectionError(["link.yaml", "message_overhead_seconds", "missing"]) {
+            _ = try ProfileCatalog.parseLink(yaml: link.split(separator: "\n").dropLast().joined(separator: "\n"), file: "link.yaml")
+        }
+        expectProjectionError(["link.yaml", "message_overhead_seconds.value", "non-negative"]) {
+            _ = try ProfileCatalog.parseLink(yaml: link.replacingOccurrences(of: "value: 2e-4", with: "value: -2e-4"), file: "link.yaml")
+        }
+    }
+
+    @Test("The paper profiles carry their framework parameters with fitted/published sources")
+    func paperProfiles() throws {
+        let dir = repositoryRoot + "/scenarios/paper/profiles"
+        let catalog = ProfileCatalog(userDirectory: dir)
+        let d = try catalog.device(named: "a100-80gb-hf")
+        #expect(d.ringAttentionEfficiency.source.kind == .fitted && d.ringAttentionEfficiency.value < 1)
+        #expect(d.ringOverlapsTransfer.value && d.ringOverlapsTransfer.source.kind == .published)
+        let nv = try catalog.link(named: "nvlink-a100-torch"), ib = try catalog.link(named: "ib-hdr-torch")
+        #expect(nv.messageOverheadSeconds.source.kind == .fitted && nv.messageOverheadSeconds.value > 0)
+        // One framework overhead for both links; the wires keep their built-in spec values.
+        #expect(ib.messageOverheadSeconds == nv.messageOverheadSeconds)
+        #expect(nv.bandwidthBytesPerSecond == (try catalog.link(named: "nvlink-a100")).bandwidthBytesPerSecond)
+        #expect(ib.bandwidthBytesPerSecond == (try catalog.link(named: "ib-hdr")).bandwidthBytesPerSecond)
+    }
+}
