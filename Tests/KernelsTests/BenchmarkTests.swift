@@ -42,7 +42,7 @@ struct TileSweep {
     func sweep() {
         let env = ProcessInfo.processInfo.environment
         let n = Int(env["KERNELS_SWEEP_TOKENS"] ?? "") ?? 2048
-        let tiles = (env["KERNELS_SWEEP_TILES"] ?? "32x256,64x128,64x256,64x512,128x256,128x128,32x512")
+        let tiles = (env["KERNELS_SWEEP_TILES"] ?? "64x256,128x256,256x256,384x256,256x512")
             .split(separator: ",").map { $0.split(separator: "x").map { Int($0)! } }
         let g = AttentionGeometry(heads: 9, kvHeads: 3, headDim: 64)
         let saved = BLAS.threadCount
