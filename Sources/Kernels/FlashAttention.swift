@@ -4,7 +4,8 @@ import Foundation
 /// Tiled ("flash") attention with an online softmax and log-sum-exp output.
 ///
 /// For each KV head and each tile of `queryTile` query rows, the query rows of all `heads/kvHeads`
-/// query heads sharing that KV head are packed into one `[group·queryTile, headDim]` block; then for
+/// query heads sharing that KV head are packed query-major into one `[group·queryTile, headDim]`
+/// block (row `i·group + h` = head `h` of query `i`, so a run of queries is a run of rows); then for
 /// each tile of `keyTile` keys: `S = scale·log2(e) · Q·Kᵀ` (one `sgemm`), the masked online softmax
 /// in base 2 (running max `m`, running sum `l`, accumulator rescaled when `m` grows), and `O += P·V`
 /// (one `sgemm`). Memory is tile buffers only; no `[nq, nk]` matrix exists.
@@ -13,9 +14,10 @@ import Foundation
 /// rule covers causal prefill, Star Attention's anchor + block (with a position jump) and queries that
 /// see a whole earlier shard. Per tile, with the min/max positions of its queries and keys: a tile
 /// whose every key is after every query is skipped; a tile whose every key is visible to every
-/// query needs no mask; otherwise an elementwise mask is applied. Positions need not be sorted, but
-/// sorted positions make tiles skip or go unmasked, and trailing keys of a diagonal tile that no
-/// query of the tile sees are trimmed before the `sgemm`s.
+/// query needs no mask and runs as one pair of `sgemm`s over all rows; otherwise (the causal
+/// diagonal) it runs per sub-block of 64 queries, each sub-block again skipped, unmasked, or masked
+/// elementwise with its trailing invisible keys trimmed before the `sgemm`s. Positions need not be
+/// sorted, but sorted positions make tiles skip or go unmasked.
 ///
 /// Few queries (decode, `nq = 1`): the key tile grows so one score tile holds ~64 K floats, and when
 /// there are fewer than two (KV head, query tile) items per worker the keys are split into contiguous
@@ -49,11 +51,15 @@ public enum FlashAttention {
             self.workers = workers
         }
 
-        /// Tiles chosen by measurement on the 2-vCPU development machine (64×256 was within noise of
-        /// the best of 32…256 × 128…1024 on one thread, and keeps a worker's buffers ≈ 300 KB, inside
-        /// a 512 KB L2); one worker per active CPU (read once per process).
+        /// Tiles chosen by measurement (2026-11-23, 2-vCPU SkylakeX VM, OpenBLAS AVX-512 kernels, one
+        /// thread, 4K causal, GFLOP/s per CPU-second): 256×256 ran 97 vs 88–92 for 64×256 and
+        /// 96–97 for 384×256 or 256×384. Large query tiles amortise the packing of each K/V tile over
+        /// `3·256` rows; the causal diagonal is still computed in `maskedBlock`-query sub-blocks, so
+        /// the wasted masked work does not grow with the tile. A worker's buffers are ≈ 1.2 MB
+        /// (scores 768×256, accumulator and packed queries 768×64), inside a 2 MB L2. One worker per
+        /// active CPU (read once per process).
         public static let `default` = Configuration(
-            queryTile: 64, keyTile: 256, workers: ProcessInfo.processInfo.activeProcessorCount)
+            queryTile: 256, keyTile: 256, workers: ProcessInfo.processInfo.activeProcessorCount)
     }
 
     /// Attention of `nq = queryPositions.count` queries over `nk = keyPositions.count` keys.
@@ -247,6 +253,7 @@ private struct Scratch {
     let s: UnsafeMutablePointer<Float>       // [rows, ldS]
     let m: UnsafeMutablePointer<Float>       // [rows]
     let l: UnsafeMutablePointer<Float>       // [rows]
+    let subBounds: UnsafeMutablePointer<Int32>  // [2 · sub-blocks]: min, max query position
     let ldS: Int
 
     init(problem: Problem) {
@@ -258,6 +265,7 @@ private struct Scratch {
         s = .allocate(capacity: rows * ldS)
         m = .allocate(capacity: rows)
         l = .allocate(capacity: rows)
+        subBounds = .allocate(capacity: 2 * ((problem.bq + Problem.maskedBlock - 1) / Problem.maskedBlock))
     }
 
     func free() {
@@ -266,6 +274,7 @@ private struct Scratch {
         s.deallocate()
         m.deallocate()
         l.deallocate()
+        subBounds.deallocate()
     }
 }
 
@@ -323,79 +332,72 @@ private struct Problem: @unchecked Sendable {
         let g = geometry.groupSize
         let d = geometry.headDim
         let qW = geometry.queryWidth
-        let kvW = geometry.kvWidth
         let rows = g * nqt
-        let ldS = scratch.ldS
+        let gd = g * d
 
-        // Pack the group's query rows: row r = hh·nqt + i holds head kvh·g + hh of query q0 + i.
+        // Pack the group's query rows query-major: row r = i·g + hh holds head kvh·g + hh of query
+        // q0 + i. The g heads of one query are adjacent in the input, so each query is one copy, and
+        // the rows of a run of queries are contiguous (the masked sub-blocks below rely on that).
+        for i in 0..<nqt {
+            (scratch.qPack + i * gd).update(from: q + (q0 + i) * qW + kvh * gd, count: gd)
+        }
+        // Position bounds of the whole tile and of each masked sub-block of `maskedBlock` queries.
+        let sub = min(Self.maskedBlock, nqt)
+        let subBlocks = (nqt + sub - 1) / sub
         var qmin = Int32.max
         var qmax = Int32.min
-        for i in 0..<nqt {
-            qmin = min(qmin, qpos[q0 + i])
-            qmax = max(qmax, qpos[q0 + i])
-        }
-        for hh in 0..<g {
-            let h = kvh * g + hh
-            for i in 0..<nqt {
-                (scratch.qPack + (hh * nqt + i) * d).update(from: q + (q0 + i) * qW + h * d, count: d)
+        for b in 0..<subBlocks {
+            var mn = Int32.max
+            var mx = Int32.min
+            for i in (b * sub)..<min(nqt, (b + 1) * sub) {
+                mn = min(mn, qpos[q0 + i])
+                mx = max(mx, qpos[q0 + i])
             }
+            scratch.subBounds[2 * b] = mn
+            scratch.subBounds[2 * b + 1] = mx
+            qmin = min(qmin, mn)
+            qmax = max(qmax, mx)
         }
         scratch.m.update(repeating: -.infinity, count: rows)
         scratch.l.update(repeating: 0, count: rows)
         scratch.acc.update(repeating: 0, count: rows * d)
 
-        let alpha = geometry.scale * FastMath.log2e
         for kt in keyTiles {
             let kmin = keyBounds[2 * kt]
             let kmax = keyBounds[2 * kt + 1]
             if kmin > qmax { continue }
             let (k0, k1) = Self.tileRange(kt, bk: bk, tilesPerSplit: tilesPerSplit, keysPerSplit: keysPerSplit, nk: nk)
-            var nkt = k1 - k0
-            if nkt <= 0 { continue }
-            let unmasked = kmax <= qmin
-            if !unmasked {
-                // Trailing keys invisible to every query of the tile (the causal diagonal with sorted
-                // positions) need neither logits nor values.
-                while nkt > 0 && kpos[k0 + nkt - 1] > qmax { nkt -= 1 }
+            if k1 <= k0 { continue }
+            if kmax <= qmin {
+                // Every key visible to every query: one pair of sgemms over all rows.
+                update(queryStart: q0, firstQuery: 0, queries: nqt, keyStart: k0, keys: k1 - k0,
+                       masked: false, kvHead: kvh, scratch: scratch)
+                continue
             }
-            let kTile = k + k0 * kvW + kvh * d
-            let vTile = v + k0 * kvW + kvh * d
-            BLAS.sgemm(
-                transA: false, transB: true, m: rows, n: nkt, k: d, alpha: alpha,
-                a: scratch.qPack, lda: d, b: kTile, ldb: kvW, beta: 0, c: scratch.s, ldc: ldS)
-            for r in 0..<rows {
-                let row = scratch.s + r * ldS
-                let rowMax =
-                    unmasked
-                    ? SoftmaxRow.max(row, count: nkt)
-                    : SoftmaxRow.maskAndMax(row, count: nkt, keyPositions: kpos + k0, queryPosition: qpos[q0 + r % nqt])
-                let mOld = scratch.m[r]
-                let mNew = Swift.max(mOld, rowMax)
-                if mNew == -.infinity {
-                    // Nothing visible to this row so far: P = 0, state unchanged.
-                    row.update(repeating: 0, count: nkt)
-                    continue
+            // Partly visible (the causal diagonal): per sub-block of queries, so that keys invisible
+            // to a whole sub-block are skipped or trimmed and the masked work stays O(sub²) per tile.
+            for b in 0..<subBlocks {
+                let smin = scratch.subBounds[2 * b]
+                let smax = scratch.subBounds[2 * b + 1]
+                if kmin > smax { continue }
+                var nkt = k1 - k0
+                let unmasked = kmax <= smin
+                if !unmasked {
+                    // Trailing keys invisible to every query of the sub-block (the causal diagonal
+                    // with sorted positions) need neither logits nor values.
+                    while nkt > 0 && kpos[k0 + nkt - 1] > smax { nkt -= 1 }
+                    if nkt == 0 { continue }
                 }
-                let sum = SoftmaxRow.exp2Shifted(row, count: nkt, shift: mNew)
-                if mOld != mNew {
-                    let correction = FastMath.exp2(mOld - mNew)  // 0 when mOld = -∞
-                    scratch.l[r] = scratch.l[r] * correction + sum
-                    SoftmaxRow.scale(scratch.acc + r * d, count: d, by: correction)
-                    scratch.m[r] = mNew
-                } else {
-                    scratch.l[r] += sum
-                }
+                let first = b * sub
+                update(queryStart: q0, firstQuery: first, queries: min(nqt, first + sub) - first,
+                       keyStart: k0, keys: nkt, masked: !unmasked, kvHead: kvh, scratch: scratch)
             }
-            BLAS.sgemm(
-                transA: false, transB: false, m: rows, n: d, k: nkt, alpha: 1,
-                a: scratch.s, lda: ldS, b: vTile, ldb: kvW, beta: 1, c: scratch.acc, ldc: d)
         }
 
         let ln2 = 0.6931471805599453
         for r in 0..<rows {
-            let hh = r / nqt
-            let i = r % nqt
-            let h = kvh * g + hh
+            let i = r / g
+            let h = kvh * g + r % g
             let dst = out + (q0 + i) * qW + h * d
             let l = scratch.l[r]
             if l > 0 {
@@ -407,6 +409,57 @@ private struct Problem: @unchecked Sendable {
             }
         }
     }
+
+    /// One online-softmax step for queries `q0 + firstQuery ..< q0 + firstQuery + queries` (rows
+    /// `firstQuery·g ..< (firstQuery + queries)·g` of the packed tile) over keys `keyStart ..< keyStart
+    /// + keys`: `S = Q·Kᵀ`, mask (when `masked`), rescale, `P = 2^(S − m)`, `acc += P·V`.
+    @inline(__always)
+    func update(
+        queryStart q0: Int, firstQuery: Int, queries: Int, keyStart k0: Int, keys nkt: Int,
+        masked: Bool, kvHead kvh: Int, scratch: Scratch
+    ) {
+        let g = geometry.groupSize
+        let d = geometry.headDim
+        let kvW = geometry.kvWidth
+        let ldS = scratch.ldS
+        let r0 = firstQuery * g
+        let rows = queries * g
+        let kTile = k + k0 * kvW + kvh * d
+        let vTile = v + k0 * kvW + kvh * d
+        let alpha = geometry.scale * FastMath.log2e
+        BLAS.sgemm(
+            transA: false, transB: true, m: rows, n: nkt, k: d, alpha: alpha,
+            a: scratch.qPack + r0 * d, lda: d, b: kTile, ldb: kvW, beta: 0, c: scratch.s, ldc: ldS)
+        for r in 0..<rows {
+            let row = scratch.s + r * ldS
+            let rowMax =
+                masked
+                ? SoftmaxRow.maskAndMax(row, count: nkt, keyPositions: kpos + k0, queryPosition: qpos[q0 + firstQuery + r / g])
+                : SoftmaxRow.max(row, count: nkt)
+            let mOld = scratch.m[r0 + r]
+            let mNew = Swift.max(mOld, rowMax)
+            if mNew == -.infinity {
+                // Nothing visible to this row so far: P = 0, state unchanged.
+                row.update(repeating: 0, count: nkt)
+                continue
+            }
+            let sum = SoftmaxRow.exp2Shifted(row, count: nkt, shift: mNew)
+            if mOld != mNew {
+                let correction = FastMath.exp2(mOld - mNew)  // 0 when mOld = -∞
+                scratch.l[r0 + r] = scratch.l[r0 + r] * correction + sum
+                SoftmaxRow.scale(scratch.acc + (r0 + r) * d, count: d, by: correction)
+                scratch.m[r0 + r] = mNew
+            } else {
+                scratch.l[r0 + r] += sum
+            }
+        }
+        BLAS.sgemm(
+            transA: false, transB: false, m: rows, n: d, k: nkt, alpha: 1,
+            a: scratch.s, lda: ldS, b: vTile, ldb: kvW, beta: 1, c: scratch.acc + r0 * d, ldc: d)
+    }
+
+    /// Queries per sub-block when a key tile is only partly visible to a query tile.
+    static let maskedBlock = 64
 }
 
 /// Vectorised row operations of the online softmax.
@@ -467,20 +520,32 @@ enum SoftmaxRow {
     }
 
     /// `row[j] = 2^(row[j] − shift)` in place; returns the sum. -∞ entries become 0.
+    /// `shift` must be ≥ every entry (the row max), so the exponents are ≤ 0 (`exp2NonPositive`).
     @inline(__always)
     static func exp2Shifted(_ row: UnsafeMutablePointer<Float>, count n: Int, shift: Float) -> Float {
         let s = SIMD8<Float>(repeating: shift)
-        var acc = SIMD8<Float>(repeating: 0)
+        // Two accumulators: the sum's add latency is not on the critical path of every vector.
+        var acc0 = SIMD8<Float>(repeating: 0)
+        var acc1 = acc0
         var j = 0
-        while j + 8 <= n {
-            let p = FastMath.exp2(SIMD8Load.load(row + j) - s)
+        while j + 16 <= n {
+            let p0 = FastMath.exp2NonPositive(SIMD8Load.load(row + j) - s)
+            let p1 = FastMath.exp2NonPositive(SIMD8Load.load(row + j + 8) - s)
+            SIMD8Load.store(p0, row + j)
+            SIMD8Load.store(p1, row + j + 8)
+            acc0 += p0
+            acc1 += p1
+            j += 16
+        }
+        if j + 8 <= n {
+            let p = FastMath.exp2NonPositive(SIMD8Load.load(row + j) - s)
             SIMD8Load.store(p, row + j)
-            acc += p
+            acc0 += p
             j += 8
         }
-        var sum = FastMath.horizontalSum(acc)
+        var sum = FastMath.horizontalSum(acc0 + acc1)
         while j < n {
-            let p = FastMath.exp2(row[j] - shift)
+            let p = FastMath.exp2NonPositive(SIMD8<Float>(repeating: row[j] - shift))[0]
             row[j] = p
             sum += p
             j += 1

@@ -27,7 +27,11 @@ public enum KernelBenchmark {
         public var shape: GemmShape
         /// Fastest repetition, seconds.
         public var seconds: Double
+        /// Fewest process CPU seconds (all threads) over the repetitions.
+        public var cpuSeconds: Double
         public var gflops: Double { shape.flops / seconds / 1e9 }
+        /// GFLOP per CPU-second: the per-core rate, robust when other processes share the CPUs.
+        public var gflopsPerCPUSecond: Double { shape.flops / cpuSeconds / 1e9 }
     }
 
     /// Best-of-repetitions rate of causal flash attention over `tokens` tokens.
@@ -37,11 +41,15 @@ public enum KernelBenchmark {
         public var configuration: FlashAttention.Configuration
         /// Fastest repetition, seconds.
         public var seconds: Double
+        /// Fewest process CPU seconds (all threads) over the repetitions.
+        public var cpuSeconds: Double
         /// Useful FLOP: 4 · headDim · heads · N(N+1)/2 (QKᵀ and PV over the visible pairs only).
         public var flops: Double {
             4 * Double(geometry.headDim) * Double(geometry.heads) * Double(tokens) * Double(tokens + 1) / 2
         }
         public var gflops: Double { flops / seconds / 1e9 }
+        /// GFLOP per CPU-second: the per-core rate, robust when other processes share the CPUs.
+        public var gflopsPerCPUSecond: Double { flops / cpuSeconds / 1e9 }
     }
 
     /// Best-of-repetitions time of one decode step's attention: 1 query over `contextTokens` keys.
@@ -72,16 +80,26 @@ public enum KernelBenchmark {
         /// Attention rate over the bare `sgemm` rate, per measurement.
         public func ratio(_ m: AttentionMeasurement) -> Double { m.gflops / sgemmGFLOPS }
 
+        /// Best bare `sgemm` GFLOP per CPU-second over the measured shapes.
+        public var sgemmGFLOPSPerCPUSecond: Double { sgemm.map(\.gflopsPerCPUSecond).max() ?? .nan }
+
+        /// Attention GFLOP per CPU-second over the bare `sgemm`'s: how close each core runs to BLAS,
+        /// whatever else the machine is doing.
+        public func cpuRatio(_ m: AttentionMeasurement) -> Double { m.gflopsPerCPUSecond / sgemmGFLOPSPerCPUSecond }
+
         public var description: String {
             var lines = ["BLAS: \(blasConfiguration)"]
             for g in sgemm {
-                lines.append("sgemm \(g.shape) (\(sgemmThreads) threads): \(fmt(g.seconds * 1e3)) ms, \(fmt(g.gflops)) GFLOP/s")
+                lines.append(
+                    "sgemm \(g.shape) (\(sgemmThreads) threads): \(fmt(g.seconds * 1e3)) ms, \(fmt(g.gflops)) GFLOP/s; "
+                        + "\(fmt(g.gflopsPerCPUSecond)) GFLOP per CPU-second")
             }
             for a in attention {
                 lines.append(
                     "flash attention causal N=\(a.tokens) heads \(a.geometry.heads)/\(a.geometry.kvHeads) d=\(a.geometry.headDim) "
                         + "tiles \(a.configuration.queryTile)×\(a.configuration.keyTile) workers \(a.configuration.workers): "
-                        + "\(fmt(a.seconds * 1e3)) ms, \(fmt(a.gflops)) GFLOP/s, \(fmt(100 * ratio(a)))% of sgemm")
+                        + "\(fmt(a.seconds * 1e3)) ms, \(fmt(a.gflops)) GFLOP/s, \(fmt(100 * ratio(a)))% of sgemm; "
+                        + "\(fmt(a.gflopsPerCPUSecond)) GFLOP per CPU-second, \(fmt(100 * cpuRatio(a)))% of sgemm's")
             }
             for d in decode {
                 lines.append(
@@ -99,6 +117,9 @@ public enum KernelBenchmark {
         /// CPU seconds of the calling thread only (meaningful for single-threaded runs; robust when
         /// other processes share the CPUs).
         public var callingThreadCPU: Double
+        /// CPU seconds of every thread of this process (workers and BLAS threads, including any
+        /// BLAS thread spinning while it waits for work).
+        public var processCPU: Double
     }
 
     /// The model's projection shapes at 4096 tokens: gate/up (`4096×1536×576`) and down (`4096×576×1536`).
@@ -118,16 +139,16 @@ public enum KernelBenchmark {
         sgemmThreads: Int = 2,
         repetitions: Int = 3
     ) -> Result {
-        var gemmBest = [Double](repeating: .infinity, count: shapes.count)
-        var attnBest = [Double](repeating: .infinity, count: attentionTokens.count)
+        var gemmBest = [Timing](repeating: .never, count: shapes.count)
+        var attnBest = [Timing](repeating: .never, count: attentionTokens.count)
         var decodeBest = [Double](repeating: .infinity, count: decodeContexts.count)
         for _ in 0..<max(1, repetitions) {
             for (i, s) in shapes.enumerated() {
-                gemmBest[i] = min(gemmBest[i], timeSgemm(s, threads: sgemmThreads).wall)
+                gemmBest[i] = gemmBest[i].fastest(timeSgemm(s, threads: sgemmThreads))
             }
             for (i, n) in attentionTokens.enumerated() {
-                attnBest[i] = min(
-                    attnBest[i], timeCausalAttention(tokens: n, geometry: geometry, configuration: configuration).wall)
+                attnBest[i] = attnBest[i].fastest(
+                    timeCausalAttention(tokens: n, geometry: geometry, configuration: configuration))
             }
             for (i, n) in decodeContexts.enumerated() {
                 decodeBest[i] = min(
@@ -136,9 +157,11 @@ public enum KernelBenchmark {
         }
         return Result(
             blasConfiguration: BLAS.configuration, sgemmThreads: sgemmThreads,
-            sgemm: zip(shapes, gemmBest).map { GemmMeasurement(shape: $0, seconds: $1) },
+            sgemm: zip(shapes, gemmBest).map { GemmMeasurement(shape: $0, seconds: $1.wall, cpuSeconds: $1.processCPU) },
             attention: zip(attentionTokens, attnBest).map {
-                AttentionMeasurement(tokens: $0, geometry: geometry, configuration: configuration, seconds: $1)
+                AttentionMeasurement(
+                    tokens: $0, geometry: geometry, configuration: configuration, seconds: $1.wall,
+                    cpuSeconds: $1.processCPU)
             },
             decode: zip(decodeContexts, decodeBest).map {
                 DecodeMeasurement(contextTokens: $0, geometry: geometry, seconds: $1)
@@ -246,21 +269,35 @@ public enum KernelBenchmark {
     }
 }
 
-/// Wall clock and calling-thread CPU clock, started at `init`.
+extension KernelBenchmark.Timing {
+    /// Infinite times, the start of a minimum.
+    static let never = Self(wall: .infinity, callingThreadCPU: .infinity, processCPU: .infinity)
+
+    /// Fieldwise minimum (the fastest wall time and the fewest CPU seconds, possibly of different
+    /// repetitions).
+    func fastest(_ other: Self) -> Self {
+        Self(wall: min(wall, other.wall), callingThreadCPU: min(callingThreadCPU, other.callingThreadCPU),
+             processCPU: min(processCPU, other.processCPU))
+    }
+}
+
+/// Wall clock, calling-thread and process CPU clocks, started at `init`.
 private struct Stopwatch {
     let wall = DispatchTime.now().uptimeNanoseconds
-    let cpu = threadCPUSeconds()
+    let cpu = cpuSeconds(CLOCK_THREAD_CPUTIME_ID)
+    let process = cpuSeconds(CLOCK_PROCESS_CPUTIME_ID)
 
     func elapsed() -> KernelBenchmark.Timing {
         KernelBenchmark.Timing(
             wall: Double(DispatchTime.now().uptimeNanoseconds - wall) * 1e-9,
-            callingThreadCPU: threadCPUSeconds() - cpu)
+            callingThreadCPU: cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - cpu,
+            processCPU: cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - process)
     }
 }
 
-private func threadCPUSeconds() -> Double {
+private func cpuSeconds(_ clock: clockid_t) -> Double {
     var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    clock_gettime(clock, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 

@@ -42,7 +42,7 @@ struct TileSweep {
     func sweep() {
         let env = ProcessInfo.processInfo.environment
         let n = Int(env["KERNELS_SWEEP_TOKENS"] ?? "") ?? 2048
-        let tiles = (env["KERNELS_SWEEP_TILES"] ?? "32x256,64x128,64x256,64x512,128x256,128x128,32x512")
+        let tiles = (env["KERNELS_SWEEP_TILES"] ?? "64x256,128x256,256x256,384x256,256x512")
             .split(separator: ",").map { $0.split(separator: "x").map { Int($0)! } }
         let g = AttentionGeometry(heads: 9, kvHeads: 3, headDim: 64)
         let saved = BLAS.threadCount
@@ -76,6 +76,9 @@ struct KernelBenchmarkSmokeTests {
         #expect(result.sgemm.count == 1 && result.attention.count == 1 && result.decode.count == 1)
         #expect(result.sgemmGFLOPS > 0 && result.sgemmGFLOPS.isFinite)
         #expect(result.attention[0].gflops > 0 && result.attention[0].gflops.isFinite)
+        #expect(result.attention[0].gflopsPerCPUSecond > 0 && result.attention[0].gflopsPerCPUSecond.isFinite)
+        #expect(result.sgemmGFLOPSPerCPUSecond > 0 && result.sgemmGFLOPSPerCPUSecond.isFinite)
+        #expect(result.description.contains("GFLOP per CPU-second"))
         #expect(result.attention[0].flops == 4 * 64 * 9 * 100 * 101 / 2)
         #expect(result.decode[0].kvBytes == 2 * 130 * 192 * 4)
         #expect(result.description.contains("flash attention causal N=100"))

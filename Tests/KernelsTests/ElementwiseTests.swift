@@ -110,6 +110,28 @@ struct ElementwiseTests {
         #expect(x == zip(gate, up).map { $0 + $1 })
     }
 
+    @Test("softmax exp2 for x ≤ 0: relative error ≤ 5e-7 on [-126, 0] (dense near 0), exact 0 for -inf and below -126.5")
+    func fastExp2NonPositive() {
+        var worst = 0.0
+        var u: Float = -126
+        while u <= 0 {
+            // Dense sampling of [-2, 0] (where softmax weights matter), coarser below.
+            let lanes = [u, u - 0.001, u - 0.25, u - 0.3333, u - 0.5, u - 0.5001, u - 0.75, u - 0.999].map { Swift.max($0, -126) }
+            let v = FastMath.exp2NonPositive(SIMD8<Float>(lanes))
+            for lane in 0..<8 {
+                let want = pow(2.0, Double(lanes[lane]))
+                worst = max(worst, abs(Double(v[lane]) - want) / want)
+            }
+            u += u > -2 ? 0.000731 : 0.0517
+        }
+        #expect(worst <= 5e-7, "worst relative error \(worst)")
+        let special = FastMath.exp2NonPositive(SIMD8<Float>(-.infinity, -1e30, -127, -200, 0, -1, -0.5, -126))
+        #expect(special[0] == 0 && special[1] == 0 && special[2] == 0 && special[3] == 0)
+        #expect(abs(Double(special[4]) - 1) <= 2e-7 && abs(Double(special[5]) - 0.5) <= 1e-7)
+        #expect(abs(Double(special[6]) - 0.5.squareRoot()) <= 3e-7)
+        #expect(special[7] > 0 && abs(Double(special[7]) / pow(2.0, -126) - 1) <= 5e-7)
+    }
+
     @Test("fast exp: relative error ≤ 1e-6 on [-87, 88], exact 0 for -inf and very negative inputs; exp2 ≤ 1e-6 on [-126, 127]")
     func fastExp() {
         var xs: [Float] = []

@@ -43,12 +43,14 @@ private struct Case {
 private func range(_ r: Range<Int>) -> [Int32] { r.map { Int32($0) } }
 
 /// Configurations exercised for every case: the default, tiny odd tiles (many partial and masked
-/// tiles), one worker, and large tiles.
+/// tiles), one worker, large tiles, and a query tile of 200 (three 64-query masked sub-blocks and a
+/// ragged one of 8) with key tiles of 96 that do not line up with the sub-blocks.
 private let configurations: [FlashAttention.Configuration] = [
     .default,
     FlashAttention.Configuration(queryTile: 7, keyTile: 13, workers: 2),
     FlashAttention.Configuration(queryTile: 16, keyTile: 40, workers: 1),
     FlashAttention.Configuration(queryTile: 128, keyTile: 512, workers: 3),
+    FlashAttention.Configuration(queryTile: 200, keyTile: 96, workers: 2),
 ]
 
 @Suite("FlashAttention vs naive Double reference")
@@ -61,6 +63,20 @@ struct FlashAttentionTests {
     @Test("queries are the last 70 of 333 causal keys (nq ≠ nk)", arguments: configurations)
     func suffixQueries(configuration: FlashAttention.Configuration) {
         Case(geometry: smol, queryPositions: range(263..<333), keyPositions: range(0..<333), seed: 2).check(configuration)
+    }
+
+    @Test("large query tiles: 1000-token causal square and a chunk (queries 640..<1000) with the default 256-query tiles and 64-query diagonal sub-blocks")
+    func largeTilesChunked() {
+        for c in [FlashAttention.Configuration.default, FlashAttention.Configuration(queryTile: 300, keyTile: 128, workers: 1)] {
+            Case(geometry: smol, queryPositions: range(0..<1000), keyPositions: range(0..<1000), seed: 21).check(c)
+            Case(geometry: smol, queryPositions: range(640..<1000), keyPositions: range(0..<1000), seed: 22).check(c)
+        }
+        // A query tile whose sub-blocks see different things: a Star-style block at 5000…, rows
+        // interleaved with queries before every key, and anchor keys visible to all.
+        var qp: [Int32] = []
+        for i in 0..<300 { qp.append(i % 5 == 4 ? Int32(-1 - i) : Int32(5000 + i)) }
+        let kp = range(0..<40) + range(5000..<5300)
+        Case(geometry: smol, queryPositions: qp, keyPositions: kp, seed: 23).check(.default)
     }
 
     @Test("GQA groupings: MHA, 4→1, 6→2, 8→2 with head dims 16/32/64/8")
@@ -202,5 +218,12 @@ struct FlashAttentionTests {
         let (one, _) = kase.run(FlashAttention.Configuration(queryTile: 64, keyTile: 256, workers: 1))
         let (two, _) = kase.run(FlashAttention.Configuration(queryTile: 64, keyTile: 256, workers: 2))
         #expect(one == two)
+        // Default (large) query tiles with masked sub-blocks: 600 tokens = 3 query tiles.
+        let long = Case(geometry: smol, queryPositions: range(0..<600), keyPositions: range(0..<600), seed: 24)
+        var single = FlashAttention.Configuration.default
+        single.workers = 1
+        var double = single
+        double.workers = 2
+        #expect(long.run(single).0 == long.run(double).0)
     }
 }
