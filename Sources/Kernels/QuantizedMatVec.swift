@@ -79,8 +79,12 @@ public struct QuantizedMatrix: @unchecked Sendable {
 /// Threads: the stacked output rows are split into `workers` contiguous ranges run with
 /// `DispatchQueue.concurrentPerform` (one range when the product is small).
 public enum QuantizedMatVec {
-    /// Worker count used when the caller gives none: the active processor count.
-    public static let defaultWorkers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Worker count used when the caller gives none: `STARSIM_MATVEC_WORKERS` if set to a positive
+    /// integer, else the active processor count.
+    public static let defaultWorkers: Int = {
+        if let s = ProcessInfo.processInfo.environment["STARSIM_MATVEC_WORKERS"], let n = Int(s), n > 0 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
 
     /// Below this many weights a product runs on the calling thread (dispatch costs more).
     public static let parallelThreshold = 128 * 1024
