@@ -76,8 +76,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
 /// once per call. Q4_0's `q − 8` is taken in integers (exact). So the result equals
 /// dequantize-then-dot up to the order and grouping of the float roundings.
 ///
-/// Threads: the stacked output rows are split into `workers` contiguous ranges run with
-/// `DispatchQueue.concurrentPerform` (one range when the product is small).
+/// Threads: the stacked output rows are split into `8 · workers` contiguous chunks run with
+/// `DispatchQueue.concurrentPerform` (on the calling thread alone when the product is small).
 public enum QuantizedMatVec {
     /// Worker count used when the caller gives none: `STARSIM_MATVEC_WORKERS` if set to a positive
     /// integer, else the active processor count.
@@ -119,13 +119,16 @@ public enum QuantizedMatVec {
             blockSums[b] = FastMath.horizontalSum(s)
         }
         let job = Job(x: x, blockSums: UnsafePointer(blockSums), y: y)
-        let n = totalRows * columns < parallelThreshold ? 1 : max(1, min(workers, totalRows))
-        if n == 1 {
+        if workers <= 1 || totalRows * columns < parallelThreshold {
             run(matrices, rows: 0..<totalRows, job: job, accumulate: accumulate)
             return
         }
-        let per = (totalRows + n - 1) / n
-        DispatchQueue.concurrentPerform(iterations: n) { w in
+        // 8 chunks per worker, handed out dynamically by `concurrentPerform` (the calling thread
+        // works too): a pool thread that wakes late takes fewer chunks instead of making the
+        // caller wait for a fixed half (a decode product is only ~0.1 ms of work).
+        let chunks = min(totalRows, 8 * workers)
+        let per = (totalRows + chunks - 1) / chunks
+        DispatchQueue.concurrentPerform(iterations: chunks) { w in
             let lo = w * per, hi = min(totalRows, lo + per)
             if lo < hi { run(matrices, rows: lo..<hi, job: job, accumulate: accumulate) }
         }
