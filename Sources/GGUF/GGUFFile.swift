@@ -288,6 +288,14 @@ public final class GGUFFile: @unchecked Sendable {
             start: UnsafeRawPointer(mapping) + tensorDataOffset + t.offset, count: t.byteCount))
     }
 
+    /// The tensor's mapped bytes (`t.byteCount` bytes, no copy), valid for as long as this
+    /// `GGUFFile` is alive (the mapping is released in `deinit`). Callers that keep the pointer
+    /// must keep a reference to the file, e.g. `LlamaModel` reading quantized blocks at decode.
+    /// - Precondition: `t` comes from this file's `tensors`.
+    public func mappedBytes(of t: GGUFTensorInfo) -> UnsafeRawBufferPointer {
+        withRawBytes(of: t) { $0 }
+    }
+
     /// Dequantizes tensor `t` into `out` (`t.elementCount` floats, ggml order: `ne0` fastest).
     /// Large tensors are decoded in parallel over block ranges.
     /// - Throws: `GGUFError` if the type is not supported or `out.count != t.elementCount`.

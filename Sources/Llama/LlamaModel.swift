@@ -9,8 +9,11 @@ import Kernels
 /// `h += down(silu(gate(norm(h))) ⊙ up(norm(h)))`, logits = `head(norm(h))`.
 ///
 /// Weights are dequantized to f32 once at load and kept in the GGUF's own row-major `[out][in]`
-/// layout, so every projection is one `sgemm` with `transB` over all tokens of a chunk
-/// (`y[n, out] = x[n, in] · Wᵀ`). Q, K and V are fused into one `[(H+2·KV)·D, hidden]` matrix and
+/// layout, so every batched projection is one `sgemm` with `transB` over all tokens of a chunk
+/// (`y[n, out] = x[n, in] · Wᵀ`). Single-token steps (decode) instead read the GGUF's quantized
+/// blocks (Q4_0/Q4_1/Q8_0) straight from the memory-mapped file with `QuantizedMatVec`, streaming
+/// ~6× fewer bytes per token than an f32 `sgemv` (`decodePath`, default `.quantized`; tensors in
+/// other formats fall back to f32). Q, K and V are fused into one `[(H+2·KV)·D, hidden]` matrix and
 /// gate/up into one `[2·F, hidden]` matrix. Residual additions are folded into the `o` and `down`
 /// products (`beta = 1`).
 ///
@@ -29,45 +32,72 @@ public final class LlamaModel: Sendable {
     /// Default prompt chunk for `forward`/`generate`: tokens per batched step (bounds activations).
     public static let defaultChunkSize = 1024
 
+    /// Which weights single-token steps multiply with.
+    public enum DecodePath: String, Sendable, Codable, CaseIterable {
+        /// The GGUF's quantized blocks (`QuantizedMatVec`) where the tensor is Q4_0, Q4_1 or Q8_0.
+        case quantized
+        /// The f32 weights (`sgemv`), as batched steps use.
+        case f32
+    }
+
+    /// Which weights single-token steps use (batched steps always use the f32 weights).
+    public let decodePath: DecodePath
+    /// The mapped file the quantized matrices point into; held so the mapping outlives them.
+    let file: GGUFFile
+
     /// `[vocab, hidden]` token embedding (also the output head when tied).
     let embedding: [Float]
     /// `[vocab, hidden]` untied output head, nil when tied.
     let outputHead: [Float]?
     /// `[hidden]` final RMSNorm weight.
     let outputNorm: [Float]
+    /// `[vocab, hidden]` output head: `outputHead ?? embedding` (shared storage) and its blocks.
+    let head: LinearWeights
     let layers: [LayerWeights]
 
-    /// The weights of one decoder block, f32, row-major `[out][in]`.
+    /// The weights of one decoder block, row-major `[out][in]`.
     struct LayerWeights: Sendable {
         /// `[hidden]`
         var attentionNorm: [Float]
         /// `[(H + 2·KV)·D, hidden]`: rows of Wq, then Wk, then Wv.
-        var qkv: [Float]
+        var qkv: LinearWeights
         /// `[hidden, H·D]`
-        var output: [Float]
+        var output: LinearWeights
         /// `[hidden]`
         var ffnNorm: [Float]
         /// `[2·F, hidden]`: rows of Wgate, then Wup.
-        var gateUp: [Float]
+        var gateUp: LinearWeights
         /// `[hidden, F]`
-        var down: [Float]
+        var down: LinearWeights
     }
 
-    /// Loads and dequantizes every weight of `gguf`.
+    /// Loads and dequantizes every weight of `gguf`, and keeps `gguf` (its mapping) for the
+    /// quantized decode path.
     ///
+    /// - Parameter decodePath: weights for single-token steps (`.f32` forces the `sgemv` path).
     /// - Throws: `ModelError` for a non-llama architecture, a missing metadata key or tensor, a tensor
     ///   with the wrong dimensions (message gives name, found and expected dims), or a tensor type
     ///   that cannot be dequantized.
-    public init(gguf: GGUFFile) throws {
+    public init(gguf: GGUFFile, decodePath: DecodePath = .quantized) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let config = try LlamaConfig(gguf: gguf)
         self.config = config
+        self.decodePath = decodePath
+        file = gguf
         path = gguf.path
         let loader = WeightLoader(gguf: gguf)
         let h = config.hiddenSize, f = config.intermediateSize
         let qw = config.queryWidth, kvw = config.kvWidth
-        embedding = try loader.load([("token_embd.weight", [h, config.vocabularySize])])
-        outputHead = config.tiedEmbeddings ? nil : try loader.load([("output.weight", [h, config.vocabularySize])])
+        let embeddingWeights = try loader.linear([("token_embd.weight", [h, config.vocabularySize])])
+        embedding = embeddingWeights.f32
+        if config.tiedEmbeddings {
+            outputHead = nil
+            head = embeddingWeights
+        } else {
+            let untied = try loader.linear([("output.weight", [h, config.vocabularySize])])
+            outputHead = untied.f32
+            head = untied
+        }
         outputNorm = try loader.load([("output_norm.weight", [h])])
         var layers: [LayerWeights] = []
         layers.reserveCapacity(config.layerCount)
@@ -75,30 +105,68 @@ public final class LlamaModel: Sendable {
             let p = "blk.\(l)."
             layers.append(LayerWeights(
                 attentionNorm: try loader.load([(p + "attn_norm.weight", [h])]),
-                qkv: try loader.load([
+                qkv: try loader.linear([
                     (p + "attn_q.weight", [h, qw]), (p + "attn_k.weight", [h, kvw]), (p + "attn_v.weight", [h, kvw]),
                 ]),
-                output: try loader.load([(p + "attn_output.weight", [qw, h])]),
+                output: try loader.linear([(p + "attn_output.weight", [qw, h])]),
                 ffnNorm: try loader.load([(p + "ffn_norm.weight", [h])]),
-                gateUp: try loader.load([(p + "ffn_gate.weight", [h, f]), (p + "ffn_up.weight", [h, f])]),
-                down: try loader.load([(p + "ffn_down.weight", [f, h])])))
+                gateUp: try loader.linear([(p + "ffn_gate.weight", [h, f]), (p + "ffn_up.weight", [h, f])]),
+                down: try loader.linear([(p + "ffn_down.weight", [f, h])])))
         }
         self.layers = layers
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
-    /// Opens the GGUF at `path` and loads it (see `init(gguf:)`).
-    public convenience init(path: String) throws {
+    /// Opens the GGUF at `path` and loads it (see `init(gguf:decodePath:)`).
+    public convenience init(path: String, decodePath: DecodePath = .quantized) throws {
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw ModelError(.gguf(path: path, message: "\(error)")) }
-        try self.init(gguf: file)
+        try self.init(gguf: file, decodePath: decodePath)
+    }
+
+    /// The same model (sharing every weight buffer, no copy) with another decode path, e.g. to
+    /// compare the quantized and f32 decode in one process.
+    public func with(decodePath: DecodePath) -> LlamaModel {
+        LlamaModel(sharing: self, decodePath: decodePath)
+    }
+
+    private init(sharing m: LlamaModel, decodePath: DecodePath) {
+        config = m.config
+        path = m.path
+        loadSeconds = m.loadSeconds
+        self.decodePath = decodePath
+        file = m.file
+        embedding = m.embedding
+        outputHead = m.outputHead
+        outputNorm = m.outputNorm
+        head = m.head
+        layers = m.layers
+    }
+
+    /// Whether single-token steps read quantized blocks for every projection and the head (false
+    /// for `.f32`, or when a tensor is in a format without a quantized kernel, e.g. F32/F16 files).
+    public var decodesQuantized: Bool {
+        decodePath == .quantized && !head.quantized.isEmpty
+            && layers.allSatisfy { !$0.qkv.quantized.isEmpty && !$0.output.quantized.isEmpty
+                && !$0.gateUp.quantized.isEmpty && !$0.down.quantized.isEmpty }
+    }
+
+    /// Bytes of quantized blocks one single-token step reads (all projections and the head;
+    /// 0 where a tensor has no quantized form).
+    public var quantizedWeightBytes: Int {
+        var n = head.quantized.reduce(0) { $0 + $1.byteCount }
+        for w in layers {
+            for l in [w.qkv, w.output, w.gateUp, w.down] { n += l.quantized.reduce(0) { $0 + $1.byteCount } }
+        }
+        return n
     }
 
     /// Bytes of f32 weights held by this model.
     public var weightBytes: Int {
         var n = embedding.count + (outputHead?.count ?? 0) + outputNorm.count
         for w in layers {
-            n += w.attentionNorm.count + w.qkv.count + w.output.count + w.ffnNorm.count + w.gateUp.count + w.down.count
+            n += w.attentionNorm.count + w.qkv.f32.count + w.output.f32.count + w.ffnNorm.count + w.gateUp.f32.count
+                + w.down.f32.count
         }
         return n * MemoryLayout<Float>.stride
     }
@@ -193,10 +261,8 @@ public final class LlamaModel: Sendable {
                                 epsilon: Float(config.rmsEpsilon), into: normed)
                 }
             }
-            w.qkv.withUnsafeBufferPointer { wq in
-                Ops.linear(normed, rows: n, inFeatures: h, wq.baseAddress!, outFeatures: width,
-                           into: out.baseAddress!, accumulate: false)
-            }
+            Ops.linear(normed, rows: n, inFeatures: h, w.qkv, outFeatures: width, quantized: quantizedSteps,
+                       into: out.baseAddress!, accumulate: false)
             initialized = n * width
         }
         var q = Self.columns(fused, rows: n, width: width, from: 0, count: qw)
@@ -239,27 +305,21 @@ public final class LlamaModel: Sendable {
         hidden.withUnsafeMutableBufferPointer { hp in
             let x = hp.baseAddress!
             attention.withUnsafeBufferPointer { a in
-                w.output.withUnsafeBufferPointer { wo in
-                    Ops.linear(a.baseAddress!, rows: n, inFeatures: qw, wo.baseAddress!, outFeatures: h,
-                               into: x, accumulate: true)
-                }
+                Ops.linear(a.baseAddress!, rows: n, inFeatures: qw, w.output, outFeatures: h, quantized: quantizedSteps,
+                           into: x, accumulate: true)
             }
             w.ffnNorm.withUnsafeBufferPointer { g in
                 Ops.rmsNorm(x, rows: n, cols: h, weight: g.baseAddress!, epsilon: Float(config.rmsEpsilon), into: normed)
             }
-            w.gateUp.withUnsafeBufferPointer { wgu in
-                Ops.linear(normed, rows: n, inFeatures: h, wgu.baseAddress!, outFeatures: 2 * f,
-                           into: gateUp, accumulate: false)
-            }
+            Ops.linear(normed, rows: n, inFeatures: h, w.gateUp, outFeatures: 2 * f, quantized: quantizedSteps,
+                       into: gateUp, accumulate: false)
             // silu(gate) ⊙ up written over the gate half of each row; `down` reads it with lda = 2F.
             for r in 0..<n {
                 let row = gateUp + r * 2 * f
                 Ops.siluMul(gate: row, up: row + f, into: row, count: f)
             }
-            w.down.withUnsafeBufferPointer { wd in
-                Ops.linear(gateUp, rows: n, inFeatures: f, rowStride: 2 * f, wd.baseAddress!, outFeatures: h,
-                           into: x, accumulate: true)
-            }
+            Ops.linear(gateUp, rows: n, inFeatures: f, rowStride: 2 * f, w.down, outFeatures: h,
+                       quantized: quantizedSteps, into: x, accumulate: true)
         }
     }
 
@@ -294,13 +354,14 @@ public final class LlamaModel: Sendable {
             Ops.rmsNorm(gathered, rows: r, cols: h, weight: g.baseAddress!, epsilon: Float(config.rmsEpsilon), into: normed)
         }
         return [Float](unsafeUninitializedCapacity: r * vocab) { out, initialized in
-            (outputHead ?? embedding).withUnsafeBufferPointer { w in
-                Ops.linear(normed, rows: r, inFeatures: h, w.baseAddress!, outFeatures: vocab,
-                           into: out.baseAddress!, accumulate: false)
-            }
+            Ops.linear(normed, rows: r, inFeatures: h, head, outFeatures: vocab, quantized: quantizedSteps,
+                       into: out.baseAddress!, accumulate: false)
             initialized = r * vocab
         }
     }
+
+    /// Whether one-row products use the quantized blocks (they do only for one row).
+    var quantizedSteps: Bool { decodePath == .quantized }
 
     /// Runs every layer on `hidden` (`[n, hidden]`, updated in place), attending through `hook`.
     public func runLayers(hidden: inout [Float], positions: [Int32], hook: inout some AttentionHook) {

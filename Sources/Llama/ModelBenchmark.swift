@@ -26,16 +26,26 @@ public enum ModelBenchmark {
         public var kvCacheBytes: Int
     }
 
-    /// Greedy-free decode measurement: `tokens` single-token steps after a `context`-token prompt.
+    /// Greedy decode measurement: `tokens` single-token steps after a `context`-token prompt, with
+    /// the quantized and with the f32 decode path, next to bare weight passes of the same run.
     public struct Decode: Codable, Sendable {
         public var context: Int
         public var tokens: Int
-        public var seconds: Double
-        public var tokensPerSecond: Double { Double(tokens) / seconds }
-        /// Bare `sgemv` passes per second over every weight matrix of the model (the bytes one decode
-        /// step must read), measured in the same run: the memory-bandwidth ceiling for f32 decode.
+        /// Seconds for the steps reading quantized blocks (`LlamaModel.DecodePath.quantized`); nil
+        /// when the model has no quantized form (an F32/F16 file).
+        public var quantizedSeconds: Double?
+        /// Seconds for the same steps with f32 weights and `sgemv` (`.f32`).
+        public var f32Seconds: Double
+        public var quantizedTokensPerSecond: Double? { quantizedSeconds.map { Double(tokens) / $0 } }
+        public var f32TokensPerSecond: Double { Double(tokens) / f32Seconds }
+        /// Bare `sgemv` passes per second over every f32 weight matrix of the model (the bytes one
+        /// f32 decode step must read), measured in the same run: the ceiling for f32 decode.
         public var bareWeightPassesPerSecond: Double
-        public var fractionOfBareSGEMV: Double { tokensPerSecond / bareWeightPassesPerSecond }
+        /// Bare `QuantizedMatVec` passes per second over every quantized matrix (the bytes one
+        /// quantized decode step reads), with the default worker count and with one worker.
+        public var bareQuantizedPassesPerSecond: Double?
+        public var bareQuantizedPassesPerSecondOneWorker: Double?
+        public var fractionOfBareSGEMV: Double { f32TokensPerSecond / bareWeightPassesPerSecond }
     }
 
     /// Everything one run measured.
@@ -45,6 +55,8 @@ public enum ModelBenchmark {
         public var chunkSize: Int
         public var modelLoadSeconds: Double
         public var weightBytes: Int
+        /// Bytes of quantized blocks one quantized decode step reads (0 without a quantized form).
+        public var quantizedWeightBytes: Int
         /// Bare sgemm over the projection shapes `[chunk, hidden]×[hidden, out]` (transB), GFLOP/s.
         public var sgemmGFLOPS: Double
         public var prefills: [Prefill]
@@ -53,7 +65,8 @@ public enum ModelBenchmark {
         public var description: String {
             func f(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
             var s = "Llama benchmark: BLAS threads \(blasThreads) (\(blasConfiguration)), chunk \(chunkSize)\n"
-            s += "model load \(f(modelLoadSeconds, 2)) s, f32 weights \(f(Double(weightBytes) / 1e6, 0)) MB\n"
+            s += "model load \(f(modelLoadSeconds, 2)) s, f32 weights \(f(Double(weightBytes) / 1e6, 0)) MB, "
+            s += "quantized blocks read per decode step \(f(Double(quantizedWeightBytes) / 1e6, 0)) MB\n"
             s += "bare sgemm, projection shapes: \(f(sgemmGFLOPS)) GFLOP/s\n"
             s += "tokens   seconds  tok/s   GFLOP/s  of-sgemm  attn-s   peakRSS-MB  KV-MB\n"
             for p in prefills {
@@ -62,9 +75,16 @@ public enum ModelBenchmark {
                             p.attentionSeconds, Double(p.peakRSSBytes) / 1e6, Double(p.kvCacheBytes) / 1e6)
             }
             if let d = decode {
-                s += "decode: \(d.tokens) tokens after \(d.context)-token prompt: \(f(d.tokensPerSecond)) tok/s; "
-                s += "bare sgemv over all weights: \(f(d.bareWeightPassesPerSecond)) passes/s "
-                s += "(decode = \(f(d.fractionOfBareSGEMV, 2)) of it)\n"
+                s += "decode: \(d.tokens) tokens after \(d.context)-token prompt\n"
+                if let q = d.quantizedTokensPerSecond {
+                    s += "  quantized weights (QuantizedMatVec): \(f(q)) tok/s = \(f(q / d.bareWeightPassesPerSecond, 2))× bare f32 sgemv"
+                    if let b = d.bareQuantizedPassesPerSecond, let one = d.bareQuantizedPassesPerSecondOneWorker {
+                        s += "; bare quantized pass \(f(b)) passes/s (1 worker: \(f(one)))"
+                    }
+                    s += "\n"
+                }
+                s += "  f32 weights (sgemv): \(f(d.f32TokensPerSecond)) tok/s = \(f(d.fractionOfBareSGEMV, 2))× bare f32 sgemv\n"
+                s += "  bare f32 sgemv over all weights: \(f(d.bareWeightPassesPerSecond)) passes/s\n"
             }
             return s
         }
@@ -101,21 +121,32 @@ public enum ModelBenchmark {
         }
         var decode: Decode?
         if decodeTokens > 0 {
-            var hook = GlobalAttention(config: c, reservingTokens: decodeContext + decodeTokens)
             let prompt = tokens(decodeContext)
-            var logits = try model.forward(tokens: prompt, positions: (0..<Int32(decodeContext)).map { $0 }, hook: &hook)
-            let start = DispatchTime.now().uptimeNanoseconds
-            for i in 0..<decodeTokens {
-                let next = LlamaModel.argmax(logits)
-                logits = try model.forward(tokens: [next], positions: [Int32(decodeContext + i)], hook: &hook)
+            func timeDecode(_ m: LlamaModel) throws -> Double {
+                var hook = GlobalAttention(config: c, reservingTokens: decodeContext + decodeTokens)
+                var logits = try m.forward(tokens: prompt, positions: (0..<Int32(decodeContext)).map { $0 }, hook: &hook)
+                let start = DispatchTime.now().uptimeNanoseconds
+                for i in 0..<decodeTokens {
+                    let next = LlamaModel.argmax(logits)
+                    logits = try m.forward(tokens: [next], positions: [Int32(decodeContext + i)], hook: &hook)
+                }
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            decode = Decode(context: decodeContext, tokens: decodeTokens, seconds: seconds,
-                            bareWeightPassesPerSecond: bareWeightPasses(model: model))
+            let quantizedModel = model.with(decodePath: .quantized)
+            let hasQuantized = quantizedModel.decodesQuantized
+            let bare = bareWeightPasses(model: model)
+            let f32Seconds = try timeDecode(model.with(decodePath: .f32))
+            let quantizedSeconds = hasQuantized ? try timeDecode(quantizedModel) : nil
+            decode = Decode(
+                context: decodeContext, tokens: decodeTokens, quantizedSeconds: quantizedSeconds, f32Seconds: f32Seconds,
+                bareWeightPassesPerSecond: bare,
+                bareQuantizedPassesPerSecond: hasQuantized ? bareQuantizedPasses(model: model) : nil,
+                bareQuantizedPassesPerSecondOneWorker: hasQuantized ? bareQuantizedPasses(model: model, workers: 1) : nil)
         }
         return Report(
             blasThreads: BLAS.threadCount, blasConfiguration: BLAS.configuration, chunkSize: chunkSize,
-            modelLoadSeconds: model.loadSeconds, weightBytes: model.weightBytes, sgemmGFLOPS: sgemm,
+            modelLoadSeconds: model.loadSeconds, weightBytes: model.weightBytes,
+            quantizedWeightBytes: model.quantizedWeightBytes, sgemmGFLOPS: sgemm,
             prefills: prefills, decode: decode)
     }
 
@@ -139,13 +170,37 @@ public enum ModelBenchmark {
         for _ in 0..<6 {  // first pass warms up
             let start = DispatchTime.now().uptimeNanoseconds
             for w in model.layers {
-                pass(w.qkv, rows: c.qkvWidth, cols: c.hiddenSize)
-                pass(w.output, rows: c.hiddenSize, cols: c.queryWidth)
-                pass(w.gateUp, rows: 2 * c.intermediateSize, cols: c.hiddenSize)
-                pass(w.down, rows: c.hiddenSize, cols: c.intermediateSize)
+                pass(w.qkv.f32, rows: c.qkvWidth, cols: c.hiddenSize)
+                pass(w.output.f32, rows: c.hiddenSize, cols: c.queryWidth)
+                pass(w.gateUp.f32, rows: 2 * c.intermediateSize, cols: c.hiddenSize)
+                pass(w.down.f32, rows: c.hiddenSize, cols: c.intermediateSize)
             }
-            pass(model.outputHead ?? model.embedding, rows: c.vocabularySize, cols: c.hiddenSize)
+            pass(model.head.f32, rows: c.vocabularySize, cols: c.hiddenSize)
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 1 / best
+    }
+
+    /// Passes per second of bare `QuantizedMatVec.multiply` calls over every quantized matrix of
+    /// `model` (the same products as one quantized decode step, without norms, RoPE or attention),
+    /// best of 5.
+    public static func bareQuantizedPasses(model: LlamaModel, workers: Int = QuantizedMatVec.defaultWorkers) -> Double {
+        let c = model.config
+        let x = [Float](repeating: 0.5, count: max(c.hiddenSize, c.intermediateSize, c.queryWidth))
+        var y = [Float](repeating: 0, count: max(c.vocabularySize, 2 * c.intermediateSize, c.qkvWidth))
+        let all = model.layers.flatMap { [$0.qkv, $0.output, $0.gateUp, $0.down] } + [model.head]
+        var best = Double.infinity
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                for _ in 0..<6 {  // first pass warms up
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    for w in all {
+                        QuantizedMatVec.multiply(w.quantized, x: xp.baseAddress!, into: yp.baseAddress!,
+                                                 accumulate: false, workers: workers)
+                    }
+                    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                }
+            }
         }
         return 1 / best
     }

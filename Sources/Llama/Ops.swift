@@ -26,6 +26,24 @@ enum Ops {
         }
     }
 
+    /// `linear` with a layer's `LinearWeights`: a single row (a decode step) reads the quantized
+    /// blocks when `quantized` is true and the weights have them (`QuantizedMatVec`, both cores);
+    /// otherwise, and for several rows, the f32 copy goes through BLAS.
+    static func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, rowStride: Int? = nil,
+        _ w: LinearWeights, outFeatures: Int, quantized: Bool,
+        into y: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        if rows == 1 && quantized && !w.quantized.isEmpty {
+            QuantizedMatVec.multiply(w.quantized, x: x, into: y, accumulate: accumulate)
+            return
+        }
+        w.f32.withUnsafeBufferPointer { wp in
+            linear(x, rows: rows, inFeatures: inFeatures, rowStride: rowStride, wp.baseAddress!,
+                   outFeatures: outFeatures, into: y, accumulate: accumulate)
+        }
+    }
+
     /// RMSNorm of `rows` rows of width `cols` (`out` may alias `x`).
     static func rmsNorm(
         _ x: UnsafePointer<Float>, rows: Int, cols: Int, weight: UnsafePointer<Float>, epsilon: Float,
@@ -49,4 +67,14 @@ enum Ops {
         FlashAttention.attend(geometry: geometry, queries: q, queryPositions: queryPositions,
                               keys: keys, values: values, keyPositions: keyPositions)
     }
+}
+
+/// The weights of one Linear layer (possibly several GGUF tensors stacked along the output
+/// dimension, e.g. Wq; Wk; Wv).
+struct LinearWeights: Sendable {
+    /// Row-major `[out, in]` f32 (dequantized at load), used by batched steps.
+    var f32: [Float]
+    /// The same rows as quantized blocks in the mapped GGUF, one matrix per tensor, in stacking
+    /// order; empty when any tensor is in a format `QuantizedMatVec` cannot read (F32, F16, ...).
+    var quantized: [QuantizedMatrix]
 }
