@@ -176,6 +176,16 @@ public enum QuantizedMatVec {
         Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))))
     }
 
+    /// Per-lane partial sums of one 32-weight block times `x[0..<32]`: `w0·x[0..<8] + … + w3·x[24..<32]`.
+    @inline(__always)
+    private static func dot32(_ w0: SIMD8<Float>, _ w1: SIMD8<Float>, _ w2: SIMD8<Float>, _ w3: SIMD8<Float>,
+                              _ x: UnsafePointer<Float>) -> SIMD8<Float> {
+        var s = w0 * load(x)
+        s = s.addingProduct(w1, load(x + 8))
+        s = s.addingProduct(w2, load(x + 16))
+        return s.addingProduct(w3, load(x + 24))
+    }
+
     @inline(__always)
     private static func float(_ q: SIMD8<UInt8>) -> SIMD8<Float> { SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: q)) }
 
@@ -194,10 +204,7 @@ public enum QuantizedMatVec {
             let qs = blk.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
             let lo = qs & 0x0F, hi = qs &>> 4
             let xb = x + b &* 32
-            var s = float(lo.lowHalf) * load(xb)
-            s = s.addingProduct(float(lo.highHalf), load(xb + 8))
-            s = s.addingProduct(float(hi.lowHalf), load(xb + 16))
-            s = s.addingProduct(float(hi.highHalf), load(xb + 24))
+            let s = dot32(float(lo.lowHalf), float(lo.highHalf), float(hi.lowHalf), float(hi.highHalf), xb)
             acc = acc.addingProduct(s, SIMD8(repeating: d))
             offsetTerm = offsetTerm.addingProduct(m, blockSums[b])
         }
@@ -215,10 +222,7 @@ public enum QuantizedMatVec {
             let lo = SIMD16<Int8>(truncatingIfNeeded: qs & 0x0F) &- 8
             let hi = SIMD16<Int8>(truncatingIfNeeded: qs &>> 4) &- 8
             let xb = x + b &* 32
-            var s = float(lo.lowHalf) * load(xb)
-            s = s.addingProduct(float(lo.highHalf), load(xb + 8))
-            s = s.addingProduct(float(hi.lowHalf), load(xb + 16))
-            s = s.addingProduct(float(hi.highHalf), load(xb + 24))
+            let s = dot32(float(lo.lowHalf), float(lo.highHalf), float(hi.lowHalf), float(hi.highHalf), xb)
             acc = acc.addingProduct(s, SIMD8(repeating: d))
         }
         return FastMath.horizontalSum(acc)
@@ -233,10 +237,8 @@ public enum QuantizedMatVec {
             let d = half(blk, 0)
             let q = blk.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self)
             let xb = x + b &* 32
-            var s = float(q.lowHalf.lowHalf) * load(xb)
-            s = s.addingProduct(float(q.lowHalf.highHalf), load(xb + 8))
-            s = s.addingProduct(float(q.highHalf.lowHalf), load(xb + 16))
-            s = s.addingProduct(float(q.highHalf.highHalf), load(xb + 24))
+            let s = dot32(float(q.lowHalf.lowHalf), float(q.lowHalf.highHalf), float(q.highHalf.lowHalf),
+                          float(q.highHalf.highHalf), xb)
             acc = acc.addingProduct(s, SIMD8(repeating: d))
         }
         return FastMath.horizontalSum(acc)
