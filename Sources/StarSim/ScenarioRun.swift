@@ -74,18 +74,12 @@ public struct ScenarioRun: Sendable {
     /// The cluster of a scenario, with profile names resolved (errors name the field and list the known names).
     public static func clusterSetup(_ scenario: Scenario) throws -> ClusterSetup {
         let c = scenario.cluster
-        func resolve<T>(_ field: String, _ body: () throws -> T) throws -> T {
-            do { return try body() } catch { throw StarSimError.invalid("\(scenario.file): cluster.\(field)", "\(error)") }
-        }
-        let catalog = ProfileCatalog()
-        let device = try resolve("device") { try catalog.device(named: c.device) }
-        let intra = try resolve("intra_host_link") { try catalog.link(named: c.intraHostLink) }
-        let inter = try resolve("inter_host_link") { try catalog.link(named: c.interHostLink) }
-        let description = TopologyDescription(
-            hosts: c.hosts, gpusPerHost: c.gpusPerHost, device: device.profile, intraHostLink: intra.profile,
-            interHostLink: inter.profile, shape: c.shape == "ring" ? .ring : .fullyConnected)
-        return ClusterSetup(topology: description, device: device, combine: .pipeline,
-                            timing: scenario.timing == .measured ? .measured : .modeled)
+        var setup = try ClusterSetup.named(
+            hosts: c.hosts, gpusPerHost: c.gpusPerHost, device: c.device, intraHostLink: c.intraHostLink,
+            interHostLink: c.interHostLink, shape: c.shape == "ring" ? .ring : .fullyConnected,
+            errorPrefix: "\(scenario.file): cluster.")
+        setup.timing = scenario.timing == .measured ? .measured : .modeled
+        return setup
     }
 }
 

@@ -18,6 +18,22 @@ import Testing
         timeline: true
         """
 
+    /// Profile names are resolved when the run starts; an unknown one names the file and the field.
+    @Test(arguments: [("device: h999", "demo.yaml: cluster.device"),
+                      ("intra_host_link: nvlink-9", "demo.yaml: cluster.intra_host_link"),
+                      ("inter_host_link: carrier-pigeon", "demo.yaml: cluster.inter_host_link")])
+    func unknownProfilesNameTheField(field: String, expected: String) throws {
+        let yaml = "name: x\nprompt: {kind: passkey}\ncluster: {hosts: 2, \(field)}\nmethods: [global]\n"
+        let scenario = try Scenario.parse(ConfigNode.parse(yaml, file: "demo.yaml"))
+        #expect(throws: (any Error).self) { _ = try ScenarioRun.clusterSetup(scenario) }
+        do { _ = try ScenarioRun.clusterSetup(scenario) } catch {
+            #expect("\(error)".contains(expected), "\(error)")
+        }
+        let ok = try Scenario.parse(ConfigNode.parse(full, file: "demo.yaml"))
+        let setup = try ScenarioRun.clusterSetup(ok)
+        #expect(setup.topology.hosts == 8 && setup.topology.gpusPerHost == 2 && setup.timing == .measured)
+    }
+
     @Test func parsesEveryField() throws {
         let s = try Scenario.parse(ConfigNode.parse(full, file: "demo.yaml"))
         #expect(s.name == "demo")

@@ -25,12 +25,23 @@ public struct ClusterSetup: Sendable {
     }
 
     /// Resolves profile names (`ProfileCatalog`) into a setup.
+    ///
+    /// - Parameter errorPrefix: when set, an unknown or invalid profile throws
+    ///   `StarSimError.invalid("<errorPrefix><field>", …)` naming the scenario field (`device`,
+    ///   `intra_host_link`, `inter_host_link`), e.g. with `"default.yaml: cluster."`; otherwise the
+    ///   catalog's own error (which lists the known names) is thrown as is.
     public static func named(hosts: Int, gpusPerHost: Int, device: String, intraHostLink: String,
                              interHostLink: String, shape: TopologyShape, combine: ParallelCombine = .pipeline,
-                             catalog: ProfileCatalog = ProfileCatalog()) throws -> ClusterSetup {
-        let d = try catalog.device(named: device)
-        let intra = try catalog.link(named: intraHostLink)
-        let inter = try catalog.link(named: interHostLink)
+                             catalog: ProfileCatalog = ProfileCatalog(), errorPrefix: String? = nil) throws -> ClusterSetup {
+        func resolve<T>(_ field: String, _ body: () throws -> T) throws -> T {
+            do { return try body() } catch {
+                guard let errorPrefix else { throw error }
+                throw StarSimError.invalid("\(errorPrefix)\(field)", "\(error)")
+            }
+        }
+        let d = try resolve("device") { try catalog.device(named: device) }
+        let intra = try resolve("intra_host_link") { try catalog.link(named: intraHostLink) }
+        let inter = try resolve("inter_host_link") { try catalog.link(named: interHostLink) }
         return ClusterSetup(
             topology: TopologyDescription(hosts: hosts, gpusPerHost: gpusPerHost, device: d.profile,
                                           intraHostLink: intra.profile, interHostLink: inter.profile, shape: shape),
