@@ -22,11 +22,23 @@ public struct ScenarioRun: Sendable {
     public var modelName: String
     public var results: [MethodResult]
 
-    /// Loads the model, prepares the prompt and runs each method in scenario order.
+    /// A scenario checked against its cluster and model, ready to run: profiles resolved, the prompt
+    /// tokenized and within the model's context, and every method's plan built — so a bad method is
+    /// reported before any method runs.
+    public struct Prepared: Sendable {
+        public var scenario: Scenario
+        public var setup: ClusterSetup
+        public var session: ModelSession
+        public var prompt: PreparedPrompt
+        /// Scenario method, its plan and the hosts it runs on, in scenario order.
+        public var methods: [(method: Scenario.Method, plan: AttentionMethod, hosts: Int)]
+    }
+
+    /// Resolves profiles, loads the model, prepares the prompt and builds every method's plan.
     ///
-    /// - Parameter progress: lines for stderr: loading, each method started/finished, and while a
-    ///   method runs, where it is (phase, host, block, layer, share done, ETA) every 10% or 5 s.
-    public static func execute(_ scenario: Scenario, progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> ScenarioRun {
+    /// - Throws: `StarSimError` naming the file and field (`cluster.device`, `prompt`,
+    ///   `methods[i]…`), or the model's loading error.
+    public static func prepare(_ scenario: Scenario, progress: (String) -> Void = { _ in }) throws -> Prepared {
         let setup = try clusterSetup(scenario)
         progress("loading model \(scenario.modelFile ?? StarSimPaths.defaultModelFile)")
         let session = try ModelSession(path: scenario.modelFile)
@@ -37,17 +49,30 @@ public struct ScenarioRun: Sendable {
                 "\(scenario.file): prompt",
                 "\(total) prompt tokens + \(scenario.generateTokens) generated exceed the model's context of \(session.model.config.contextLength) tokens")
         }
-        progress("prompt: \(prompt.summary)")
-        var results: [MethodResult] = []
+        var methods: [(method: Scenario.Method, plan: AttentionMethod, hosts: Int)] = []
         for (i, m) in scenario.methods.enumerated() {
             let hosts = m == .global ? 1 : scenario.cluster.hosts
-            let method: AttentionMethod
             do {
-                method = try m.plan(contextLength: prompt.split.context.count, queryLength: prompt.split.query.count,
-                                    hosts: hosts, field: "methods[\(i)]")
+                let plan = try m.plan(contextLength: prompt.split.context.count, queryLength: prompt.split.query.count,
+                                      hosts: hosts, field: "methods[\(i)]")
+                methods.append((m, plan, hosts))
             } catch let e as StarSimError {
                 throw StarSimError.invalid(scenario.file, e.description)
             }
+        }
+        return Prepared(scenario: scenario, setup: setup, session: session, prompt: prompt, methods: methods)
+    }
+
+    /// Prepares the scenario (see `prepare`) and runs each method in scenario order.
+    ///
+    /// - Parameter progress: lines for stderr: loading, each method started/finished, and while a
+    ///   method runs, where it is (phase, host, block, layer, share done, ETA) every 10% or 5 s.
+    public static func execute(_ scenario: Scenario, progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> ScenarioRun {
+        let prepared = try prepare(scenario, progress: progress)
+        let (setup, session, prompt) = (prepared.setup, prepared.session, prepared.prompt)
+        progress("prompt: \(prompt.summary)")
+        var results: [MethodResult] = []
+        for (i, (m, method, hosts)) in prepared.methods.enumerated() {
             progress("running \(m.name) on \(hosts) host\(hosts == 1 ? "" : "s") (\(method))")
             var methodSetup = setup
             methodSetup.topology.hosts = hosts

@@ -26,15 +26,31 @@ func fail(_ message: String, code: Int32 = 2) -> Never {
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check a scenario file without running it.")
+        abstract: "Check a scenario file without running it.",
+        discussion: """
+            Checks every field, resolves the device and link profiles, loads the model to tokenize the
+            prompt and builds each method's plan (block/anchor sizes, hosts), so that anything `run`
+            would reject is reported here first. --syntax-only skips everything after the fields.
+            """)
 
     @Argument(help: "Scenario file (YAML).")
     var scenario: String
 
+    @Flag(help: "Check the fields only: do not resolve profiles, load the model or build the plans.")
+    var syntaxOnly = false
+
     func run() throws {
         do {
             let s = try Scenario.load(file: scenario)
-            print("\(scenario): ok — \(s.methods.map(\.name).joined(separator: ", ")) on \(s.cluster.hosts) hosts")
+            if syntaxOnly {
+                print("\(scenario): fields ok — \(s.methods.map(\.name).joined(separator: ", ")) on \(s.cluster.hosts) hosts")
+                return
+            }
+            let p = try ScenarioRun.prepare(s)
+            print("\(scenario): ok — prompt \(p.prompt.summary)")
+            for m in p.methods {
+                print("  \(m.method.name) on \(m.hosts) host\(m.hosts == 1 ? "" : "s"): \(m.plan)")
+            }
         } catch {
             fail("\(error)")
         }

@@ -1,4 +1,6 @@
 import ConfigFiles
+import Foundation
+import Llama
 import StarSim
 import Testing
 
@@ -79,5 +81,45 @@ import Testing
     func badInputIsNamed(yaml: String, expected: String) throws {
         let error = #expect(throws: ConfigError.self) { try Scenario.parse(ConfigNode.parse(yaml, file: "m.yaml")) }
         #expect(error?.description.contains(expected) == true, "got: \(error?.description ?? "nil")")
+    }
+}
+
+/// `ScenarioRun.prepare` (what `starsim validate` and `run` do before any method runs) on a tiny model.
+@Suite struct ScenarioPrepareTests {
+    static let modelFile: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("starsim-prepare-\(getpid()).gguf").path
+        try! TinyLlama.write(config: TinyLlama.testConfig, seed: 5, to: path)
+        return path
+    }()
+
+    static func scenario(methods: String, hosts: Int = 4) throws -> Scenario {
+        let yaml = """
+            name: p
+            model: \(modelFile)
+            prompt: {kind: text, context: "\(String(repeating: "abcdefgh ", count: 20))", question: "what?"}
+            cluster: {hosts: \(hosts)}
+            methods: \(methods)
+            generate: 4
+            """
+        return try Scenario.parse(ConfigNode.parse(yaml, file: "p.yaml"))
+    }
+
+    @Test func buildsEveryPlanBeforeRunning() throws {
+        let p = try ScenarioRun.prepare(try Self.scenario(methods: "[global, star, {ring: {partition: zigzag}}]"))
+        #expect(p.methods.map(\.hosts) == [1, 4, 4])
+        #expect(p.methods.map(\.plan.contextLength) == Array(repeating: p.prompt.split.context.count, count: 3))
+        #expect(p.prompt.split.context.count > 150)
+    }
+
+    /// A bad last method is reported before the first one would run, naming the file and method.
+    @Test func aBadMethodFailsBeforeAnyRun() throws {
+        let s = try Self.scenario(methods: "[global, {star: {block: 100000}}]")
+        do {
+            _ = try ScenarioRun.prepare(s)
+            Issue.record("a block larger than the context was accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("p.yaml") && text.contains("methods[1]"), "\(text)")
+        }
     }
 }
