@@ -68,17 +68,18 @@ let package = Package(
             dependencies: ["StarSim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
 
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: strict),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"],
+            name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: strict),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "LlamaTests", dependencies: ["Llama", "GGUF", "Kernels", "Tokenizer"],
             resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster"], swiftSettings: strict),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "DistributedAttentionTests", dependencies: ["DistributedAttention"],
+            name: "DistributedAttentionTests", dependencies: ["DistributedAttention", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "ConfigFilesTests", dependencies: ["ConfigFiles"], swiftSettings: strict),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"], swiftSettings: strict),

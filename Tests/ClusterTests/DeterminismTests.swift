@@ -1,5 +1,6 @@
 import Cluster
 import Testing
+import TestSupport
 
 /// A host that plays a pseudo-random but seeded protocol: on every event it may compute, send to
 /// other hosts (sizes and destinations drawn from its own generator), allocate and free memory, and
@@ -7,23 +8,19 @@ import Testing
 /// queue, and many events share an instant, so any dependence on thread timing would show.
 final class ChattyShell: HostShell {
     typealias Payload = [Int]
-    private var state: UInt64
+    private var rng: SplitMix64
     private let rounds: Int
     private var round = 0
     private var pendingComputes = 0
     private(set) var received = 0
 
     init(seed: UInt64, rounds: Int) {
-        state = seed
+        rng = SplitMix64(seed: seed)
         self.rounds = rounds
     }
 
     private func next(_ n: Int) -> Int {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int((z ^ (z >> 31)) % UInt64(n))
+        Int(rng.next() % UInt64(n))
     }
 
     private func act(_ host: isolated SimHost<[Int]>) {

@@ -1,5 +1,6 @@
 import Cluster
 import Testing
+import TestSupport
 
 @Suite("FlowNetwork: max-min fair flow model")
 struct NetworkFlowTests {

@@ -1,22 +1,11 @@
 import Cluster
 import Testing
+import TestSupport
 
 @Suite("EventQueue")
 struct SchedulerTests {
-    /// A small deterministic generator (SplitMix64), so the test needs no global randomness.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func popsInTimeThenInsertionOrder() {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         var q = EventQueue<Int>()
         var pushed: [(time: Int64, index: Int)] = []
         for i in 0..<5_000 {
@@ -53,7 +42,7 @@ struct SchedulerTests {
 
     @Test func interleavedPushesKeepOrderAndTimeNeverGoesBack() {
         // Push new events relative to the current time while popping, as the engine does.
-        var rng = SplitMix(state: 99)
+        var rng = SplitMix64(seed: 99)
         var q = EventQueue<Int>()
         for i in 0..<100 { q.push(i, at: SimInstant(nanoseconds: Int64(i % 7))) }
         var popped = 0

@@ -1,5 +1,6 @@
 import DistributedAttention
 import Testing
+import TestSupport
 
 @Suite("Plans")
 struct PlanTests {

@@ -1,5 +1,6 @@
 import GGUF
 import Testing
+import TestSupport
 
 /// Decodes one hand-made block with the public block decoder.
 private func decode(_ type: GGMLType, _ bytes: [UInt8], count: Int = 32) throws -> [Float] {
@@ -112,7 +113,7 @@ struct QuantBlockTests {
 struct TensorRoundTripTests {
     /// Random values in [-3, 3) with a few blocks of special shape (constant, all-zero, one spike).
     static func values(_ n: Int, seed: UInt64) -> [Float] {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)
         var v = (0..<n).map { _ in Float.random(in: -3..<3, using: &rng) }
         for j in 0..<32 { v[j] = 0 }  // all-zero block → d = 0
         for j in 32..<64 { v[j] = 0.7 }  // constant block

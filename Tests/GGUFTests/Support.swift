@@ -50,17 +50,6 @@ func expectGGUFError(_ parts: [String], sourceLocation: SourceLocation = #_sourc
     }
 }
 
-/// Deterministic SplitMix64 generator for test data.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The real SmolLM2 file, located like `StarSimPaths.modelFile`: `STARSIM_MODEL`, else
 /// `$STARSIM_CACHE` (default `~/.cache/starsim`) + `/SmolLM2-135M-Instruct.Q4_1.gguf`.

@@ -1,18 +1,11 @@
 import Foundation
 import Kernels
+import TestSupport
 
-/// Deterministic SplitMix64 generator so every test input is reproducible from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The tests' seeded generator (SplitMix64), so every test input is reproducible from its seed.
+typealias SeededGenerator = SplitMix64
 
+extension SplitMix64 {
     /// Approximately standard normal (sum of uniforms), times `scale`.
     mutating func normal(_ count: Int, scale: Float = 1) -> [Float] {
         (0..<count).map { _ in

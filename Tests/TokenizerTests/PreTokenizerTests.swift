@@ -1,5 +1,6 @@
 import Testing
 import Tokenizer
+import TestSupport
 
 /// The pre-tokenizer alone. Expected splits were produced by Hugging Face `tokenizers` 0.23.3
 /// (`pre_tokenize_str`, bytes mapped back to text) with SmolLM's

@@ -2,6 +2,7 @@ import Foundation
 import GGUF
 import Testing
 import Tokenizer
+import TestSupport
 
 /// The tokenizer of the real SmolLM2-135M-Instruct GGUF against the Hugging Face `tokenizers`
 /// reference ids in `Fixtures/` (exact equality). Disabled without the model file unless

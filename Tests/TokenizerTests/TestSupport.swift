@@ -1,18 +1,7 @@
 import Foundation
+import TestSupport
 import Testing
 
-/// A seeded generator (SplitMix64) so random tests are repeatable.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Random test text: a mix of ASCII, whitespace of every kind, digits of several scripts, Latin-1,
 /// combining marks, CJK, emoji (with skin tones, ZWJ, flags), special-token text, and invalid

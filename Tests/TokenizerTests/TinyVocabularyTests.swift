@@ -1,5 +1,6 @@
 import Testing
 import Tokenizer
+import TestSupport
 
 /// A hand-built byte-level BPE vocabulary: 4 special tokens, the 256 byte symbols (byte `b` has
 /// id `4 + b`), then merged tokens. Expected ids are worked out by hand from the merge ranks.
