@@ -47,11 +47,10 @@ public final class LlamaModel: Sendable {
 
     /// `[vocab, hidden]` token embedding (also the output head when tied).
     let embedding: [Float]
-    /// `[vocab, hidden]` untied output head, nil when tied.
-    let outputHead: [Float]?
     /// `[hidden]` final RMSNorm weight.
     let outputNorm: [Float]
-    /// `[vocab, hidden]` output head: `outputHead ?? embedding` (shared storage) and its blocks.
+    /// `[vocab, hidden]` output head and its blocks: the embedding (shared storage) when tied,
+    /// else `output.weight`.
     let head: LinearWeights
     let layers: [LayerWeights]
 
@@ -90,14 +89,8 @@ public final class LlamaModel: Sendable {
         let qw = config.queryWidth, kvw = config.kvWidth
         let embeddingWeights = try loader.linear([("token_embd.weight", [h, config.vocabularySize])])
         embedding = embeddingWeights.f32
-        if config.tiedEmbeddings {
-            outputHead = nil
-            head = embeddingWeights
-        } else {
-            let untied = try loader.linear([("output.weight", [h, config.vocabularySize])])
-            outputHead = untied.f32
-            head = untied
-        }
+        head = config.tiedEmbeddings
+            ? embeddingWeights : try loader.linear([("output.weight", [h, config.vocabularySize])])
         outputNorm = try loader.load([("output_norm.weight", [h])])
         var layers: [LayerWeights] = []
         layers.reserveCapacity(config.layerCount)
@@ -137,7 +130,6 @@ public final class LlamaModel: Sendable {
         self.decodePath = decodePath
         file = m.file
         embedding = m.embedding
-        outputHead = m.outputHead
         outputNorm = m.outputNorm
         head = m.head
         layers = m.layers
@@ -146,24 +138,23 @@ public final class LlamaModel: Sendable {
     /// Whether single-token steps read quantized blocks for every projection and the head (false
     /// for `.f32`, or when a tensor is in a format without a quantized kernel, e.g. F32/F16 files).
     public var decodesQuantized: Bool {
-        decodePath == .quantized && !head.quantized.isEmpty
-            && layers.allSatisfy { !$0.qkv.quantized.isEmpty && !$0.output.quantized.isEmpty
-                && !$0.gateUp.quantized.isEmpty && !$0.down.quantized.isEmpty }
+        decodePath == .quantized && projections.allSatisfy { !$0.quantized.isEmpty }
+    }
+
+    /// Every product of one decode step: fused QKV, o, gate/up and down of each layer, then the head.
+    var projections: [LinearWeights] {
+        layers.flatMap { [$0.qkv, $0.output, $0.gateUp, $0.down] } + [head]
     }
 
     /// Bytes of quantized blocks one single-token step reads (all projections and the head;
     /// 0 where a tensor has no quantized form).
     public var quantizedWeightBytes: Int {
-        var n = head.quantized.reduce(0) { $0 + $1.byteCount }
-        for w in layers {
-            for l in [w.qkv, w.output, w.gateUp, w.down] { n += l.quantized.reduce(0) { $0 + $1.byteCount } }
-        }
-        return n
+        projections.reduce(0) { n, w in w.quantized.reduce(n) { $0 + $1.byteCount } }
     }
 
     /// Bytes of f32 weights held by this model.
     public var weightBytes: Int {
-        var n = embedding.count + (outputHead?.count ?? 0) + outputNorm.count
+        var n = embedding.count + (config.tiedEmbeddings ? 0 : head.f32.count) + outputNorm.count
         for w in layers {
             n += w.attentionNorm.count + w.qkv.f32.count + w.output.f32.count + w.ffnNorm.count + w.gateUp.f32.count
                 + w.down.f32.count

@@ -163,7 +163,7 @@ struct Eval: ParsableCommand {
         let report = EvaluationReport(
             suite: suite.name, model: URL(fileURLWithPath: model ?? StarSimPaths.defaultModelFile).lastPathComponent,
             samples: suite.samples, wallSeconds: wall, results: results)
-        note("starsim eval: done in \(EvaluationProgress.clock(wall))")
+        note("starsim eval: done in \(ExecutionProgress.clock(wall))")
         emit(report)
     }
 
@@ -175,7 +175,7 @@ struct Eval: ParsableCommand {
         } else if csv {
             print(report.csv, terminator: "")
         } else {
-            print("Suite '\(report.suite)', model \(report.model), \(report.samples) samples per cell, \(EvaluationProgress.clock(wall)) wall")
+            print("Suite '\(report.suite)', model \(report.model), \(report.samples) samples per cell, \(ExecutionProgress.clock(wall)) wall")
             print(markdown ? report.markdownTable : report.table, terminator: "")
             print("accuracy: mean RULER string_match_all (%); vs global: accuracy / global accuracy of the same cell (n/a when global scored 0);")
             print("same answer: samples whose answer is identical to global's on the same prompt (ring is exact: all).")

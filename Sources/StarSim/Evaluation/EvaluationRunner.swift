@@ -72,13 +72,7 @@ public struct EvaluationProgress: Sendable {
         let depth = r.depth.map { String(format: " (depth %.0f%%)", $0 * 100) } ?? ""
         return "[\(n)/\(total)] \(r.task) \(EvaluationSuite.contextLabel(r.context)) sample \(r.sample + 1)/\(samples)\(depth) "
             + "\(r.method.label): \(String(format: "%.2f", r.score)) \"\(shown)\" \(String(format: "%.1f", r.seconds)) s"
-            + " | elapsed \(Self.clock(elapsed)), ETA \(Self.clock(remaining))"
-    }
-
-    /// `75` → `1:15`, `3700` → `1:01:40`.
-    public static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+            + " | elapsed \(ExecutionProgress.clock(elapsed)), ETA \(ExecutionProgress.clock(remaining))"
     }
 }
 

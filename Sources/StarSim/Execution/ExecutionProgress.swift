@@ -59,8 +59,8 @@ public struct ExecutionProgress: Sendable, Hashable {
         return parts.joined(separator: " · ")
     }
 
-    /// `m:ss` (or `h:mm:ss`).
-    static func clock(_ seconds: Double) -> String {
+    /// Wall time as `m:ss`, or `h:mm:ss` from an hour: `75` → `1:15`, `3700` → `1:01:40`.
+    public static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
                          : String(format: "%d:%02d", s / 60, s % 60)
@@ -98,10 +98,10 @@ final class ProgressMeter: Sendable {
     private struct State {
         var done: Double = 0
         var generated = 0
-        let started = DispatchTime.now().uptimeNanoseconds
     }
 
     private let state = Mutex(State())
+    private let started = DispatchTime.now().uptimeNanoseconds
     /// Total modeled compute of the run (seconds), 0 when unknown (dry run).
     let total: Double
     let method: String
@@ -125,10 +125,10 @@ final class ProgressMeter: Sendable {
 
     /// Host `host` finished `op`, which was charged `cost`.
     func finished(_ op: Op, host: Int, cost: SimDuration) {
-        let (done, generated, started) = state.withLock { s -> (Double, Int, UInt64) in
+        let (done, generated) = state.withLock { s -> (Double, Int) in
             s.done += cost.seconds
             if case .sample = op { s.generated += 1 }
-            return (s.done, s.generated, s.started)
+            return (s.done, s.generated)
         }
         guard let observer else { return }
         let (layer, segment) = ExecutionProgress.position(of: op)
