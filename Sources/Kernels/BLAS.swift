@@ -1,4 +1,6 @@
 import COpenBLAS
+import Dispatch
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +9,16 @@ import Glibc
 /// The one door to OpenBLAS: row-major single-precision BLAS calls used by every kernel and model.
 ///
 /// This is the only file in the package that imports `COpenBLAS`. Everything is row-major `Float`.
-/// OpenBLAS keeps one process-wide thread pool; `threadCount` reads and sets it.
+///
+/// Reproducibility: OpenBLAS's result depends on its thread count — its threaded drivers split a
+/// product over M and N differently from the single-thread driver, so 2–40% of the elements of an
+/// `sgemm` differ in the last bits between 1 and 2 threads (measured on the Zen, Haswell and
+/// SkylakeX kernels of OpenBLAS 0.3.21; `Docs/Determinism.md`). The count is one process-wide
+/// setting, so a call made while another thread had changed it gave a result that depended on
+/// timing. `BLAS` therefore pins OpenBLAS to **one thread per call**, once, before the first call,
+/// and never changes it. Parallelism is ours: `parallelSgemm`/`parallelSgemv` cut a product into
+/// chunks whose geometry depends on the shape only (never on the worker count or the timing) and
+/// hand the chunks to worker threads, so their result is the same bits for any number of workers.
 ///
 /// Core selection: a `DYNAMIC_ARCH` OpenBLAS (Debian's) picks its kernels from the CPU model and
 /// falls back to generic SSE3 "Prescott" kernels on CPU models it does not know (seen on this
@@ -16,7 +27,7 @@ import Glibc
 /// while the CPU reports AVX2+FMA (or AVX-512), `BLAS` re-initialises OpenBLAS with the Haswell (or
 /// SkylakeX) kernels. See `coreSelection`.
 public enum BLAS {
-    /// `C = alpha · op(A) · op(B) + beta · C`, row-major.
+    /// `C = alpha · op(A) · op(B) + beta · C`, row-major, on the calling thread (one OpenBLAS call).
     ///
     /// - Parameters:
     ///   - transA: `op(A) = Aᵀ` when true. `op(A)` is `[m, k]`; `A` itself is `[m, k]` (lda ≥ k) or,
@@ -39,7 +50,8 @@ public enum BLAS {
             blasint(ldc))
     }
 
-    /// `y = alpha · op(A) · x + beta · y` with row-major `A` of `[m, n]` (row stride `lda ≥ n`).
+    /// `y = alpha · op(A) · x + beta · y` with row-major `A` of `[m, n]` (row stride `lda ≥ n`), on
+    /// the calling thread.
     ///
     /// - Parameters:
     ///   - trans: when false `x` has `n` elements and `y` has `m`; when true `x` has `m`, `y` has `n`.
@@ -56,18 +68,111 @@ public enum BLAS {
             blasint(lda), x, 1, beta, y, 1)
     }
 
-    /// Number of threads OpenBLAS uses inside one call (a process-wide setting).
-    ///
-    /// Changing it affects later calls from every thread. Values below 1 are clamped to 1.
+    /// Worker threads of every parallel kernel when the caller gives none (`parallelSgemm`,
+    /// `FlashAttention`, `QuantizedMatVec`): `STARSIM_WORKERS` if set to a positive integer, else the
+    /// active processor count. Changes speed, never results.
+    public static let defaultWorkers: Int = {
+        if let s = ProcessInfo.processInfo.environment["STARSIM_WORKERS"], let n = Int(s), n > 0 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    /// Rows of one chunk of `parallelSgemm` (when `m` has at least two such chunks).
+    public static let rowChunk = 256
+    /// Columns of one chunk of `parallelSgemm` when `m` is too small to split (e.g. an output head
+    /// over a few tokens), and output elements of one chunk of `parallelSgemv`.
+    public static let columnChunk = 1024
+    /// Products below this many multiply-adds (m·n·k) run as one call: dispatch would cost more.
+    public static let parallelThreshold = 1 << 21
+
+    /// The chunks `parallelSgemm` computes separately, as row and column ranges of `C`: a function
+    /// of the shape alone, so the result never depends on how many workers take them.
+    public static func gemmChunks(m: Int, n: Int, k: Int) -> [(rows: Range<Int>, columns: Range<Int>)] {
+        if m * n * max(k, 1) < parallelThreshold { return [(0..<m, 0..<n)] }
+        if m >= 2 * rowChunk {
+            return stride(from: 0, to: m, by: rowChunk).map { ($0..<min(m, $0 + rowChunk), 0..<n) }
+        }
+        if n >= 2 * columnChunk {
+            return stride(from: 0, to: n, by: columnChunk).map { (0..<m, $0..<min(n, $0 + columnChunk)) }
+        }
+        return [(0..<m, 0..<n)]
+    }
+
+    /// `sgemm` cut into the fixed chunks of `gemmChunks(m:n:k:)`, each one single-thread OpenBLAS
+    /// call, taken by up to `workers` threads. The result is bitwise the same for every worker count
+    /// and every timing (it may differ in the last bits from one `sgemm` over the whole product).
+    /// Parameters and shapes as `sgemm`.
+    public static func parallelSgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+        c: UnsafeMutablePointer<Float>, ldc: Int, workers: Int = defaultWorkers
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "BLAS.parallelSgemm: negative dimension m=\(m) n=\(n) k=\(k)")
+        if m == 0 || n == 0 { return }
+        let chunks = gemmChunks(m: m, n: n, k: k)
+        let operands = GemmOperands(a: a, b: b, c: c)
+        forEachChunk(chunks.count, workers: workers) { i in
+            let (rows, columns) = chunks[i]
+            let aChunk = transA ? operands.a + rows.lowerBound : operands.a + rows.lowerBound * lda
+            let bChunk = transB ? operands.b + columns.lowerBound * ldb : operands.b + columns.lowerBound
+            sgemm(transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, alpha: alpha,
+                  a: aChunk, lda: lda, b: bChunk, ldb: ldb, beta: beta,
+                  c: operands.c + rows.lowerBound * ldc + columns.lowerBound, ldc: ldc)
+        }
+    }
+
+    /// `sgemv` with the output cut into fixed chunks of `columnChunk` elements (when the product is
+    /// large), taken by up to `workers` threads: bitwise the same for every worker count.
+    /// Parameters and shapes as `sgemv`.
+    public static func parallelSgemv(
+        trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>, workers: Int = defaultWorkers
+    ) {
+        precondition(m >= 0 && n >= 0, "BLAS.parallelSgemv: negative dimension m=\(m) n=\(n)")
+        if m == 0 || n == 0 { return }
+        let outputs = trans ? n : m
+        let chunkCount = m * n < parallelThreshold ? 1 : (outputs + columnChunk - 1) / columnChunk
+        if chunkCount <= 1 {
+            sgemv(trans: trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
+            return
+        }
+        let operands = GemmOperands(a: a, b: x, c: y)
+        forEachChunk(chunkCount, workers: workers) { i in
+            let lo = i * columnChunk, count = min(outputs, lo + columnChunk) - lo
+            if trans {
+                sgemv(trans: true, m: m, n: count, alpha: alpha, a: operands.a + lo, lda: lda, x: operands.b,
+                      beta: beta, y: operands.c + lo)
+            } else {
+                sgemv(trans: false, m: count, n: n, alpha: alpha, a: operands.a + lo * lda, lda: lda,
+                      x: operands.b, beta: beta, y: operands.c + lo)
+            }
+        }
+    }
+
+    /// Runs `body(0..<count)`, the indices handed out one at a time to up to `workers` threads (the
+    /// calling thread among them). Returns when all are done.
+    static func forEachChunk(_ count: Int, workers: Int, _ body: (Int) -> Void) {
+        let threads = min(max(1, workers), count)
+        if threads <= 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let counter = WorkCounter()
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                while true {
+                    let i = counter.next()
+                    if i >= count { break }
+                    shared.value(i)
+                }
+            }
+        }
+    }
+
+    /// OpenBLAS threads per call: always 1 (see the type's comment).
     public static var threadCount: Int {
-        get {
-            _ = coreSelection
-            return Int(openblas_get_num_threads())
-        }
-        set {
-            _ = coreSelection
-            openblas_set_num_threads(Int32(max(1, newValue)))
-        }
+        _ = coreSelection
+        return Int(openblas_get_num_threads())
     }
 
     /// OpenBLAS build and selected core, e.g. `"OpenBLAS 0.3.21 DYNAMIC_ARCH … core=SkylakeX (…)"`,
@@ -84,8 +189,13 @@ public enum BLAS {
     }
 
     /// What the one-time core check did (runs before the first BLAS call; thread-safe lazy global).
+    /// It also pins OpenBLAS to one thread per call, for good.
     /// Set `OPENBLAS_CORETYPE` in the environment to choose the core yourself.
-    public static let coreSelection: String = selectCore()
+    public static let coreSelection: String = {
+        let selection = selectCore()
+        openblas_set_num_threads(1)
+        return selection
+    }()
 
     /// Kernel sets good enough to keep (names as `openblas_get_corename` prints them, lowercased).
     private static let modernCores: Set<String> = [
@@ -134,5 +244,36 @@ public enum BLAS {
             }
         }
         return []
+    }
+}
+
+/// Pointers of one parallel product, shared by its workers.
+/// `@unchecked Sendable`: workers only read `a` and `b` and write disjoint chunks of `c`; the
+/// parallel call returns after every worker finished, inside the caller's borrow.
+private struct GemmOperands: @unchecked Sendable {
+    let a: UnsafePointer<Float>
+    let b: UnsafePointer<Float>
+    let c: UnsafeMutablePointer<Float>
+}
+
+/// A non-escaping closure run by `concurrentPerform` workers before the call returns.
+/// `@unchecked Sendable`: the closure writes only disjoint chunks (see `forEachChunk` callers).
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Hands out work item indices 0, 1, 2, … to concurrent workers.
+/// `@unchecked Sendable`: the only state, `value`, is read and written under `lock`.
+final class WorkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let v = value
+        value += 1
+        return v
     }
 }

@@ -1,8 +1,9 @@
 /// Vectorised elementary functions for the hot loops (softmax, SiLU).
 ///
-/// Built for AVX2 + FMA (see the Kernels target flags in `Package.swift`): `SIMD8<Float>` maps to one
-/// `ymm` register and `addingProduct` to `vfmadd`. Deliberately not `@inlinable`: inlined into another
-/// module (compiled without `-target-cpu`) the same code would fall back to SSE and libm `fmaf` calls.
+/// Fast when built for AVX2 + FMA or AVX-512 (`scripts/cpu-flags.sh` passes `-target-cpu` for the
+/// machine): `SIMD8<Float>` maps to one `ymm` register and `addingProduct` to `vfmadd`. Without it
+/// (e.g. a package depending on the library with default flags) the same code falls back to SSE and
+/// libm `fmaf` calls: slower, with the same IEEE results.
 public enum FastMath {
     // Minimax coefficients for 2^f on f ∈ [-0.5, 0.5] (Cephes `exp2f`), relative error ≈ 2e-8
     // before Float rounding.

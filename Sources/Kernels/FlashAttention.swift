@@ -20,14 +20,15 @@ import Foundation
 /// sorted, but sorted positions make tiles skip or go unmasked.
 ///
 /// Few queries (decode, `nq = 1`): the key tile grows so one score tile holds ~64 K floats, and when
-/// there are fewer than two (KV head, query tile) items per worker the keys are split into contiguous
-/// ranges computed in parallel and merged by log-sum-exp (`LSEMerge`), which is exact.
+/// there are fewer than `targetItems` (KV head, query tile) items the keys are split into contiguous
+/// ranges computed independently and merged by log-sum-exp (`LSEMerge`), which is exact up to
+/// rounding. The split depends on the shape only, never on the worker count.
 ///
-/// Threads: `configuration.workers` threads (DispatchQueue.concurrentPerform) each run
-/// single-threaded BLAS; this measured faster than one thread driving 2-thread BLAS on these small
-/// `sgemm`s (4K causal: 63–66% vs 56–62% of a bare 2-thread `sgemm`). The BLAS thread count is a
-/// process-wide OpenBLAS setting: it is set to 1 during the call and restored after; concurrent
-/// `attend` calls stay correct but may leave each other's `sgemm`s with an unexpected thread count.
+/// Threads: `configuration.workers` threads (DispatchQueue.concurrentPerform) take work items and
+/// run single-thread BLAS (`BLAS` pins OpenBLAS to one thread); this measured faster than one thread
+/// driving 2-thread BLAS on these small `sgemm`s (4K causal: 63–66% vs 56–62% of a bare 2-thread
+/// `sgemm`). Each item's arithmetic is the same whichever worker runs it, so the output is bitwise
+/// the same for every worker count.
 ///
 /// See Dao et al., "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness"
 /// (2022), and Milakov & Gimelshein, "Online normalizer calculation for softmax" (2018).
@@ -38,9 +39,7 @@ public enum FlashAttention {
         public var queryTile: Int
         /// Keys in one tile.
         public var keyTile: Int
-        /// Parallel workers over (KV head, query tile) items. With more than one worker, BLAS is set to
-        /// one thread for the duration of the call (and restored after); with one worker the caller's
-        /// BLAS thread count is used inside each `sgemm`.
+        /// Parallel workers over (KV head, query tile, key split) items. Changes speed, not results.
         public var workers: Int
 
         public init(queryTile: Int, keyTile: Int, workers: Int) {
@@ -57,9 +56,8 @@ public enum FlashAttention {
         /// `3·256` rows; the causal diagonal is still computed in `maskedBlock`-query sub-blocks, so
         /// the wasted masked work does not grow with the tile. A worker's buffers are ≈ 1.2 MB
         /// (scores 768×256, accumulator and packed queries 768×64), inside a 2 MB L2. One worker per
-        /// active CPU (read once per process).
-        public static let `default` = Configuration(
-            queryTile: 256, keyTile: 256, workers: ProcessInfo.processInfo.activeProcessorCount)
+        /// active CPU, or `STARSIM_WORKERS` (`BLAS.defaultWorkers`, read once per process).
+        public static let `default` = Configuration(queryTile: 256, keyTile: 256, workers: BLAS.defaultWorkers)
     }
 
     /// Attention of `nq = queryPositions.count` queries over `nk = keyPositions.count` keys.
@@ -98,10 +96,9 @@ public enum FlashAttention {
         // busy: then the keys are also split into contiguous ranges, each range's partial result is
         // computed independently and the ranges are merged by log-sum-exp at the end.
         let baseItems = queryTiles * geometry.kvHeads
-        let wantedItems = 2 * configuration.workers
         var splits = 1
-        if configuration.workers > 1 && baseItems < wantedItems && nk >= 2 * Self.minimumKeysPerSplit {
-            splits = min((wantedItems + baseItems - 1) / baseItems, nk / Self.minimumKeysPerSplit)
+        if baseItems < Self.targetItems && nk >= 2 * Self.minimumKeysPerSplit {
+            splits = min((Self.targetItems + baseItems - 1) / baseItems, nk / Self.minimumKeysPerSplit)
         }
         let keysPerSplit = (nk + splits - 1) / splits
         // Key tile: the configured size, grown when there are few rows so that one S buffer holds
@@ -157,9 +154,6 @@ public enum FlashAttention {
             defer { scratch.free() }
             for item in 0..<items { problem.run(item: item, scratch: scratch) }
         } else {
-            let savedThreads = BLAS.threadCount
-            if savedThreads != 1 { BLAS.threadCount = 1 }
-            defer { if savedThreads != 1 { BLAS.threadCount = savedThreads } }
             let counter = WorkCounter()
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
                 let scratch = Scratch(problem: problem)
@@ -179,6 +173,9 @@ public enum FlashAttention {
         }
     }
 
+    /// Work items below which the keys are split (enough for 8 workers at two items each). A
+    /// constant, not the worker count, so that results do not depend on the machine's cores.
+    static let targetItems = 16
     /// Smallest key range worth a separate work item when splitting keys.
     static let minimumKeysPerSplit = 256
     /// Target floats in one score tile `S` (rows × keys) when rows are few: 64 K floats = 256 KB.
@@ -228,21 +225,6 @@ public enum FlashAttention {
             }
         }
         return AttentionPartial(output: output, lse: lse, queries: nq, geometry: geometry)
-    }
-}
-
-/// Hands out work item indices 0, 1, 2, … to concurrent workers.
-/// `@unchecked Sendable`: the only state, `value`, is read and written under `lock`.
-private final class WorkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        let v = value
-        value += 1
-        return v
     }
 }
 

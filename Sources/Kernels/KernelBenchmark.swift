@@ -68,7 +68,7 @@ public enum KernelBenchmark {
     public struct Result: Sendable, CustomStringConvertible {
         /// OpenBLAS build and core.
         public var blasConfiguration: String
-        /// BLAS threads used for the bare `sgemm`.
+        /// Workers of the bare `parallelSgemm` (each running single-thread OpenBLAS).
         public var sgemmThreads: Int
         public var sgemm: [GemmMeasurement]
         public var attention: [AttentionMeasurement]
@@ -125,7 +125,7 @@ public enum KernelBenchmark {
     /// The model's projection shapes at 4096 tokens: gate/up (`4096×1536×576`) and down (`4096×576×1536`).
     public static let defaultShapes = [GemmShape(m: 4096, n: 1536, k: 576), GemmShape(m: 4096, n: 576, k: 1536)]
 
-    /// Measures bare `sgemm` at `shapes` (with `sgemmThreads` BLAS threads) and causal flash attention
+    /// Measures bare `parallelSgemm` at `shapes` (on `sgemmThreads` workers) and causal flash attention
     /// at each of `attentionTokens`, alternating within each repetition so both see the same machine
     /// load; keeps the fastest repetition of each. Inputs are deterministic pseudo-random values.
     ///
@@ -136,7 +136,7 @@ public enum KernelBenchmark {
         decodeContexts: [Int] = [4096, 8192],
         geometry: AttentionGeometry = AttentionGeometry(heads: 9, kvHeads: 3, headDim: 64),
         configuration: FlashAttention.Configuration = .default,
-        sgemmThreads: Int = 2,
+        sgemmThreads: Int = BLAS.defaultWorkers,
         repetitions: Int = 3
     ) -> Result {
         var gemmBest = [Timing](repeating: .never, count: shapes.count)
@@ -168,22 +168,20 @@ public enum KernelBenchmark {
             })
     }
 
-    /// Seconds for one `sgemm` of `shape` (`B` transposed) with `threads` BLAS threads (restored after).
+    /// Seconds for one `parallelSgemm` of `shape` (`B` transposed) on `threads` workers (each chunk
+    /// one single-thread OpenBLAS call, as every product in this package runs).
     public static func timeSgemm(_ shape: GemmShape, threads: Int) -> Timing {
         let a = pseudoRandom(shape.m * shape.k, seed: 1)
         let b = pseudoRandom(shape.n * shape.k, seed: 2)
         var c = [Float](repeating: 0, count: shape.m * shape.n)
-        let saved = BLAS.threadCount
-        BLAS.threadCount = threads
-        defer { BLAS.threadCount = saved }
         return a.withUnsafeBufferPointer { ab in
             b.withUnsafeBufferPointer { bb in
                 c.withUnsafeMutableBufferPointer { cb in
                     let start = Stopwatch()
-                    BLAS.sgemm(
+                    BLAS.parallelSgemm(
                         transA: false, transB: true, m: shape.m, n: shape.n, k: shape.k, alpha: 1,
                         a: ab.baseAddress!, lda: shape.k, b: bb.baseAddress!, ldb: shape.k, beta: 0,
-                        c: cb.baseAddress!, ldc: shape.n)
+                        c: cb.baseAddress!, ldc: shape.n, workers: threads)
                     return start.elapsed()
                 }
             }

@@ -80,10 +80,10 @@ public struct QuantizedMatrix: @unchecked Sendable {
 /// `DispatchQueue.concurrentPerform` (on the calling thread alone when the product is small).
 public enum QuantizedMatVec {
     /// Worker count used when the caller gives none: `STARSIM_MATVEC_WORKERS` if set to a positive
-    /// integer, else the active processor count.
+    /// integer (to measure this kernel alone), else `BLAS.defaultWorkers`.
     public static let defaultWorkers: Int = {
         if let s = ProcessInfo.processInfo.environment["STARSIM_MATVEC_WORKERS"], let n = Int(s), n > 0 { return n }
-        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+        return BLAS.defaultWorkers
     }()
 
     /// Below this many weights a product runs on the calling thread (dispatch costs more).

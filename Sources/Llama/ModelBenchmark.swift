@@ -64,7 +64,7 @@ public enum ModelBenchmark {
 
         public var description: String {
             func f(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
-            var s = "Llama benchmark: BLAS threads \(blasThreads) (\(blasConfiguration)), chunk \(chunkSize)\n"
+            var s = "Llama benchmark: \(BLAS.defaultWorkers) workers × \(blasThreads) OpenBLAS thread (\(blasConfiguration)), chunk \(chunkSize)\n"
             s += "model load \(f(modelLoadSeconds, 2)) s, f32 weights \(f(Double(weightBytes) / 1e6, 0)) MB, "
             s += "quantized blocks read per decode step \(f(Double(quantizedWeightBytes) / 1e6, 0)) MB\n"
             s += "bare sgemm, projection shapes: \(f(sgemmGFLOPS)) GFLOP/s\n"
@@ -150,7 +150,7 @@ public enum ModelBenchmark {
             prefills: prefills, decode: decode)
     }
 
-    /// Passes per second of bare `sgemv` calls over every weight matrix of `model` (fused QKV, o,
+    /// Passes per second of bare `parallelSgemv` calls over every weight matrix of `model` (fused QKV, o,
     /// gate/up, down per layer, and the output head), best of 5 — what one decode step must stream.
     public static func bareWeightPasses(model: LlamaModel) -> Double {
         let c = model.config
@@ -160,15 +160,13 @@ public enum ModelBenchmark {
             w.withUnsafeBufferPointer { wp in
                 x.withUnsafeBufferPointer { xp in
                     y.withUnsafeMutableBufferPointer { yp in
-                        BLAS.sgemv(trans: false, m: rows, n: cols, alpha: 1, a: wp.baseAddress!, lda: cols,
-                                   x: xp.baseAddress!, beta: 0, y: yp.baseAddress!)
+                        BLAS.parallelSgemv(trans: false, m: rows, n: cols, alpha: 1, a: wp.baseAddress!, lda: cols,
+                                           x: xp.baseAddress!, beta: 0, y: yp.baseAddress!)
                     }
                 }
             }
         }
-        var best = Double.infinity
-        for _ in 0..<6 {  // first pass warms up
-            let start = DispatchTime.now().uptimeNanoseconds
+        return 1 / fastest(rounds: 6) {
             for w in model.layers {
                 pass(w.qkv.f32, rows: c.qkvWidth, cols: c.hiddenSize)
                 pass(w.output.f32, rows: c.hiddenSize, cols: c.queryWidth)
@@ -176,9 +174,7 @@ public enum ModelBenchmark {
                 pass(w.down.f32, rows: c.hiddenSize, cols: c.intermediateSize)
             }
             pass(model.head.f32, rows: c.vocabularySize, cols: c.hiddenSize)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        return 1 / best
     }
 
     /// Passes per second of bare `QuantizedMatVec.multiply` calls over every quantized matrix of
@@ -188,24 +184,21 @@ public enum ModelBenchmark {
         let c = model.config
         let x = [Float](repeating: 0.5, count: max(c.hiddenSize, c.intermediateSize, c.queryWidth))
         var y = [Float](repeating: 0, count: max(c.vocabularySize, 2 * c.intermediateSize, c.qkvWidth))
-        let all = model.layers.flatMap { [$0.qkv, $0.output, $0.gateUp, $0.down] } + [model.head]
-        var best = Double.infinity
-        x.withUnsafeBufferPointer { xp in
+        let all = model.projections
+        let seconds = x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
-                for _ in 0..<6 {  // first pass warms up
-                    let start = DispatchTime.now().uptimeNanoseconds
+                fastest(rounds: 6) {
                     for w in all {
                         QuantizedMatVec.multiply(w.quantized, x: xp.baseAddress!, into: yp.baseAddress!,
                                                  accumulate: false, workers: workers)
                     }
-                    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
                 }
             }
         }
-        return 1 / best
+        return 1 / seconds
     }
 
-    /// GFLOP/s of bare `sgemm` calls of the model's four projection shapes with `rows` rows
+    /// GFLOP/s of bare `parallelSgemm` calls (as the model makes them) of the model's four projection shapes with `rows` rows
     /// (`[rows, hidden]×[hidden, qkv]`, `[rows, H·D]×[H·D, hidden]`, `[rows, hidden]×[hidden, 2F]`,
     /// `[rows, F]×[F, hidden]`), best of 3 rounds.
     public static func bareSGEMM(config c: LlamaConfig, rows: Int) -> Double {
@@ -218,23 +211,32 @@ public enum ModelBenchmark {
         var out = [Float](repeating: 0, count: rows * maxOut)
         var flops = 0.0
         for (k, n) in shapes { flops += 2 * Double(rows * k * n) }
-        var best = Double.infinity
-        a.withUnsafeBufferPointer { ap in
+        let best = a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
                 out.withUnsafeMutableBufferPointer { op in
-                    for _ in 0..<4 {  // first round warms up
-                        let start = DispatchTime.now().uptimeNanoseconds
+                    fastest(rounds: 4) {
                         for (k, n) in shapes {
-                            BLAS.sgemm(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1,
-                                       a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: k, beta: 0,
-                                       c: op.baseAddress!, ldc: n)
+                            BLAS.parallelSgemm(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1,
+                                               a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: k, beta: 0,
+                                               c: op.baseAddress!, ldc: n)
                         }
-                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
                     }
                 }
             }
         }
         return flops / best / 1e9
+    }
+
+    /// Wall seconds of the fastest of `rounds` runs of `body` (the first run also warms caches and
+    /// BLAS threads; taking the minimum leaves it out whenever it is slower).
+    static func fastest(rounds: Int, _ body: () -> Void) -> Double {
+        var best = Double.infinity
+        for _ in 0..<rounds {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
     }
 }
 

@@ -4,7 +4,8 @@ import Kernels
 /// `Kernels.BLAS`; nothing here imports OpenBLAS).
 enum Ops {
     /// `y[n, out] (+)= x[n, in] · W[out, in]ᵀ` — a Linear layer with weights in GGUF row-major
-    /// `[out][in]` storage. One row uses `sgemv`, several rows one `sgemm` with `transB`.
+    /// `[out][in]` storage. One row uses `parallelSgemv`, several rows `parallelSgemm` with `transB`
+    /// (fixed chunks over the cores: the result does not depend on the worker count).
     ///
     /// - Parameters:
     ///   - rowStride: distance between rows of `x` (≥ `inFeatures`; default `inFeatures`).
@@ -17,10 +18,10 @@ enum Ops {
         if rows == 0 { return }
         let beta: Float = accumulate ? 1 : 0
         if rows == 1 {
-            BLAS.sgemv(trans: false, m: outFeatures, n: inFeatures, alpha: 1, a: w, lda: inFeatures,
+            BLAS.parallelSgemv(trans: false, m: outFeatures, n: inFeatures, alpha: 1, a: w, lda: inFeatures,
                        x: x, beta: beta, y: y)
         } else {
-            BLAS.sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
+            BLAS.parallelSgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
                        a: x, lda: rowStride ?? inFeatures, b: w, ldb: inFeatures, beta: beta,
                        c: y, ldc: outFeatures)
         }

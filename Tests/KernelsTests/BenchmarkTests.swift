@@ -45,9 +45,6 @@ struct TileSweep {
         let tiles = (env["KERNELS_SWEEP_TILES"] ?? "64x256,128x256,256x256,384x256,256x512")
             .split(separator: ",").map { $0.split(separator: "x").map { Int($0)! } }
         let g = AttentionGeometry(heads: 9, kvHeads: 3, headDim: 64)
-        let saved = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = saved }
         let flops = 4 * 64 * 9 * Double(n) * Double(n + 1) / 2
         for rep in 0..<3 {
             var line = "rep \(rep):"

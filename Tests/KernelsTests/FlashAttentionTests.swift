@@ -213,7 +213,7 @@ struct FlashAttentionTests {
     }
 
     @Test("results do not depend on the number of workers (bitwise)")
-    func deterministicAcrossWorkers() {
+    func bitwiseDeterministicAcrossWorkers() {
         let kase = Case(geometry: smol, queryPositions: range(0..<257), keyPositions: range(0..<257), seed: 13)
         let (one, _) = kase.run(FlashAttention.Configuration(queryTile: 64, keyTile: 256, workers: 1))
         let (two, _) = kase.run(FlashAttention.Configuration(queryTile: 64, keyTile: 256, workers: 2))
@@ -225,5 +225,15 @@ struct FlashAttentionTests {
         var double = single
         double.workers = 2
         #expect(long.run(single).0 == long.run(double).0)
+        // Decode (one query over 5,000 keys): the keys are split into ranges merged by LSE; the
+        // split depends on the shape, not on the workers.
+        let decode = Case(geometry: smol, queryPositions: [4999], keyPositions: range(0..<5000), seed: 25)
+        let byWorkers = [1, 2, 3, 8].map { w -> AttentionPartial in
+            var c = FlashAttention.Configuration.default
+            c.workers = w
+            return decode.run(c).0
+        }
+        #expect(byWorkers.allSatisfy { $0 == byWorkers[0] })
+        decode.check()
     }
 }

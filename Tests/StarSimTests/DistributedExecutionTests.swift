@@ -139,7 +139,7 @@ import Testing
 
     /// Progress during a real run reports every host, every layer of its context blocks, the phases
     /// in order, a share of work that only grows and ends at 1 — and does not change the answer.
-    @Test func progressCoversHostsLayersAndPhases() throws {
+    @Test func bitwiseProgressCoversHostsLayersAndPhases() throws {
         let p = Self.prompt(context: 128, query: 5, seed: 6)
         let steps = 4
         let methods: [AttentionMethod] = [
@@ -185,5 +185,6 @@ import Testing
         #expect(got.count == 10, "\(got)")
         #expect(got.first == "  star  10% · context · host 3/4 · block 2 · layer 11/30 · 0:10 elapsed, ETA 1:30")
         #expect(got.last == "  star 100% · generation · host 1/4 · block 0 · layer 11/30 · 10/10 tokens · 1:40 elapsed")
+        #expect(ExecutionProgress.clock(75) == "1:15" && ExecutionProgress.clock(3700) == "1:01:40")
     }
 }
