@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Engine")
 struct EngineTests {
@@ -261,7 +262,8 @@ struct EngineTests {
         #expect(modeled.finish == SimInstant(nanoseconds: 1))
     }
 
-    @Test func pacedModeFollowsTheWallClock() throws {
+    @Test(.enabled(if: WallClock.testsEnabled, "wall-clock timing: set STARSIM_WALLCLOCK_TESTS=1"))
+    func pacedModeFollowsTheWallClock() throws {
         // 200 ms of simulated time at scale 1.0 in four 50 ms computes; tolerance ±50 ms.
         let topo = try Fixtures.topology(hosts: 2)
         let shells = [

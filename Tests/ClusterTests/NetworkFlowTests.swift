@@ -348,6 +348,6 @@ struct NetworkScaleTests {
         }
         #expect(delivered == n)
         print("FlowNetwork scale: \(n) flows, \(events) steps, peak \(peak) in flight, \(elapsed)")
-        #expect(elapsed < .seconds(30))
+        if WallClock.testsEnabled { #expect(elapsed < .seconds(30)) }
     }
 }

@@ -142,7 +142,9 @@ struct SmolLM2TokenizerTests {
             let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) * 1e-18
             print("encode \(name): \(count) tokens (\(text.utf8.count) bytes) in \(seconds * 1000) ms"
                 + " = \(Int(Double(count) / seconds)) tokens/s")
-            #expect(seconds < 0.25, "20K tokens must encode well under a second")
+            if WallClock.testsEnabled {
+                #expect(seconds < 0.25, "20K tokens must encode well under a second")
+            }
         }
         var file: GGUFFile?
         let open = clock.measure { file = try? GGUFFile(path: RealModel.path) }
