@@ -41,11 +41,9 @@ let package = Package(
         .target(name: "ConfigFiles", dependencies: ["Yams"], swiftSettings: strict),
         .target(name: "Plots", swiftSettings: strict),
         .target(name: "Tokenizer", dependencies: ["GGUF"], swiftSettings: strict),
-        // `-target-cpu haswell` (AVX2 + FMA, no AVX-512; Zen 3 and later also run it) lets Swift
-        // emit `vfmadd`/`vroundps` for the SIMD8 math instead of libm `fmaf`/`rintf` calls.
-        .target(
-            name: "Kernels", dependencies: ["COpenBLAS"],
-            swiftSettings: strict + [.unsafeFlags(["-target-cpu", "haswell"])]),
+        // No `unsafeFlags` anywhere, so that other packages can depend on the library. The scripts
+        // add `-target-cpu` for this machine's vector instructions (scripts/cpu-flags.sh).
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(name: "Llama", dependencies: ["GGUF", "Kernels", "Tokenizer"], swiftSettings: strict),
         .target(
             name: "Cluster",

@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
 scenario="${1:-scenarios/default.yaml}"; [ $# -gt 0 ] && shift
-swift build -c release --product starsim >&2
+# shellcheck disable=SC2046
+swift build -c release --product starsim $(scripts/cpu-flags.sh) >&2
 exec .build/release/starsim run "$scenario" "$@"

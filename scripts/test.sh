@@ -1,8 +1,30 @@
 #!/usr/bin/env bash
 # Installs what is missing (see scripts/install.sh), then runs the whole test suite, including the
-# tests that use the real SmolLM2 file (they fail, rather than skip, when it is missing here).
+# tests that use the real SmolLM2 file (they fail, rather than skip, when it is missing here):
+#   1. build (release, with this machine's vector instructions: scripts/cpu-flags.sh);
+#   2. the bitwise-determinism tests with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset, then with
+#      OPENBLAS_CORETYPE=Haswell (Docs/Determinism.md), whatever this machine's environment sets;
+#   3. a package that depends on the StarSim library by URL and version builds and runs a projection
+#      (scripts/check-consumer.sh);
+#   4. the whole suite, in this machine's environment.
+# Extra arguments go to the last `swift test` (e.g. --filter NAME).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
 export STARSIM_REQUIRE_MODEL=1
-exec swift test -c release -Xswiftc -enable-testing "$@"
+# shellcheck disable=SC2207
+flags=($(scripts/cpu-flags.sh))
+build=(-c release -Xswiftc -enable-testing "${flags[@]}")
+say() { printf 'test.sh: %s\n' "$*" >&2; }
+
+say "building (${flags[*]:-generic x86-64})"
+swift build --build-tests "${build[@]}"
+bitwise='[Bb]itwise|DeterminismTests'
+say "bitwise tests with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset"
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE swift test --skip-build "${build[@]}" --filter "$bitwise"
+say "bitwise tests with OPENBLAS_CORETYPE=Haswell"
+env OPENBLAS_CORETYPE=Haswell swift test --skip-build "${build[@]}" --filter "$bitwise"
+say "a package depending on the library"
+scripts/check-consumer.sh
+say "the whole suite"
+exec swift test --skip-build "${build[@]}" "$@"
