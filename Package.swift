@@ -10,7 +10,9 @@ import PackageDescription
 /// - `Tokenizer`: byte-level BPE from the GGUF vocabulary, SmolLM pre-tokenizer, ChatML.
 /// - `Kernels`: BLAS wrapper, tiled (flash) attention with log-sum-exp, partial merge, RMSNorm, RoPE.
 /// - `Llama`: Llama-family forward pass, layer-stepped, attention through one injected hook.
-/// - `Cluster`: virtual time, discrete-event scheduler on libuv, host actors, links, traces.
+/// - `ClusterSpec`: virtual time (`SimInstant`, `SimDuration`) and hardware profiles (devices, links,
+///   topology descriptions): the leaf vocabulary that `Cluster` and `Projection` share.
+/// - `Cluster`: discrete-event scheduler on libuv, host actors, links, traces (re-exports `ClusterSpec`).
 /// - `DistributedAttention`: Star / Ring / Global as pure per-host programs returning directives.
 /// - `Projection`: model shapes, device and link profiles, cost model, calibration.
 /// - `StarSim`: scenarios, runners (real execution and projection), evaluation suite.
@@ -47,12 +49,13 @@ let package = Package(
         .target(name: "Llama", dependencies: ["GGUF", "Kernels", "Tokenizer"], swiftSettings: strict),
         .target(
             name: "Cluster",
-            dependencies: ["CLibUV", .product(name: "Collections", package: "swift-collections")],
+            dependencies: ["ClusterSpec", "CLibUV", .product(name: "Collections", package: "swift-collections")],
             swiftSettings: strict),
+        .target(name: "ClusterSpec", swiftSettings: strict),
         .target(name: "DistributedAttention", swiftSettings: strict),
         .target(
             name: "Projection",
-            dependencies: ["GGUF", "Cluster", "DistributedAttention", "ConfigFiles"],
+            dependencies: ["GGUF", "ClusterSpec", "DistributedAttention", "ConfigFiles"],
             swiftSettings: strict),
         .target(
             name: "StarSim",
@@ -81,7 +84,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "ConfigFilesTests", dependencies: ["ConfigFiles"], swiftSettings: strict),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"], swiftSettings: strict),
-        .testTarget(name: "ProjectionTests", dependencies: ["Projection"], swiftSettings: strict),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projection", "ClusterSpec"], swiftSettings: strict),
         .testTarget(name: "StarSimTests", dependencies: ["StarSim", "StarSimCLI"], swiftSettings: strict),
     ]
 )

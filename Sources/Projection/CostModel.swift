@@ -1,4 +1,4 @@
-import Cluster
+import ClusterSpec
 import DistributedAttention
 import Foundation
 
@@ -85,7 +85,7 @@ public struct IntraHostTransfer: Sendable, Hashable, CustomStringConvertible {
 ///   while the host computes, the engine's default; `false` (a naive ring): the host blocks on the
 ///   exchange after the step's attention, so a step costs `attention + transfer`. The engine charges
 ///   the transfer time `latency + bytes / bandwidth` of the inter-host link as host time of the
-///   attention of every *received* block (see `ClusterSetup.opCost`), while the bytes still flow on
+///   attention of every *received* block (see `HostOpCost`), while the bytes still flow on
 ///   the link (traffic counters unchanged).
 public struct RingStepParameters: Sendable, Hashable, CustomStringConvertible {
     public var attentionEfficiency: Double

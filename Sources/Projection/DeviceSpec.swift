@@ -1,4 +1,4 @@
-import Cluster
+import ClusterSpec
 
 /// A device profile with the source of every value and the efficiencies the cost model uses on it.
 ///

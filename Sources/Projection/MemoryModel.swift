@@ -1,4 +1,4 @@
-import Cluster
+import ClusterSpec
 import DistributedAttention
 
 /// Which method's memory to model, with its plan.

@@ -1,4 +1,4 @@
-import Cluster
+import ClusterSpec
 import DistributedAttention
 import Projection
 import Testing

@@ -1,4 +1,4 @@
-import Cluster
+import ClusterSpec
 import Foundation
 import Projection
 import Testing
