@@ -15,7 +15,11 @@ import PackageDescription
 /// - `Cluster`: discrete-event scheduler on libuv, host actors, links, traces (re-exports `ClusterSpec`).
 /// - `DistributedAttention`: Star / Ring / Global as pure per-host programs returning directives.
 /// - `Projection`: model shapes, device and link profiles, cost model, calibration.
-/// - `StarSim`: scenarios, runners (real execution and projection), evaluation suite.
+/// - `ClusterExecution`: runs one method on the simulated cluster: host shells that interpret the
+///   programs' directives, real (Llama + Kernels) and modeled backends, cluster set-up, progress,
+///   the model session, the app-level error (`StarSimError`).
+/// - `StarSim`: scenarios, capacity (project/plan/paper), evaluation suite; re-exports the layers
+///   below so that `import StarSim` is the whole API.
 /// - `StarSimCLI`: the `starsim` executable (thin shell over `StarSim`).
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
@@ -58,10 +62,14 @@ let package = Package(
             dependencies: ["GGUF", "ClusterSpec", "DistributedAttention", "ConfigFiles"],
             swiftSettings: strict),
         .target(
+            name: "ClusterExecution",
+            dependencies: ["GGUF", "Tokenizer", "Kernels", "Llama", "Cluster", "DistributedAttention", "Projection"],
+            swiftSettings: strict),
+        .target(
             name: "StarSim",
             dependencies: [
                 "GGUF", "Tokenizer", "Kernels", "Llama", "Cluster", "DistributedAttention",
-                "Projection", "ConfigFiles", "Plots",
+                "Projection", "ClusterExecution", "ConfigFiles", "Plots",
             ],
             swiftSettings: strict),
         .executableTarget(

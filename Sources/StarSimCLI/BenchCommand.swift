@@ -1,15 +1,12 @@
 import ArgumentParser
-import Cluster
 import Foundation
-import Kernels
-import Llama
 import StarSim
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed and memory (results for BENCHMARKS.md).",
         discussion: "Every figure is reported next to a baseline measured in the same run (a bare sgemm, the math without the cluster).",
-        subcommands: [Kernels.self, Model.self, Engine.self, Simulation.self])
+        subcommands: [Kernels.self, Model.self, Engine.self, Simulation.self, Peer.self])
 
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Llama
 import StarSim
 
 struct Generate: ParsableCommand {

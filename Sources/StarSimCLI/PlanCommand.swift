@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Projection
 import StarSim
 
 /// `starsim plan`: the smallest cluster per method meeting a TTFT and/or memory target.

@@ -1,7 +1,5 @@
 import ArgumentParser
-import DistributedAttention
 import Foundation
-import Projection
 import StarSim
 
 /// `starsim project`: projected time, traffic and memory over a sweep of models, contexts, clusters

@@ -18,6 +18,11 @@ struct StarSimCommand: AsyncParsableCommand {
         subcommands: [Run.self, Generate.self, Eval.self, Project.self, Plan.self, Paper.self, Bench.self, Validate.self])
 }
 
+/// Prints a progress or status line on stderr (stdout stays the command's result).
+func note(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
 /// Prints a user-facing error and exits non-zero (2 for bad input, 1 for failures at run time).
 func fail(_ message: String, code: Int32 = 2) -> Never {
     FileHandle.standardError.write(Data(("starsim: error: " + message + "\n").utf8))
