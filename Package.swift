@@ -20,6 +20,8 @@ import PackageDescription
 ///   the model session, the app-level error (`StarSimError`).
 /// - `StarSim`: scenarios, capacity (project/plan/paper), evaluation suite; re-exports the layers
 ///   below so that `import StarSim` is the whole API.
+/// - `Benchmarks`: the measurements behind `starsim bench` (kernels, model, engine, simulation,
+///   capacity sweep); not library API, as swift-nio and swift-collections keep theirs apart.
 /// - `StarSimCLI`: the `starsim` executable (thin shell over `StarSim`).
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
@@ -72,9 +74,14 @@ let package = Package(
                 "Projection", "ClusterExecution", "ConfigFiles", "Plots",
             ],
             swiftSettings: strict),
+        // Speed and memory measurements behind `starsim bench` (not library API).
+        .target(
+            name: "Benchmarks",
+            dependencies: ["Kernels", "Llama", "Cluster", "ClusterExecution", "DistributedAttention", "Projection", "StarSim"],
+            swiftSettings: strict),
         .executableTarget(
             name: "StarSimCLI",
-            dependencies: ["StarSim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["StarSim", "Benchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
@@ -94,5 +101,8 @@ let package = Package(
         .testTarget(name: "PlotsTests", dependencies: ["Plots"], swiftSettings: strict),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "ClusterSpec"], swiftSettings: strict),
         .testTarget(name: "StarSimTests", dependencies: ["StarSim", "StarSimCLI"], swiftSettings: strict),
+        .testTarget(
+            name: "BenchmarksTests", dependencies: ["Benchmarks", "Kernels", "Llama", "Cluster", "TestSupport"],
+            swiftSettings: strict),
     ]
 )

@@ -138,18 +138,23 @@ public final class LlamaModel: Sendable {
     /// Whether single-token steps read quantized blocks for every projection and the head (false
     /// for `.f32`, or when a tensor is in a format without a quantized kernel, e.g. F32/F16 files).
     public var decodesQuantized: Bool {
-        decodePath == .quantized && projections.allSatisfy { !$0.quantized.isEmpty }
+        decodePath == .quantized && projections.allSatisfy { !$0.weights.quantized.isEmpty }
     }
 
-    /// Every product of one decode step: fused QKV, o, gate/up and down of each layer, then the head.
-    var projections: [LinearWeights] {
-        layers.flatMap { [$0.qkv, $0.output, $0.gateUp, $0.down] } + [head]
+    /// Every product of one decode step, with its `[rows, columns]` shape: fused QKV, o, gate/up and
+    /// down of each layer, then the head.
+    public var projections: [(weights: LinearWeights, rows: Int, columns: Int)] {
+        let c = config
+        return layers.flatMap {
+            [($0.qkv, c.qkvWidth, c.hiddenSize), ($0.output, c.hiddenSize, c.queryWidth),
+             ($0.gateUp, 2 * c.intermediateSize, c.hiddenSize), ($0.down, c.hiddenSize, c.intermediateSize)]
+        } + [(head, c.vocabularySize, c.hiddenSize)]
     }
 
     /// Bytes of quantized blocks one single-token step reads (all projections and the head;
     /// 0 where a tensor has no quantized form).
     public var quantizedWeightBytes: Int {
-        projections.reduce(0) { n, w in w.quantized.reduce(n) { $0 + $1.byteCount } }
+        projections.reduce(0) { n, p in p.weights.quantized.reduce(n) { $0 + $1.byteCount } }
     }
 
     /// Bytes of f32 weights held by this model.

@@ -72,10 +72,10 @@ enum Ops {
 
 /// The weights of one Linear layer (possibly several GGUF tensors stacked along the output
 /// dimension, e.g. Wq; Wk; Wv).
-struct LinearWeights: Sendable {
+public struct LinearWeights: Sendable {
     /// Row-major `[out, in]` f32 (dequantized at load), used by batched steps.
-    var f32: [Float]
+    public internal(set) var f32: [Float]
     /// The same rows as quantized blocks in the mapped GGUF, one matrix per tensor, in stacking
     /// order; empty when any tensor is in a format `QuantizedMatVec` cannot read (F32, F16, ...).
-    var quantized: [QuantizedMatrix]
+    public internal(set) var quantized: [QuantizedMatrix]
 }

@@ -118,7 +118,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
     /// Uniform in `[lo, hi)` with 24 bits of resolution.
-    mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
+    public mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
         lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
     }
 }

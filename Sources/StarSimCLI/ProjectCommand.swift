@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Benchmarks
 import StarSim
 
 /// `starsim project`: projected time, traffic and memory over a sweep of models, contexts, clusters

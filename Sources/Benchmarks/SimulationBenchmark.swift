@@ -1,6 +1,11 @@
 import Cluster
+import ClusterExecution
 import DistributedAttention
 import Foundation
+import Kernels
+import Llama
+import Projection
+import StarSim
 
 /// What the simulation layer costs on top of the real math: each method runs with *measured*
 /// timing, so every compute step's simulated duration is the wall time of its math; the sum of

@@ -1,7 +1,12 @@
+import Cluster
+import ClusterExecution
 import Dispatch
-import Foundation
 import DistributedAttention
+import Foundation
+import Kernels
+import Llama
 import Projection
+import StarSim
 
 /// Timings of the projection engine on this machine (`starsim project --benchmark`).
 public enum CapacityBenchmark {

@@ -1,3 +1,4 @@
+import Benchmarks
 import Cluster
 import Foundation
 import Testing

@@ -1,12 +1,13 @@
 import Foundation
+import Benchmarks
 import Kernels
 import Testing
 
 /// Benchmarks, run only on request: `KERNELS_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing
-/// --filter KernelsTests.BenchmarkTests`. `KERNELS_BENCHMARK_TOKENS=1024,4096` and
+/// --filter KernelBenchmarkTests`. `KERNELS_BENCHMARK_TOKENS=1024,4096` and
 /// `KERNELS_BENCHMARK_TILES=64x256,32x512` choose sizes; results are printed.
 @Suite("Kernel benchmarks (KERNELS_BENCHMARK=1)", .enabled(if: ProcessInfo.processInfo.environment["KERNELS_BENCHMARK"] == "1"))
-struct BenchmarkTests {
+struct KernelBenchmarkTests {
     private var env: [String: String] { ProcessInfo.processInfo.environment }
 
     @Test("sgemm vs causal flash attention")

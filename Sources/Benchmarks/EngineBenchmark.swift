@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 
 /// Throughput of the engine itself: events per second through the scheduler, with an actor hop

@@ -1,7 +1,8 @@
 import Dispatch
+import Glibc
+import Kernels
 
 #if canImport(Glibc)
-import Glibc
 #endif
 
 /// Measures the kernels against a bare `sgemm` in the same process, so the ratio (not a noisy

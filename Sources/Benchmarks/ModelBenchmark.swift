@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Llama
 
 /// Prefill and decode throughput of `LlamaModel` with exact global attention, next to a bare
 /// `sgemm` of the model's projection shapes measured in the same run (the ratio is what matters on
@@ -166,14 +167,9 @@ public enum ModelBenchmark {
                 }
             }
         }
+        let all = model.projections
         return 1 / fastest(rounds: 6) {
-            for w in model.layers {
-                pass(w.qkv.f32, rows: c.qkvWidth, cols: c.hiddenSize)
-                pass(w.output.f32, rows: c.hiddenSize, cols: c.queryWidth)
-                pass(w.gateUp.f32, rows: 2 * c.intermediateSize, cols: c.hiddenSize)
-                pass(w.down.f32, rows: c.hiddenSize, cols: c.intermediateSize)
-            }
-            pass(model.head.f32, rows: c.vocabularySize, cols: c.hiddenSize)
+            for p in all { pass(p.weights.f32, rows: p.rows, cols: p.columns) }
         }
     }
 
@@ -184,7 +180,7 @@ public enum ModelBenchmark {
         let c = model.config
         let x = [Float](repeating: 0.5, count: max(c.hiddenSize, c.intermediateSize, c.queryWidth))
         var y = [Float](repeating: 0, count: max(c.vocabularySize, 2 * c.intermediateSize, c.qkvWidth))
-        let all = model.projections
+        let all = model.projections.map(\.weights)
         let seconds = x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
                 fastest(rounds: 6) {
