@@ -97,16 +97,6 @@ import Testing
         #expect(!x.logits.isEmpty)
     }
 
-    @Test func starWithAnchorsIsAnApproximationButPhase2IsExactForItsKV() throws {
-        // Star's phase 2 must equal attention over the concatenated KV its phase 1 produced: with the
-        // anchor equal to a whole block on one host per block, the first query token's logits differ
-        // from global's (phase 1 is approximate), but ring (exact) and global agree.
-        let p = Self.prompt(context: 160, query: 6, seed: 3)
-        let reference = try Self.reference(p, steps: 1)
-        let star = try Self.run(.star(StarPlan(contextLength: 160, queryLength: 6, blockSize: 40, anchorSize: 40, hosts: 4)), p, steps: 1)
-        #expect(Self.maxDifference(star.logits, reference) > 1e-3, "a 4-block Star run cannot be exact on a random model")
-    }
-
     @Test func sameScenarioSameTraceByteForByte() throws {
         let p = Self.prompt(context: 96, query: 4, seed: 2)
         let plan = try StarPlan(contextLength: 96, queryLength: 4, blockSize: 24, anchorSize: 24, hosts: 4)
