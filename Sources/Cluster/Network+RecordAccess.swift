@@ -6,47 +6,47 @@ extension RunLog.Record {
     /// The record's id (unique within a run).
     var recordID: Int {
         switch self {
-        case let .compute(id, _, _, _, _, _, _): id
-        case let .transfer(id, _, _, _, _, _, _, _, _, _, _): id
-        case let .memory(id, _, _, _, _): id
-        case let .mark(id, _, _, _): id
+        case .compute(let c): c.id
+        case .transfer(let t): t.id
+        case .memory(let m): m.id
+        case .mark(let m): m.id
         }
     }
 
     /// Start instant (`sent` for transfers, `at` for point records).
     var startTime: SimInstant {
         switch self {
-        case let .compute(_, _, _, _, start, _, _): start
-        case let .transfer(_, _, _, _, _, _, _, _, sent, _, _): sent
-        case let .memory(_, _, at, _, _): at
-        case let .mark(_, _, at, _): at
+        case .compute(let c): c.start
+        case .transfer(let t): t.sent
+        case .memory(let m): m.at
+        case .mark(let m): m.at
         }
     }
 
     /// End instant (`delivered` for transfers, `at` for point records).
     var endTime: SimInstant {
         switch self {
-        case let .compute(_, _, _, _, _, end, _): end
-        case let .transfer(_, _, _, _, _, _, _, _, _, delivered, _): delivered
-        case let .memory(_, _, at, _, _): at
-        case let .mark(_, _, at, _): at
+        case .compute(let c): c.end
+        case .transfer(let t): t.delivered
+        case .memory(let m): m.at
+        case .mark(let m): m.at
         }
     }
 
     /// The host doing the work: the computing host, or the sender of a transfer.
     var actingHost: HostID {
         switch self {
-        case let .compute(_, host, _, _, _, _, _): host
-        case let .transfer(_, _, from, _, _, _, _, _, _, _, _): from
-        case let .memory(_, host, _, _, _): host
-        case let .mark(_, host, _, _): host
+        case .compute(let c): c.host
+        case .transfer(let t): t.from
+        case .memory(let m): m.host
+        case .mark(let m): m.host
         }
     }
 
     var dependencies: [Int] {
         switch self {
-        case let .compute(_, _, _, _, _, _, deps): deps
-        case let .transfer(_, _, _, _, _, _, _, _, _, _, deps): deps
+        case .compute(let c): c.dependsOn
+        case .transfer(let t): t.dependsOn
         case .memory, .mark: []
         }
     }
@@ -61,17 +61,17 @@ extension RunLog.Record {
 
     var label: String {
         switch self {
-        case let .compute(_, _, label, _, _, _, _): label
-        case let .transfer(_, _, _, _, _, _, label, _, _, _, _): label
-        case let .memory(_, _, _, _, label): label
-        case let .mark(_, _, _, label): label
+        case .compute(let c): c.label
+        case .transfer(let t): t.label
+        case .memory(let m): m.label
+        case .mark(let m): m.label
         }
     }
 
     var phase: String {
         switch self {
-        case let .compute(_, _, _, phase, _, _, _): phase
-        case let .transfer(_, _, _, _, _, _, _, phase, _, _, _): phase
+        case .compute(let c): c.phase
+        case .transfer(let t): t.phase
         case .memory, .mark: ""
         }
     }

@@ -57,27 +57,27 @@ public struct RunCounters: Sendable, Hashable {
 
         for r in log.records {
             switch r {
-            case let .compute(_, host, _, phase, start, end, _):
-                hostMap[host, default: HostCounters(host: host)].computeByPhase[phase, default: .zero] += end - start
-                computeIntervals[host, default: []].append((start, end))
-                phaseSet.insert(phase)
-            case let .transfer(_, _, from, to, route, bytes, _, phase, sent, delivered, _):
-                phaseSet.insert(phase)
-                hostMap[from, default: HostCounters(host: from)].bytesSent += bytes
-                hostMap[from]!.sentByPhase[phase, default: 0] += bytes
-                hostMap[to, default: HostCounters(host: to)].bytesReceived += bytes
-                hostMap[to]!.receivedByPhase[phase, default: 0] += bytes
-                let begin = topology.map { min(delivered, sent + $0.latency(of: route)) } ?? sent
-                for l in (route.isEmpty ? [LinkID(from: from, to: to)] : route) {
-                    linkMap[l, default: LinkCounters(link: l)].bytes += bytes
-                    linkMap[l]!.bytesByPhase[phase, default: 0] += bytes
-                    linkIntervals[l, default: []].append((begin, delivered))
+            case .compute(let step):
+                hostMap[step.host, default: HostCounters(host: step.host)].computeByPhase[step.phase, default: .zero] += step.end - step.start
+                computeIntervals[step.host, default: []].append((step.start, step.end))
+                phaseSet.insert(step.phase)
+            case .transfer(let message):
+                phaseSet.insert(message.phase)
+                hostMap[message.from, default: HostCounters(host: message.from)].bytesSent += message.bytes
+                hostMap[message.from]!.sentByPhase[message.phase, default: 0] += message.bytes
+                hostMap[message.to, default: HostCounters(host: message.to)].bytesReceived += message.bytes
+                hostMap[message.to]!.receivedByPhase[message.phase, default: 0] += message.bytes
+                let begin = topology.map { min(message.delivered, message.sent + $0.latency(of: message.route)) } ?? message.sent
+                for l in (message.route.isEmpty ? [LinkID(from: message.from, to: message.to)] : message.route) {
+                    linkMap[l, default: LinkCounters(link: l)].bytes += message.bytes
+                    linkMap[l]!.bytesByPhase[message.phase, default: 0] += message.bytes
+                    linkIntervals[l, default: []].append((begin, message.delivered))
                 }
-            case let .memory(_, host, _, inUse, _):
-                hostMap[host, default: HostCounters(host: host)].peakMemoryBytes =
-                    max(hostMap[host]?.peakMemoryBytes ?? 0, inUse)
-            case let .mark(_, host, _, _):
-                if hostMap[host] == nil { hostMap[host] = HostCounters(host: host) }
+            case .memory(let usage):
+                hostMap[usage.host, default: HostCounters(host: usage.host)].peakMemoryBytes =
+                    max(hostMap[usage.host]?.peakMemoryBytes ?? 0, usage.bytesInUse)
+            case .mark(let point):
+                if hostMap[point.host] == nil { hostMap[point.host] = HostCounters(host: point.host) }
             }
         }
         for h in hostMap.keys {

@@ -9,18 +9,75 @@ public struct RunLog: Sendable {
 
     /// One record; `id`s are unique across all records of a run and increase in start order.
     public enum Record: Sendable, Hashable {
+        case compute(Compute)
+        case transfer(Transfer)
+        case memory(Memory)
+        case mark(Mark)
+
         /// A compute step on `host` from `start` to `end`. `dependsOn` are the records whose completion
         /// allowed it to start (the event that triggered it, and the host's previous compute if it queued).
-        case compute(id: Int, host: HostID, label: String, phase: String,
-                     start: SimInstant, end: SimInstant, dependsOn: [Int])
+        public struct Compute: Sendable, Hashable {
+            public var id: Int
+            public var host: HostID
+            public var label: String
+            public var phase: String
+            public var start: SimInstant
+            public var end: SimInstant
+            public var dependsOn: [Int]
+        }
+
         /// A message from `from` to `to` over `route`, handed to the network at `sent` and delivered at
         /// `delivered`. `dependsOn` is the record whose completion made the sender send it.
-        case transfer(id: Int, flow: FlowID, from: HostID, to: HostID, route: [LinkID], bytes: Int,
-                      label: String, phase: String, sent: SimInstant, delivered: SimInstant, dependsOn: [Int])
+        public struct Transfer: Sendable, Hashable {
+            public var id: Int
+            public var flow: FlowID
+            public var from: HostID
+            public var to: HostID
+            public var route: [LinkID]
+            public var bytes: Int
+            public var label: String
+            public var phase: String
+            public var sent: SimInstant
+            public var delivered: SimInstant
+            public var dependsOn: [Int]
+        }
+
         /// Memory in use on `host` changed to `bytesInUse` at `at`.
-        case memory(id: Int, host: HostID, at: SimInstant, bytesInUse: Int64, label: String)
+        public struct Memory: Sendable, Hashable {
+            public var id: Int
+            public var host: HostID
+            public var at: SimInstant
+            public var bytesInUse: Int64
+            public var label: String
+        }
+
         /// A point event: a host finishing, an out-of-memory, a failure.
-        case mark(id: Int, host: HostID, at: SimInstant, label: String)
+        public struct Mark: Sendable, Hashable {
+            public var id: Int
+            public var host: HostID
+            public var at: SimInstant
+            public var label: String
+        }
+
+        public static func compute(id: Int, host: HostID, label: String, phase: String, start: SimInstant,
+                                   end: SimInstant, dependsOn: [Int]) -> Record {
+            .compute(Compute(id: id, host: host, label: label, phase: phase, start: start, end: end, dependsOn: dependsOn))
+        }
+
+        public static func transfer(id: Int, flow: FlowID, from: HostID, to: HostID, route: [LinkID], bytes: Int,
+                                    label: String, phase: String, sent: SimInstant, delivered: SimInstant,
+                                    dependsOn: [Int]) -> Record {
+            .transfer(Transfer(id: id, flow: flow, from: from, to: to, route: route, bytes: bytes, label: label,
+                               phase: phase, sent: sent, delivered: delivered, dependsOn: dependsOn))
+        }
+
+        public static func memory(id: Int, host: HostID, at: SimInstant, bytesInUse: Int64, label: String) -> Record {
+            .memory(Memory(id: id, host: host, at: at, bytesInUse: bytesInUse, label: label))
+        }
+
+        public static func mark(id: Int, host: HostID, at: SimInstant, label: String) -> Record {
+            .mark(Mark(id: id, host: host, at: at, label: label))
+        }
     }
 
     public var hosts: [HostInfo]

@@ -22,15 +22,15 @@ public enum TextTimeline {
             let time = milliseconds(r.startTime.nanoseconds)
             let label = oneLine(r.label), phase = oneLine(r.phase)
             switch r {
-            case let .compute(_, host, _, _, start, end, _):
-                rows.append((time, name(host), "compute", "\(label)\(tag(phase))  \(end - start)"))
-            case let .transfer(_, _, from, to, _, bytes, _, _, _, delivered, _):
-                rows.append((time, name(from), "send",
-                             "\(name(from))->\(name(to)) \(formatBytes(bytes)) \(label)\(tag(phase))  arrives \(delivered)"))
-            case let .memory(_, host, _, inUse, _):
-                rows.append((time, name(host), "memory", "\(label): \(formatBytes(Int(inUse))) in use"))
-            case let .mark(_, host, _, _):
-                rows.append((time, name(host), "mark", label))
+            case .compute(let step):
+                rows.append((time, name(step.host), "compute", "\(label)\(tag(phase))  \(step.end - step.start)"))
+            case .transfer(let message):
+                rows.append((time, name(message.from), "send",
+                             "\(name(message.from))->\(name(message.to)) \(formatBytes(message.bytes)) \(label)\(tag(phase))  arrives \(message.delivered)"))
+            case .memory(let usage):
+                rows.append((time, name(usage.host), "memory", "\(label): \(formatBytes(Int(usage.bytesInUse))) in use"))
+            case .mark(let point):
+                rows.append((time, name(point.host), "mark", label))
             }
         }
         let timeWidth = rows.map(\.time.count).max() ?? 0

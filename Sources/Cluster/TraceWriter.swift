@@ -98,10 +98,10 @@ public enum TraceWriter {
             var set = Set(log.hosts.map(\.id))
             for r in log.records {
                 switch r {
-                case let .compute(_, host, _, _, _, _, _): set.insert(host)
-                case let .transfer(_, _, from, to, _, _, _, _, _, _, _): set.insert(from); set.insert(to)
-                case let .memory(_, host, _, _, _): set.insert(host)
-                case let .mark(_, host, _, _): set.insert(host)
+                case .compute(let step): set.insert(step.host)
+                case .transfer(let message): set.insert(message.from); set.insert(message.to)
+                case .memory(let usage): set.insert(usage.host)
+                case .mark(let point): set.insert(point.host)
                 }
             }
             return set.sorted()
@@ -115,10 +115,10 @@ public enum TraceWriter {
             var transfers: [LinkID: [(SimInstant, SimInstant, Int)]] = [:]
             for r in log.records {
                 switch r {
-                case let .compute(id, host, _, _, start, end, _): computes[host, default: []].append((start, end, id))
-                case let .transfer(id, _, from, to, route, _, _, _, sent, delivered, _):
-                    let first = route.first ?? LinkID(from: from, to: to)
-                    transfers[first, default: []].append((sent, delivered, id))
+                case .compute(let step): computes[step.host, default: []].append((step.start, step.end, step.id))
+                case .transfer(let message):
+                    let first = message.route.first ?? LinkID(from: message.from, to: message.to)
+                    transfers[first, default: []].append((message.sent, message.delivered, message.id))
                 default: break
                 }
             }
@@ -192,9 +192,9 @@ public enum TraceWriter {
 
         func track(ofRecord r: RunLog.Record) -> TrackKey? {
             switch r {
-            case let .compute(id, host, _, _, _, _, _): return .compute(host: host, lane: laneOf[id] ?? 0)
-            case let .transfer(id, _, from, to, route, _, _, _, _, _, _):
-                return .link(route.first ?? LinkID(from: from, to: to), lane: laneOf[id] ?? 0)
+            case .compute(let step): return .compute(host: step.host, lane: laneOf[step.id] ?? 0)
+            case .transfer(let message):
+                return .link(message.route.first ?? LinkID(from: message.from, to: message.to), lane: laneOf[message.id] ?? 0)
             default: return nil
             }
         }
@@ -202,15 +202,15 @@ public enum TraceWriter {
         mutating func slices() {
             for r in log.records {
                 switch r {
-                case let .compute(id, _, label, phase, start, end, _):
+                case .compute(let step):
                     let key = track(ofRecord: r)!
-                    lines.append("{\"name\":\(jsonString(label)),\"cat\":\"compute\",\"ph\":\"X\",\"ts\":\(microseconds(start.nanoseconds)),\"dur\":\(microseconds((end - start).nanoseconds)),\"pid\":\(pid(key)),\"tid\":\(tid[key]!),\"args\":{\"id\":\(id),\"phase\":\(jsonString(phase))}}")
-                case let .transfer(id, flow, from, to, _, bytes, label, phase, sent, delivered, _):
+                    lines.append("{\"name\":\(jsonString(step.label)),\"cat\":\"compute\",\"ph\":\"X\",\"ts\":\(microseconds(step.start.nanoseconds)),\"dur\":\(microseconds((step.end - step.start).nanoseconds)),\"pid\":\(pid(key)),\"tid\":\(tid[key]!),\"args\":{\"id\":\(step.id),\"phase\":\(jsonString(step.phase))}}")
+                case .transfer(let message):
                     let key = track(ofRecord: r)!
-                    lines.append("{\"name\":\(jsonString(label)),\"cat\":\"transfer\",\"ph\":\"X\",\"ts\":\(microseconds(sent.nanoseconds)),\"dur\":\(microseconds((delivered - sent).nanoseconds)),\"pid\":\(pid(key)),\"tid\":\(tid[key]!),\"args\":{\"id\":\(id),\"flow\":\(flow.rawValue),\"from\":\(jsonString(hostName(from))),\"to\":\(jsonString(hostName(to))),\"bytes\":\(bytes),\"phase\":\(jsonString(phase))}}")
-                case let .mark(id, host, at, label):
-                    let key = TrackKey.compute(host: host, lane: 0)
-                    lines.append("{\"name\":\(jsonString(label)),\"cat\":\"mark\",\"ph\":\"i\",\"s\":\"t\",\"ts\":\(microseconds(at.nanoseconds)),\"pid\":\(host.rawValue),\"tid\":\(tid[key] ?? 1),\"args\":{\"id\":\(id)}}")
+                    lines.append("{\"name\":\(jsonString(message.label)),\"cat\":\"transfer\",\"ph\":\"X\",\"ts\":\(microseconds(message.sent.nanoseconds)),\"dur\":\(microseconds((message.delivered - message.sent).nanoseconds)),\"pid\":\(pid(key)),\"tid\":\(tid[key]!),\"args\":{\"id\":\(message.id),\"flow\":\(message.flow.rawValue),\"from\":\(jsonString(hostName(message.from))),\"to\":\(jsonString(hostName(message.to))),\"bytes\":\(message.bytes),\"phase\":\(jsonString(message.phase))}}")
+                case .mark(let point):
+                    let key = TrackKey.compute(host: point.host, lane: 0)
+                    lines.append("{\"name\":\(jsonString(point.label)),\"cat\":\"mark\",\"ph\":\"i\",\"s\":\"t\",\"ts\":\(microseconds(point.at.nanoseconds)),\"pid\":\(point.host.rawValue),\"tid\":\(tid[key] ?? 1),\"args\":{\"id\":\(point.id)}}")
                 case .memory:
                     break
                 }
@@ -222,32 +222,32 @@ public enum TraceWriter {
             var consumer: [Int: RunLog.Record] = [:]
             var receiverOf: [Int: HostID] = [:]
             for r in log.records {
-                if case let .transfer(id, _, _, to, _, _, _, _, _, _, _) = r { receiverOf[id] = to }
+                if case .transfer(let message) = r { receiverOf[message.id] = message.to }
             }
             for r in log.records {
                 let (host, deps): (HostID?, [Int]) = switch r {
-                case let .compute(_, host, _, _, _, _, deps): (host, deps)
-                case let .transfer(_, _, from, _, _, _, _, _, _, _, deps): (from, deps)
+                case .compute(let step): (step.host, step.dependsOn)
+                case .transfer(let message): (message.from, message.dependsOn)
                 default: (nil, [])
                 }
                 guard let host else { continue }
                 for d in deps where receiverOf[d] == host && consumer[d] == nil { consumer[d] = r }
             }
             for r in log.records {
-                guard case let .transfer(id, _, _, to, _, _, label, _, sent, delivered, _) = r else { continue }
+                guard case .transfer(let message) = r else { continue }
                 let sendKey = track(ofRecord: r)!
-                lines.append("{\"name\":\(jsonString(label)),\"cat\":\"message\",\"ph\":\"s\",\"id\":\(id),\"ts\":\(microseconds(sent.nanoseconds)),\"pid\":\(pid(sendKey)),\"tid\":\(tid[sendKey]!),\"bp\":\"e\"}")
-                var endKey = TrackKey.compute(host: to, lane: 0)
-                var endTime = delivered
-                if let c = consumer[id], let key = track(ofRecord: c) {
+                lines.append("{\"name\":\(jsonString(message.label)),\"cat\":\"message\",\"ph\":\"s\",\"id\":\(message.id),\"ts\":\(microseconds(message.sent.nanoseconds)),\"pid\":\(pid(sendKey)),\"tid\":\(tid[sendKey]!),\"bp\":\"e\"}")
+                var endKey = TrackKey.compute(host: message.to, lane: 0)
+                var endTime = message.delivered
+                if let c = consumer[message.id], let key = track(ofRecord: c) {
                     endKey = key
                     switch c {
-                    case let .compute(_, _, _, _, start, _, _): endTime = max(start, delivered)
-                    case let .transfer(_, _, _, _, _, _, _, _, sent, _, _): endTime = max(sent, delivered)
+                    case .compute(let step): endTime = max(step.start, message.delivered)
+                    case .transfer(let next): endTime = max(next.sent, message.delivered)
                     default: break
                     }
                 }
-                lines.append("{\"name\":\(jsonString(label)),\"cat\":\"message\",\"ph\":\"f\",\"id\":\(id),\"ts\":\(microseconds(endTime.nanoseconds)),\"pid\":\(pid(endKey)),\"tid\":\(tid[endKey] ?? 1),\"bp\":\"e\"}")
+                lines.append("{\"name\":\(jsonString(message.label)),\"cat\":\"message\",\"ph\":\"f\",\"id\":\(message.id),\"ts\":\(microseconds(endTime.nanoseconds)),\"pid\":\(pid(endKey)),\"tid\":\(tid[endKey] ?? 1),\"bp\":\"e\"}")
             }
         }
 
@@ -257,13 +257,13 @@ public enum TraceWriter {
             var memory: [HostID: [(SimInstant, Int, Int64)]] = [:]
             for r in log.records {
                 switch r {
-                case let .transfer(_, _, from, to, route, bytes, _, _, sent, delivered, _):
-                    for l in (route.isEmpty ? [LinkID(from: from, to: to)] : route) {
-                        changes[l, default: [:]][sent, default: 0] += bytes
-                        changes[l, default: [:]][delivered, default: 0] -= bytes
+                case .transfer(let message):
+                    for l in (message.route.isEmpty ? [LinkID(from: message.from, to: message.to)] : message.route) {
+                        changes[l, default: [:]][message.sent, default: 0] += message.bytes
+                        changes[l, default: [:]][message.delivered, default: 0] -= message.bytes
                     }
-                case let .memory(id, host, at, inUse, _):
-                    memory[host, default: []].append((at, id, inUse))
+                case .memory(let usage):
+                    memory[usage.host, default: []].append((usage.at, usage.id, usage.bytesInUse))
                 default: break
                 }
             }

@@ -1,7 +1,7 @@
 import Cluster
 import DistributedAttention
 
-/// What executing an op means on one host: real math on tensors (`RealBackend`) or nothing at all
+/// What executing an op means on one host: real math on tensors (`HostTensors`) or nothing at all
 /// (`ModeledBackend`, for projections). Time is charged by the shell from the cost model either way.
 protocol OpBackend: AnyObject {
     /// What a message carries besides its symbolic description.

@@ -40,7 +40,7 @@ extension MethodOutcome {
     /// Instants at which each `sample` step ended, in order.
     public var sampleEnds: [SimInstant] {
         report.log.records.compactMap { record -> SimInstant? in
-            if case .compute(_, _, let label, _, _, let end, _) = record, label == "sample" { return end }
+            if case .compute(let step) = record, step.label == "sample" { return step.end }
             return nil
         }.sorted()
     }
@@ -50,10 +50,10 @@ extension MethodOutcome {
         var latest: SimInstant?
         for record in report.log.records {
             switch record {
-            case .compute(_, _, _, let p, _, let end, _) where p == phase:
-                latest = max(latest ?? end, end)
-            case .transfer(_, _, _, _, _, _, _, let p, _, let delivered, _) where p == phase:
-                latest = max(latest ?? delivered, delivered)
+            case .compute(let step) where step.phase == phase:
+                latest = max(latest ?? step.end, step.end)
+            case .transfer(let message) where message.phase == phase:
+                latest = max(latest ?? message.delivered, message.delivered)
             default: break
             }
         }
@@ -63,7 +63,7 @@ extension MethodOutcome {
     /// Total bytes that crossed links (inter- and intra-host).
     public var bytesMoved: Int {
         report.log.records.reduce(0) { total, record in
-            if case .transfer(_, _, _, _, _, let bytes, _, _, _, _, _) = record { return total + bytes }
+            if case .transfer(let message) = record { return total + message.bytes }
             return total
         }
     }

@@ -26,7 +26,7 @@ public struct StarHostProgram: HostProgram {
                 segment: seg, keys: seg.runs.map(\.kv), keyRuns: seg.runs, dropAnchor: plan.anchorRun(i)?.kv)
         }
         let coarse = granularity == .coarse
-        let decoder = DecodeEngine(
+        let decoder = Phase2Engine(
             host: host, participants: Array(0..<plan.hosts), queryHost: plan.queryHost, pattern: plan.phase2,
             shape: shape, coarse: coarse, contextLength: plan.contextLength, queryLength: plan.queryLength,
             localRuns: plan.blocks(onHost: host).map { plan.blockRun($0) })
@@ -55,16 +55,16 @@ public struct RingHostProgram: HostProgram {
         self.shape = shape
         self.granularity = granularity
         let coarse = granularity == .coarse
-        let decoder: DecodeEngine?
+        let decoder: Phase2Engine?
         switch plan.decode {
         case .phase2:
-            decoder = DecodeEngine(
+            decoder = Phase2Engine(
                 host: host, participants: Array(0..<plan.hosts), queryHost: plan.queryHost, pattern: plan.phase2,
                 shape: shape, coarse: coarse, contextLength: plan.contextLength, queryLength: plan.queryLength,
                 localRuns: plan.runs(onHost: host))
         case .lastHost where host == plan.queryHost:
             let all = (0..<plan.hosts).flatMap { plan.runs(onHost: $0) }.sorted { $0.tokens.lowerBound < $1.tokens.lowerBound }
-            decoder = DecodeEngine(
+            decoder = Phase2Engine(
                 host: host, participants: [host], queryHost: host, pattern: plan.phase2, shape: shape, coarse: coarse,
                 contextLength: plan.contextLength, queryLength: plan.queryLength, localRuns: all)
         case .lastHost:
@@ -97,7 +97,7 @@ public struct GlobalHostProgram: HostProgram {
         let context = plan.contextSegment
         let coarse = granularity == .coarse
         let job = LocalEncoder.Job(segment: context, keys: [.block(0)], keyRuns: context.runs, dropAnchor: nil)
-        let decoder = DecodeEngine(
+        let decoder = Phase2Engine(
             host: 0, participants: [0], queryHost: 0, pattern: .gatherBroadcast, shape: shape, coarse: coarse,
             contextLength: plan.contextLength, queryLength: plan.queryLength, localRuns: context.runs)
         core = ProgramCore(

@@ -1,12 +1,3 @@
-/// Issues op ids for one host, in order.
-struct OpCounter: Sendable {
-    private var next = 0
-    mutating func make() -> OpID {
-        defer { next += 1 }
-        return OpID(next)
-    }
-}
-
 /// Encodes a list of segments one after another with local causal attention and no communication
 /// (Star phase 1, Global's context prefill). One op in flight at a time.
 struct LocalEncoder: Sendable {

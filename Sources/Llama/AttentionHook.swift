@@ -23,10 +23,13 @@ public struct LayerQKV: Sendable {
     }
 }
 
-/// The one injected attention interface every execution path (global, Star, Ring) uses.
+/// The attention interface of `LlamaModel.forward`/`generate` (single-process runs, e.g. exact global
+/// attention with `GlobalAttention`).
 ///
-/// `LlamaModel` never attends by itself: after projecting a layer's new tokens it hands them to the
-/// hook and continues with whatever attention output the hook returns.
+/// `LlamaModel` never attends by itself: after projecting a layer's new tokens, `forward` hands them
+/// to the hook and continues with whatever attention output the hook returns. The distributed paths
+/// on the cluster do not use it: they drive the layer-stepped API with their own KV stores
+/// (`ClusterExecution/HostTensors.swift`).
 public protocol AttentionHook {
     /// Attends `qkv.q` (at `qkv.positions`) to whatever KV this hook holds plus the new `qkv.k/v`,
     /// storing the new KV where the conforming type says.

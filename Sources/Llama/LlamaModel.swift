@@ -17,8 +17,10 @@ import Kernels
 /// gate/up into one `[2·F, hidden]` matrix. Residual additions are folded into the `o` and `down`
 /// products (`beta = 1`).
 ///
-/// Attention is never computed here: the model hands each layer's projected, rotated tokens to an
-/// injected `AttentionHook` (global, Star or Ring) and continues with its output. Positions are
+/// Attention is never computed here. `forward`/`generate` hand each layer's projected, rotated tokens
+/// to an injected `AttentionHook` (e.g. `GlobalAttention`) and continue with its output; the
+/// distributed paths (module `ClusterExecution`) drive the layer-stepped API (`embed`,
+/// `attentionInputs`, `finishLayer`, `logits`) themselves with their own KV stores. Positions are
 /// explicit everywhere, so non-contiguous positions (Star's anchor + context) work unchanged.
 ///
 /// The instance is immutable after `init` and safe to share between threads and hosts.

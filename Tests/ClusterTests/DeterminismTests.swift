@@ -90,10 +90,10 @@ struct DeterminismTests {
         for r in report.log.records {
             let t: SimInstant
             switch r {
-            case let .compute(_, _, _, _, start, end, _): t = start; #expect(end >= start)
-            case let .transfer(_, _, _, _, _, _, _, _, sent, delivered, _): t = sent; #expect(delivered >= sent)
-            case let .memory(_, _, at, _, _): t = at
-            case let .mark(_, _, at, _): t = at
+            case .compute(let step): t = step.start; #expect(step.end >= step.start)
+            case .transfer(let message): t = message.sent; #expect(message.delivered >= message.sent)
+            case .memory(let usage): t = usage.at
+            case .mark(let point): t = point.at
             }
             #expect(t >= last)
             last = t

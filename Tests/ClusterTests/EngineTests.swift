@@ -77,8 +77,8 @@ struct EngineTests {
         #expect(done.value.map(\.1.nanoseconds) == [3_000_000, 5_000_000, 6_000_000])
         // Records: a (no trigger), b (queued behind a), c (triggered by a, queued behind b).
         let computes = report.log.records.compactMap { r -> (Int, String, Int64, Int64, [Int])? in
-            if case let .compute(id, _, label, _, start, end, deps) = r {
-                return (id, label, start.nanoseconds, end.nanoseconds, deps)
+            if case .compute(let step) = r {
+                return (step.id, step.label, step.start.nanoseconds, step.end.nanoseconds, step.dependsOn)
             }
             return nil
         }
@@ -102,8 +102,8 @@ struct EngineTests {
         var deps: [String: [Int]] = [:]
         for (index, r) in log.records.enumerated() {
             switch r {
-            case let .compute(id, _, label, _, _, _, d): ids[label] = id; deps[label] = d; #expect(id == index)
-            case let .transfer(id, _, _, _, _, _, label, _, _, _, d): ids[label] = id; deps[label] = d; #expect(id == index)
+            case .compute(let step): ids[step.label] = step.id; deps[step.label] = step.dependsOn; #expect(step.id == index)
+            case .transfer(let message): ids[message.label] = message.id; deps[message.label] = message.dependsOn; #expect(message.id == index)
             default: break
             }
         }
@@ -200,7 +200,7 @@ struct EngineTests {
         #expect(e.description.contains("kv cache"))
         #expect(report.hosts[1].counters.memoryPeak == 1_500)
         #expect(report.log.records.contains {
-            if case let .mark(_, host, _, label) = $0 { return host == HostID(1) && label.contains("out of memory") }
+            if case .mark(let point) = $0 { return point.host == HostID(1) && point.label.contains("out of memory") }
             return false
         })
         #expect(throws: ClusterError.self) { try Simulation(topology: topo).run(shells: shells) }
@@ -241,7 +241,7 @@ struct EngineTests {
         #expect(report.hosts[0].counters.memoryInUse == 50)
         #expect(report.hosts[0].counters.memoryPeak == 150)
         let inUse = report.log.records.compactMap { r -> Int64? in
-            if case let .memory(_, _, _, bytes, _) = r { return bytes }
+            if case .memory(let usage) = r { return usage.bytesInUse }
             return nil
         }
         #expect(inUse == [100, 150, 50])

@@ -43,7 +43,7 @@ enum Fixtures {
     /// Delivery time of the transfer record with `label`.
     static func delivered(_ log: RunLog, label wanted: String) -> [SimInstant] {
         log.records.compactMap {
-            if case let .transfer(_, _, _, _, _, _, label, _, _, delivered, _) = $0, label == wanted { return delivered }
+            if case .transfer(let message) = $0, message.label == wanted { return message.delivered }
             return nil
         }
     }

@@ -18,10 +18,10 @@ import Testing
     /// `token(#n = id, …)` labels is blanked: a projection has no logits, so it sends id −1.
     static func transfers(_ log: RunLog) -> [String] {
         log.records.compactMap { r -> String? in
-            if case let .transfer(_, _, from, to, _, bytes, label, phase, _, _, _) = r {
-                let l = label.replacingOccurrences(of: #"^token\(#(\d+) = -?\d+,"#, with: "token(#$1 = ?,",
+            if case .transfer(let message) = r {
+                let l = message.label.replacingOccurrences(of: #"^token\(#(\d+) = -?\d+,"#, with: "token(#$1 = ?,",
                                                    options: .regularExpression)
-                return "\(from)->\(to) \(bytes) \(l) \(phase)"
+                return "\(message.from)->\(message.to) \(message.bytes) \(l) \(message.phase)"
             }
             return nil
         }

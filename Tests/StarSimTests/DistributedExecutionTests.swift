@@ -121,7 +121,7 @@ import Testing
             let analytic = method.analyticTraffic(shape: Self.session.shape, sampledTokens: sampled)
             var onLinks = 0
             for record in outcome.report.log.records {
-                if case .transfer(_, _, _, _, _, let bytes, _, _, _, _, _) = record { onLinks += bytes }
+                if case .transfer(let message) = record { onLinks += message.bytes }
             }
             #expect(onLinks == analytic.total, "\(method): \(onLinks) B on links, analytic \(analytic.total) B")
         }

@@ -3,7 +3,7 @@
 /// Each participant attends the current segment (the query, then each generated token) to its
 /// local KV; the query host also to the appended query/generated KV, which only it stores. With
 /// more than one participant the partials are combined per layer by ``Phase2Pattern``.
-struct DecodeEngine: Sendable {
+struct Phase2Engine: Sendable {
     private struct Key: Hashable, Sendable {
         let layer: Int
         let segment: Int
@@ -73,7 +73,7 @@ struct DecodeEngine: Sendable {
     }
 
     mutating func prefillFinished(_ ids: inout OpCounter) -> [Directive] {
-        precondition(!prefillDone, "DecodeEngine: prefill reported twice")
+        precondition(!prefillDone, "Phase2Engine: prefill reported twice")
         prefillDone = true
         return advance(&ids)
     }
@@ -82,7 +82,7 @@ struct DecodeEngine: Sendable {
         switch s.role {
         case .query: return 0
         case .generated(let n): return n + 1
-        default: preconditionFailure("DecodeEngine: \(s) is not a phase-2 segment")
+        default: preconditionFailure("Phase2Engine: \(s) is not a phase-2 segment")
         }
     }
 
@@ -228,14 +228,14 @@ struct DecodeEngine: Sendable {
             stage = .sampling
             return [.dropHidden(segment), issue(.sample, &ids)]
         case .idle, .awaitingParts, .awaitingMerged, .sampling:
-            preconditionFailure("DecodeEngine host \(host): completion of \(id) in stage \(stage)")
+            preconditionFailure("Phase2Engine host \(host): completion of \(id) in stage \(stage)")
         }
     }
 
     mutating func sampled(token: Int32, stop: Bool, _ ids: inout OpCounter) -> [Directive] {
         precondition(
             isQueryHost && active && stage == .sampling,
-            "DecodeEngine host \(host): sampled event outside sampling (query host \(queryHost))")
+            "Phase2Engine host \(host): sampled event outside sampling (query host \(queryHost))")
         let index = segmentIndex
         let m = Message(.token(index: index, id: token, stop: stop), shape: shape)
         active = false
@@ -248,27 +248,27 @@ struct DecodeEngine: Sendable {
     mutating func received(_ message: Message, from: Int, _ ids: inout OpCounter) -> [Directive] {
         switch message.payload {
         case .queryTokens:
-            precondition(!isQueryHost && from == queryHost, "DecodeEngine host \(host): unexpected \(message)")
+            precondition(!isQueryHost && from == queryHost, "Phase2Engine host \(host): unexpected \(message)")
             haveQuery = true
             return advance(&ids)
         case .partial(let l, let s):
             precondition(
                 parts > 1 && (pattern == .allGather || isQueryHost),
-                "DecodeEngine host \(host): unexpected \(message) from host \(from)")
+                "Phase2Engine host \(host): unexpected \(message) from host \(from)")
             partials[Key(layer: l, segment: index(of: s)), default: 0] += 1
             return checkParts(&ids)
         case .merged(let l, let s):
             precondition(
                 pattern == .gatherBroadcast && !isQueryHost && from == queryHost,
-                "DecodeEngine host \(host): unexpected \(message) from host \(from)")
+                "Phase2Engine host \(host): unexpected \(message) from host \(from)")
             merged.insert(Key(layer: l, segment: index(of: s)))
             return checkMerged(&ids)
         case .token(let i, _, let stop):
-            precondition(!isQueryHost && from == queryHost, "DecodeEngine host \(host): unexpected \(message)")
+            precondition(!isQueryHost && from == queryHost, "Phase2Engine host \(host): unexpected \(message)")
             tokens[i] = stop
             return advance(&ids)
         case .kv:
-            preconditionFailure("DecodeEngine host \(host): KV message \(message) in phase 2")
+            preconditionFailure("Phase2Engine host \(host): KV message \(message) in phase 2")
         }
     }
 }
