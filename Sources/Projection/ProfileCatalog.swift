@@ -39,6 +39,12 @@ public struct ProfileCatalog: Sendable {
         throw ProjectionError(.unknownName(kind: "link", name: name, known: knownNames(Self.builtInLinks.map(\.name), "links")))
     }
 
+    /// Every device name this catalog resolves: the built-ins, then the user directory's files.
+    public var deviceNames: [String] { knownNames(Self.builtInDevices.map(\.name), "devices") }
+
+    /// Every link name this catalog resolves: the built-ins, then the user directory's files.
+    public var linkNames: [String] { knownNames(Self.builtInLinks.map(\.name), "links") }
+
     private func find(_ name: String, subfolder: String) -> String? {
         let fm = FileManager.default
         if name.hasSuffix(".yaml") || name.hasSuffix(".yml"), fm.fileExists(atPath: name) { return name }

@@ -11,10 +11,10 @@ extension Bench {
         static let configuration = CommandConfiguration(
             abstract: "Prefill and decode tokens/s of llama.cpp (Q4_1, F16, F32) and StarSim, interleaved in one run.",
             discussion: """
-                Installs llama-cpp-python into $STARSIM_CACHE/peer/venv on first use (scripts/install-peer.sh,
-                a 10–20 minute compile, once), makes F16 and F32 copies of the model with llama.cpp's own
-                quantizer, then times every engine in rounds: llama.cpp Q4_1, F16, F32, StarSim, and again.
-                StarSim runs its fastest exact path: f32 prefill with exact attention, quantized decode.
+                Installs llama-cpp-python into $STARSIM_CACHE/peer/venv on first use (scripts/install-peer.sh, \
+                a 10–20 minute compile, once), makes F16 and F32 copies of the model with llama.cpp's own \
+                quantizer, then times every engine in rounds: llama.cpp Q4_1, F16, F32, StarSim, and again. \
+                StarSim runs its fastest exact path: f32 prefill with exact attention, quantized decode. \
                 Run it from the StarSim checkout (it needs scripts/install-peer.sh and tools/peer/).
                 """)
 

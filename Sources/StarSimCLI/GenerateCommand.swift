@@ -6,7 +6,7 @@ struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate text with exact global attention on one process (no cluster).",
         discussion: """
-            The reference path: SmolLM2 with exact causal attention, greedy decoding, stopping at end
+            The reference path: SmolLM2 with exact causal attention, greedy decoding, stopping at end \
             of turn. By default the prompt is wrapped in the model's ChatML template.
             """)
 

@@ -7,12 +7,12 @@ struct Paper: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the paper's Table 6 and Star-over-Ring speedups next to the projection, with errors.",
         discussion: """
-            Projects scenarios/paper/llama8b-1node.yaml, llama8b-multinode.yaml, llama70b-1node.yaml and
-            llama70b-multinode.yaml (A100 hosts, layers split over the GPUs of a host, naive contiguous
-            ring, blocks and hosts as in the paper) and compares. Assumptions (sampled tokens, the
-            framework overhead in scenarios/paper/profiles/devices/a100-80gb-hf.yaml) are printed and
-            documented in Docs/Capacity.md. Two parameters of scenarios/paper/profiles are fitted to the
-            Llama-3.1-8B rows of Table 6 (`--fit` reruns that fit); every cell says whether the fit saw
+            Projects scenarios/paper/llama8b-1node.yaml, llama8b-multinode.yaml, llama70b-1node.yaml and \
+            llama70b-multinode.yaml (A100 hosts, layers split over the GPUs of a host, naive contiguous \
+            ring, blocks and hosts as in the paper) and compares. Assumptions (sampled tokens, the \
+            framework overhead in scenarios/paper/profiles/devices/a100-80gb-hf.yaml) are printed and \
+            documented in Docs/Capacity.md. Two parameters of scenarios/paper/profiles are fitted to the \
+            Llama-3.1-8B rows of Table 6 (`--fit` reruns that fit); every cell says whether the fit saw \
             it. Then the modern variant (modern-h100.yaml: H100, zigzag ring).
             """)
 
@@ -37,9 +37,10 @@ struct Paper: ParsableCommand {
             return
         }
         let report: PaperComparison.Report
+        let progress = ProgressOutput()
         do {
             report = try PaperComparison.compare(files: files) { done, total in
-                FileHandle.standardError.write(Data("\rprojecting \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+                progress.update("projecting \(done)/\(total)", done: done, total: total)
             }
         } catch {
             fail("\(error)")

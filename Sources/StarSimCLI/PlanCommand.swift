@@ -7,9 +7,9 @@ struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find, per method, the smallest clusters meeting --max-ttft and/or --max-memory-per-host.",
         discussion: """
-            Searches hosts 1,2,4,…,64 × GPUs per host 1,2,4,8 (global: 1 host). Failing smaller clusters
-            are listed with the reason: OOM (bytes), over the memory target, too slow (projected TTFT),
-            or a context the method cannot split.
+            Searches hosts 1,2,4,…,64 × GPUs per host 1,2,4,8 (global: 1 host). Failing smaller clusters \
+            are listed with the reason: OOM (bytes), over the memory target, too slow (projected TTFT), \
+            or a context the method cannot split. \
             Example: starsim plan --model llama-3.1-70b --context 128K --max-ttft 10s
             """)
 
@@ -51,8 +51,9 @@ struct Plan: ParsableCommand {
                 try CapacityMethod.parse(String(m), field: "--methods")
             }
             planner.profileDirectory = profiles
+            let progress = ProgressOutput()
             let plans = try planner.plan { done, total in
-                FileHandle.standardError.write(Data("\rprojecting \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+                progress.update("projecting \(done)/\(total)", done: done, total: total)
             }
             print(planner.text(plans), terminator: "")
         } catch let error as CapacityError {

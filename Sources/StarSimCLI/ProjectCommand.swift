@@ -9,10 +9,10 @@ struct Project: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Project TTFT, TPOT, bytes and memory of global/star/ring over a sweep.",
         discussion: """
-            Either options or a sweep file (scenarios/projections/*.yaml, same fields). Star's block
-            defaults to min(⌈L/hosts⌉, 32K) with anchor = block: L/4 on 4 hosts up to 128K, fixed 32K
-            beyond (the paper's setup). Global always runs on one host (with --gpus-per-host GPUs).
-            Configurations that do not fit in memory are reported as OOM with the bytes involved.
+            Either options or a sweep file (scenarios/projections/*.yaml, same fields). Star's block \
+            defaults to min(⌈L/hosts⌉, 32K) with anchor = block: L/4 on 4 hosts up to 128K, fixed 32K \
+            beyond (the paper's setup). Global always runs on one host (with --gpus-per-host GPUs). \
+            Configurations that do not fit in memory are reported as OOM with the bytes involved. \
             Examples:
               starsim project --model llama-3.1-8b --context 16K,32K,64K,128K --hosts 4 --gpus-per-host 2
               starsim project scenarios/projections/llama8b-a100.yaml --csv
@@ -82,10 +82,11 @@ struct Project: ParsableCommand {
                 fail("--trace \(trace): cannot create the directory: \(error)")
             }
         }
+        let progress = ProgressOutput()
         let showProgress = configs.count > 4
         let results = CapacityProjection.sweep(configs, parallel: !serial, traceDirectory: trace) { done, total in
             if showProgress {
-                FileHandle.standardError.write(Data("\rprojecting \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+                progress.update("projecting \(done)/\(total)", done: done, total: total)
             }
         }
         let table = CapacityTable(results: results)

@@ -6,8 +6,8 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario: every method for real on the simulated cluster, side by side.",
         discussion: """
-            Executes SmolLM2 across simulated hosts with each method of the scenario, then prints the
-            answers, whether they are right, simulated time per phase and host, bytes per link and
+            Executes SmolLM2 across simulated hosts with each method of the scenario, then prints the \
+            answers, whether they are right, simulated time per phase and host, bytes per link and \
             phase, and writes a Chrome trace per method. Progress goes to stderr.
             """)
 

@@ -10,12 +10,12 @@ struct StarSimCommand: AsyncParsableCommand {
         commandName: "starsim",
         abstract: "Star Attention, Ring Attention and exact global attention on a simulated cluster.",
         discussion: """
-            Runs SmolLM2-135M for real across simulated hosts, and projects the same algorithms to
+            Runs SmolLM2-135M for real across simulated hosts, and projects the same algorithms to \
             128K–1M-token contexts on A100/H100 clusters. Start with:
               starsim run scenarios/default.yaml
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Generate.self, Eval.self, Project.self, Plan.self, Paper.self, Bench.self, Validate.self])
+        subcommands: [Run.self, Generate.self, Eval.self, Project.self, Plan.self, Paper.self, Profiles.self, Bench.self, Validate.self])
 }
 
 /// Prints a progress or status line on stderr (stdout stays the command's result).
@@ -33,8 +33,8 @@ struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a scenario file without running it.",
         discussion: """
-            Checks every field, resolves the device and link profiles, loads the model to tokenize the
-            prompt and builds each method's plan (block/anchor sizes, hosts), so that anything `run`
+            Checks every field, resolves the device and link profiles, loads the model to tokenize the \
+            prompt and builds each method's plan (block/anchor sizes, hosts), so that anything `run` \
             would reject is reported here first. --syntax-only skips everything after the fields.
             """)
 
