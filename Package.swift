@@ -6,6 +6,7 @@ import PackageDescription
 ///
 /// Module map (each folder under `Sources/` is one module):
 /// - `COpenBLAS`, `CLibUV`: system libraries, imported by exactly one Swift file each.
+/// - `SeededRandom`: `SplitMix64`, the one seeded generator (prompts, test models, test inputs).
 /// - `GGUF`: GGUF v3 reader (memory-mapped), writer (for test models), dequantization.
 /// - `Tokenizer`: byte-level BPE from the GGUF vocabulary, SmolLM pre-tokenizer, ChatML.
 /// - `Kernels`: BLAS wrapper, tiled (flash) attention with log-sum-exp, partial merge, RMSNorm, RoPE.
@@ -45,6 +46,7 @@ let package = Package(
             name: "CLibUV", pkgConfig: "libuv",
             providers: [.apt(["libuv1-dev"])]),
 
+        .target(name: "SeededRandom", swiftSettings: strict),
         .target(name: "GGUF", swiftSettings: strict),
         .target(name: "ConfigFiles", dependencies: ["Yams"], swiftSettings: strict),
         .target(name: "Plots", swiftSettings: strict),
@@ -52,7 +54,7 @@ let package = Package(
         // No `unsafeFlags` anywhere, so that other packages can depend on the library. The scripts
         // add `-target-cpu` for this machine's vector instructions (scripts/cpu-flags.sh).
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: strict),
-        .target(name: "Llama", dependencies: ["GGUF", "Kernels", "Tokenizer"], swiftSettings: strict),
+        .target(name: "Llama", dependencies: ["GGUF", "Kernels", "Tokenizer", "SeededRandom"], swiftSettings: strict),
         .target(
             name: "Cluster",
             dependencies: ["ClusterSpec", "CLibUV", .product(name: "Collections", package: "swift-collections")],
@@ -84,7 +86,7 @@ let package = Package(
             dependencies: ["StarSim", "Benchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["SeededRandom"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "TestSupport"],

@@ -1,16 +1,3 @@
-/// SplitMix64 (Steele, Lea & Flood, 2014): the seeded generator every test target uses, so random
-/// test inputs are repeatable from their seed. Same algorithm and constants as `Llama.SeededGenerator`
-/// (the library's generator for prompts), which test targets below `Llama` cannot import.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+// The tests' seeded generator is the library's own `SplitMix64` (module `SeededRandom`, one
+// implementation): re-exported so that `import TestSupport` gives it to every test target.
+@_exported import SeededRandom
