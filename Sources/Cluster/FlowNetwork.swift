@@ -95,8 +95,6 @@ public struct FlowNetwork: Sendable {
     private var linkBusy: [SimDuration]
 
     // Byte counters.
-    private var linkBytes: [LinkID: Int] = [:]
-    private var linkPhaseBytes: [LinkID: [String: Int]] = [:]
 
     public init(topology: Topology) {
         self.topology = topology
@@ -183,10 +181,6 @@ public struct FlowNetwork: Sendable {
                 info.rate = 0
                 flows[a.id] = info
                 for l in a.links { linkLeave(l) }
-                for link in info.route {
-                    linkBytes[link, default: 0] += info.bytes
-                    linkPhaseBytes[link, default: [:]][info.phase, default: 0] += info.bytes
-                }
                 delivered.append(Delivery(flow: a.id, at: next))
                 changed = true
             }
@@ -295,14 +289,8 @@ public struct FlowNetwork: Sendable {
 
     // MARK: Counters
 
-    /// Bytes delivered across `link` so far (each flow counts fully on every link of its route, when delivered).
-    public func bytesCarried(by link: LinkID) -> Int { linkBytes[link] ?? 0 }
-    /// Bytes delivered across `link` by flows started with `phase`.
-    public func bytesCarried(by link: LinkID, phase: String) -> Int { linkPhaseBytes[link]?[phase] ?? 0 }
-    /// Phases seen on `link`, sorted, with their bytes.
-    public func phaseBytes(on link: LinkID) -> [(phase: String, bytes: Int)] {
-        (linkPhaseBytes[link] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-    }
+    // Bytes per link, phase and host are counted in one place, `RunCounters`, from the run log's
+    // transfer records; the network keeps only what it needs to share bandwidth.
     /// Time up to `now` during which at least one flow was transferring over `link` (latency phases
     /// do not count).
     public func busyTime(of link: LinkID) -> SimDuration {

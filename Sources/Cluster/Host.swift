@@ -61,9 +61,8 @@ public struct HostCounters: Sendable, Hashable {
     public var busy: SimDuration = .zero
     public var computeSteps = 0
     public var messagesSent = 0
-    public var bytesSent = 0
     public var messagesReceived = 0
-    public var bytesReceived = 0
+    // Bytes sent and received are counted in one place, `RunCounters` (from the run log).
     /// Bytes allocated and not freed.
     public var memoryInUse: Int64 = 0
     /// Highest `memoryInUse` seen.
@@ -198,7 +197,6 @@ public actor SimHost<Payload: Sendable> {
     public func send(to destination: HostID, bytes: Int, payload: Payload, label: String, phase: String = "") {
         precondition(bytes >= 0, "send '\(label)' from \(id): bytes must be >= 0, got \(bytes)")
         counters.messagesSent += 1
-        counters.bytesSent += bytes
         lastAction = .sent(label: label, to: destination)
         let from = id, now = now, cause = cause
         scheduler?.assumeIsolated { s in
@@ -310,7 +308,6 @@ public actor SimHost<Payload: Sendable> {
     func handleDelivery(_ message: Message<Payload>, record: Int, at time: SimInstant) {
         now = time
         counters.messagesReceived += 1
-        counters.bytesReceived += message.bytes
         cause = record
         lastEvent = .received(label: message.label, from: message.from, time)
         shell.received(message, self)

@@ -61,12 +61,7 @@ extension MethodOutcome {
     }
 
     /// Total bytes that crossed links (inter- and intra-host).
-    public var bytesMoved: Int {
-        report.log.records.reduce(0) { total, record in
-            if case .transfer(let message) = record { return total + message.bytes }
-            return total
-        }
-    }
+    public var bytesMoved: Int { counters.hosts.reduce(0) { $0 + $1.bytesSent } }
 
     /// Highest memory in use on any host, bytes.
     public var peakMemoryPerHost: Int64 { report.hosts.map(\.counters.memoryPeak).max() ?? 0 }

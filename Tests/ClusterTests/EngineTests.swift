@@ -18,8 +18,9 @@ struct EngineTests {
         #expect(got.value?.deliveredAt == SimInstant(nanoseconds: 1_010_000))
         #expect(report.finish == SimInstant(nanoseconds: 1_010_000))
         #expect(report.hostFinishTimes == [.zero, SimInstant(nanoseconds: 1_010_000)])
-        #expect(report.hosts[0].counters.bytesSent == 1_000_000)
-        #expect(report.hosts[1].counters.bytesReceived == 1_000_000)
+        let counters = RunCounters(log: report.log)
+        #expect(counters.hosts.first { $0.host == HostID(0) }?.bytesSent == 1_000_000)
+        #expect(counters.hosts.first { $0.host == HostID(1) }?.bytesReceived == 1_000_000)
         #expect(Fixtures.delivered(report.log, label: "m") == [SimInstant(nanoseconds: 1_010_000)])
     }
 

@@ -50,7 +50,7 @@ struct NetworkFlowTests {
         var net = FlowNetwork(topology: topo)
         try net.start(FlowID(0), from: HostID(2), to: HostID(0), bytes: 0, at: at(5))
         #expect(drain(&net) == [FlowNetwork.Delivery(flow: FlowID(0), at: at(782))])
-        #expect(net.bytesCarried(by: link(2, 0)) == 0)
+        #expect(net.deliveredBytes(over: link(2, 0)) == 0)
         #expect(net.busyTime(of: link(2, 0)) == .zero)
     }
 
@@ -67,10 +67,10 @@ struct NetworkFlowTests {
         let expected = at(latency + 2 * 3_000_000)
         #expect(drain(&net) == [FlowNetwork.Delivery(flow: FlowID(0), at: expected),
                                 FlowNetwork.Delivery(flow: FlowID(1), at: expected)])
-        #expect(net.bytesCarried(by: link(0, 1)) == 2 * bytes)
+        #expect(net.deliveredBytes(over: link(0, 1)) == 2 * bytes)
         #expect(net.busyTime(of: link(0, 1)) == .nanoseconds(6_000_000))
         // The reverse direction is a separate link and carried nothing.
-        #expect(net.bytesCarried(by: link(1, 0)) == 0)
+        #expect(net.deliveredBytes(over: link(1, 0)) == 0)
     }
 
     @Test("messages in opposite directions do not share bandwidth")
@@ -132,8 +132,8 @@ struct NetworkFlowTests {
             FlowNetwork.Delivery(flow: FlowID(2), at: at(3_000_000)),
             FlowNetwork.Delivery(flow: FlowID(3), at: at(3_000_000)),
         ])
-        #expect(net.bytesCarried(by: link(0, 1)) == 2 * bytes)
-        #expect(net.bytesCarried(by: link(1, 2)) == 3 * bytes)
+        #expect(net.deliveredBytes(over: link(0, 1)) == 2 * bytes)
+        #expect(net.deliveredBytes(over: link(1, 2)) == 3 * bytes)
     }
 
     @Test("intra-host messages use the intra-host link and its profile")
@@ -144,7 +144,7 @@ struct NetworkFlowTests {
         try net.start(FlowID(0), from: HostID(1), to: HostID(1), bytes: 8_000, at: .zero, phase: "local")
         #expect(net.route(of: FlowID(0)) == [link(1, 1)])
         #expect(drain(&net).map(\.at) == [at(100 + 2_000)])
-        #expect(net.bytesCarried(by: link(1, 1), phase: "local") == 8_000)
+        #expect(net.deliveredBytes(over: link(1, 1), phase: "local") == 8_000)
     }
 
     @Test("multi-hop ring route: latency is summed over hops, bandwidth is the bottleneck's")
@@ -155,7 +155,7 @@ struct NetworkFlowTests {
         #expect(net.route(of: FlowID(0))?.count == 3)
         #expect(drain(&net).map(\.at) == [at(3 * 1_000 + 10_000)])
         for l in [link(0, 1), link(1, 2), link(2, 3)] {
-            #expect(net.bytesCarried(by: l) == 10_000)
+            #expect(net.deliveredBytes(over: l) == 10_000)
             #expect(net.busyTime(of: l) == .nanoseconds(10_000))
         }
     }
@@ -170,9 +170,9 @@ struct NetworkFlowTests {
         try net.start(FlowID(1), from: HostID(0), to: HostID(1), bytes: 1_000, at: at(3_000), phase: "decode")
         _ = drain(&net)
         #expect(net.now == at(4_000))
-        #expect(net.bytesCarried(by: link(0, 1), phase: "prefill") == 1_000)
-        #expect(net.bytesCarried(by: link(0, 1), phase: "decode") == 1_000)
-        #expect(net.phaseBytes(on: link(0, 1)).map(\.phase) == ["decode", "prefill"])
+        #expect(net.deliveredBytes(over: link(0, 1), phase: "prefill") == 1_000)
+        #expect(net.deliveredBytes(over: link(0, 1), phase: "decode") == 1_000)
+        #expect(net.deliveredBytes(over: link(0, 1)) == 2_000)
         #expect(net.busyTime(of: link(0, 1)) == .nanoseconds(2_000))
         #expect(net.utilisation(of: link(0, 1)) == 0.5)
     }
