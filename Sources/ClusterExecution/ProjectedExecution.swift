@@ -37,22 +37,26 @@ extension MethodOutcome {
         return SimDuration(nanoseconds: (ends.last! - ends.first!).nanoseconds / Int64(ends.count - 1))
     }
 
-    /// Instants at which each `sample` step ended, in order.
+    /// Instants at which each `sample` step ended, in order. The run log holds the shell's rendering
+    /// of each op (`AttentionHostShell` records `op.description`), so the sample op is recognised by
+    /// that rendering, spelled once by `Op`.
     public var sampleEnds: [SimInstant] {
-        report.log.records.compactMap { record -> SimInstant? in
-            if case .compute(let step) = record, step.label == "sample" { return step.end }
+        let sample = Op.sample.description
+        return report.log.records.compactMap { record -> SimInstant? in
+            if case .compute(let step) = record, step.label == sample { return step.end }
             return nil
         }.sorted()
     }
 
-    /// Latest end of any compute or transfer of `phase` (`context`, `query`, `generation`).
-    public func phaseEnd(_ phase: String) -> SimInstant? {
+    /// Latest end of any compute or transfer of `phase`.
+    public func phaseEnd(_ phase: Phase) -> SimInstant? {
+        let name = phase.description
         var latest: SimInstant?
         for record in report.log.records {
             switch record {
-            case .compute(let step) where step.phase == phase:
+            case .compute(let step) where step.phase == name:
                 latest = max(latest ?? step.end, step.end)
-            case .transfer(let message) where message.phase == phase:
+            case .transfer(let message) where message.phase == name:
                 latest = max(latest ?? message.delivered, message.delivered)
             default: break
             }

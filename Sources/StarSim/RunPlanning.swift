@@ -63,13 +63,11 @@ extension Scenario.Method {
                 }
                 return .star(try StarPlan(
                     contextLength: contextLength, queryLength: queryLength, blockSize: block, anchorSize: anchor,
-                    anchorSource: o.anchorSource == .firstBlock ? .firstBlock : .previousBlock, hosts: hosts,
-                    queryHost: o.queryHost, phase2: o.phase2 == .gatherBroadcast ? .gatherBroadcast : .allGather))
+                    anchorSource: o.anchorSource, hosts: hosts, queryHost: o.queryHost, phase2: o.phase2))
             case .ring(let o):
                 return .ring(try RingPlan(
                     contextLength: contextLength, queryLength: queryLength, hosts: hosts,
-                    partition: o.partition == .contiguous ? .contiguous : .zigzag,
-                    decode: o.decode == .phase2 ? .phase2 : .lastHost))
+                    partition: o.partition, decode: o.decode))
             }
         } catch let error as PlanError {
             let names = ["blockSize": "block", "anchorSize": "anchor", "queryHost": "query_host",

@@ -1,4 +1,5 @@
 import ConfigFiles
+import DistributedAttention
 import Foundation
 
 /// A whole run as a user describes it in `scenarios/*.yaml`. See `Docs/Scenarios.md` for the schema.
@@ -19,21 +20,15 @@ public struct Scenario: Sendable, Hashable {
         case text(context: String, question: String, expected: String?)
     }
 
-    public enum AnchorSource: String, Sendable, Hashable, CaseIterable {
-        case firstBlock = "first-block", previousBlock = "previous-block"
-    }
-    public enum Phase2Pattern: String, Sendable, Hashable, CaseIterable {
-        case gatherBroadcast = "gather-broadcast", allGather = "all-gather"
-    }
-    public enum RingPartition: String, Sendable, Hashable, CaseIterable { case contiguous, zigzag }
-    public enum RingDecode: String, Sendable, Hashable, CaseIterable { case phase2, lastHost = "last-host" }
+    // Method options use the algorithms' own types (`StarPlan.AnchorSource`, `Phase2Pattern`,
+    // `RingPlan.Partition`, `RingPlan.Decode`): one spelling of each concept, no mirrored enums.
 
     public struct StarOptions: Sendable, Hashable {
         /// Tokens per context block; nil = context split evenly over the hosts.
         public var blockSize: Int?
         /// Anchor tokens; nil = same as the block size; 0 = no anchor.
         public var anchorSize: Int?
-        public var anchorSource: AnchorSource = .firstBlock
+        public var anchorSource: StarPlan.AnchorSource = .firstBlock
         /// nil = the host holding the last block.
         public var queryHost: Int?
         public var phase2: Phase2Pattern = .gatherBroadcast
@@ -41,8 +36,8 @@ public struct Scenario: Sendable, Hashable {
     }
 
     public struct RingOptions: Sendable, Hashable {
-        public var partition: RingPartition = .contiguous
-        public var decode: RingDecode = .phase2
+        public var partition: RingPlan.Partition = .contiguous
+        public var decode: RingPlan.Decode = .phase2
         public init() {}
     }
 
