@@ -1,9 +1,12 @@
-/// A problem a user can act on while planning or running: bad scenario values, a missing model, an
-/// impossible cluster. Wraps the lower layers' errors with the scenario field they came from.
-public struct StarSimError: Error, CustomStringConvertible, Sendable {
-    enum Kind: Sendable {
+/// The one app-level error: a problem a user can act on while planning, running or projecting — bad
+/// scenario values or options, unknown names, a missing model, an impossible cluster. Wraps the lower
+/// layers' errors with the scenario field or option they came from. (The capacity tools used to have
+/// their own `StarSimError`; it is this type now.)
+public struct StarSimError: Error, CustomStringConvertible, Sendable, Equatable {
+    enum Kind: Sendable, Equatable {
         case modelMissing(path: String)
         case invalid(field: String, message: String)
+        case invalidValue(field: String, value: String, expected: String)
         case failed(String)
     }
 
@@ -15,6 +18,14 @@ public struct StarSimError: Error, CustomStringConvertible, Sendable {
         StarSimError(kind: .invalid(field: field, message: message))
     }
     public static func failed(_ message: String) -> StarSimError { StarSimError(kind: .failed(message)) }
+    /// `field: 'value' is invalid; expected …` (options and sweep fields).
+    public static func invalid(_ field: String, _ value: String, _ expected: String) -> StarSimError {
+        StarSimError(kind: .invalidValue(field: field, value: value, expected: expected))
+    }
+    /// Same as `invalid(_:_:_:)`, for front ends validating their own options.
+    public static func invalidValue(_ field: String, _ value: String, _ expected: String) -> StarSimError {
+        invalid(field, value, expected)
+    }
 
     public var description: String {
         switch kind {
@@ -22,6 +33,8 @@ public struct StarSimError: Error, CustomStringConvertible, Sendable {
             return "model file not found: \(path) (run scripts/install.sh to download it, or set STARSIM_MODEL)"
         case .invalid(let field, let message):
             return "\(field): \(message)"
+        case .invalidValue(let field, let value, let expected):
+            return "\(field): '\(value)' is invalid; expected \(expected)"
         case .failed(let message):
             return message
         }

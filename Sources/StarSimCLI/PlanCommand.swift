@@ -39,15 +39,15 @@ struct Plan: ParsableCommand {
             var planner = CapacityPlanner(
                 model: try CapacityModels.resolve(model), contextLength: try TokenCount.parse(context, field: "--context"),
                 device: device, intraHostLink: intraLink, interHostLink: interLink,
-                maxTTFT: try maxTTFT.map { t throws(CapacityError) in try CapacityUnits.seconds(t, field: "--max-ttft") },
-                maxMemoryPerHost: try maxMemoryPerHost.map { m throws(CapacityError) in
+                maxTTFT: try maxTTFT.map { t throws(StarSimError) in try CapacityUnits.seconds(t, field: "--max-ttft") },
+                maxMemoryPerHost: try maxMemoryPerHost.map { m throws(StarSimError) in
                     try CapacityUnits.bytes(m, field: "--max-memory-per-host")
                 })
             guard let c = ParallelCombine(rawValue: combine) else {
-                throw CapacityError.invalidValue("--combine", combine, "pipeline or tensor-parallel")
+                throw StarSimError.invalidValue("--combine", combine, "pipeline or tensor-parallel")
             }
             planner.combine = c
-            planner.methods = try methods.split(separator: ",").map { m throws(CapacityError) in
+            planner.methods = try methods.split(separator: ",").map { m throws(StarSimError) in
                 try CapacityMethod.parse(String(m), field: "--methods")
             }
             planner.profileDirectory = profiles
@@ -56,7 +56,7 @@ struct Plan: ParsableCommand {
                 progress.update("projecting \(done)/\(total)", done: done, total: total)
             }
             print(planner.text(plans), terminator: "")
-        } catch let error as CapacityError {
+        } catch let error as StarSimError {
             fail("\(error)")
         }
     }

@@ -71,7 +71,7 @@ struct Project: ParsableCommand {
         }
         let sweep: ProjectionSweep
         do {
-            sweep = try sweepFile.map { f throws(CapacityError) in try ProjectionSweep.load(file: f) } ?? buildSweep()
+            sweep = try sweepFile.map { f throws(StarSimError) in try ProjectionSweep.load(file: f) } ?? buildSweep()
             try sweep.validate()
         } catch {
             fail("\(error)")
@@ -106,8 +106,8 @@ struct Project: ParsableCommand {
         }
     }
 
-    func buildSweep() throws(CapacityError) -> ProjectionSweep {
-        func ints(_ text: String, _ field: String) throws(CapacityError) -> [Int] {
+    func buildSweep() throws(StarSimError) -> ProjectionSweep {
+        func ints(_ text: String, _ field: String) throws(StarSimError) -> [Int] {
             var out: [Int] = []
             for part in text.split(separator: ",") {
                 guard let n = Int(part.trimmingCharacters(in: .whitespaces)) else {
@@ -118,7 +118,7 @@ struct Project: ParsableCommand {
             return out
         }
         var s = ProjectionSweep(
-            models: try model.split(separator: ",").map { m throws(CapacityError) in try CapacityModels.resolve(String(m)) },
+            models: try model.split(separator: ",").map { m throws(StarSimError) in try CapacityModels.resolve(String(m)) },
             contexts: try TokenCount.parseList(context, field: "--context"))
         s.hosts = try ints(hosts, "--hosts")
         s.gpusPerHost = try ints(gpusPerHost, "--gpus-per-host")
@@ -129,8 +129,8 @@ struct Project: ParsableCommand {
             throw .invalidValue("--combine", combine, "pipeline or tensor-parallel")
         }
         s.combine = c
-        s.methods = try methods.split(separator: ",").map { m throws(CapacityError) in try CapacityMethod.parse(String(m), field: "--methods") }
-        s.block = try block.map { b throws(CapacityError) in try TokenCount.parse(b, field: "--block") }
+        s.methods = try methods.split(separator: ",").map { m throws(StarSimError) in try CapacityMethod.parse(String(m), field: "--methods") }
+        s.block = try block.map { b throws(StarSimError) in try TokenCount.parse(b, field: "--block") }
         if let anchor { s.anchor = anchor == "0" ? 0 : try TokenCount.parse(anchor, field: "--anchor") }
         s.generate = generate
         s.queryLength = query

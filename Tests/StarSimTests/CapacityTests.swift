@@ -181,7 +181,7 @@ import Testing
     }()
 
     @Test func badInputMessages() throws {
-        #expect(throws: CapacityError.self) { try CapacityModels.resolve("llama-9b") }
+        #expect(throws: StarSimError.self) { try CapacityModels.resolve("llama-9b") }
         do { _ = try CapacityModels.resolve("llama-9b"); Issue.record("unknown model accepted") } catch {
             #expect(error.description == "model: unknown model 'llama-9b'; known models: smollm2-135m, llama-3.1-8b, llama-3.1-70b, llama-3.1-405b")
         }
@@ -206,7 +206,7 @@ import Testing
         }
         // A sweep with an impossible split is rejected before any projection.
         let sweep = ProjectionSweep(models: [.smolLM2_135M], contexts: [4], hosts: [4], gpusPerHost: [1], methods: [.ringZigzag])
-        #expect(throws: CapacityError.self) { try sweep.validate() }
+        #expect(throws: StarSimError.self) { try sweep.validate() }
     }
 
     @Test func sweepFileIsStrict() throws {

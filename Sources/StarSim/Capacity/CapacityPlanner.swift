@@ -60,8 +60,8 @@ public struct CapacityPlanner: Sendable {
     }
 
     /// Runs the search.
-    /// - Throws: ``CapacityError`` for unknown device/link names or no target.
-    public func plan(progress: (@Sendable (Int, Int) -> Void)? = nil) throws(CapacityError) -> [MethodPlan] {
+    /// - Throws: ``StarSimError`` for unknown device/link names or no target.
+    public func plan(progress: (@Sendable (Int, Int) -> Void)? = nil) throws(StarSimError) -> [MethodPlan] {
         var configs: [ProjectionConfig] = []
         for method in methods {
             for h in (method == .global ? [1] : hostCounts) {
@@ -133,8 +133,8 @@ public struct CapacityPlanner: Sendable {
 
 /// Parses `2s`, `500ms`, `1.5` (seconds) and `80GB`, `64GiB`, `1e11` (bytes).
 public enum CapacityUnits {
-    /// - Throws: ``CapacityError`` naming `field`.
-    public static func seconds(_ text: String, field: String) throws(CapacityError) -> Double {
+    /// - Throws: ``StarSimError`` naming `field`.
+    public static func seconds(_ text: String, field: String) throws(StarSimError) -> Double {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
         for (suffix, scale) in [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("s", 1.0), ("min", 60.0)] where t.hasSuffix(suffix) {
             if let v = Double(t.dropLast(suffix.count)), v > 0, v.isFinite { return v * scale }
@@ -143,8 +143,8 @@ public enum CapacityUnits {
         throw .invalid(field, text, "a positive duration such as 2s, 500ms or 1.5")
     }
 
-    /// - Throws: ``CapacityError`` naming `field`.
-    public static func bytes(_ text: String, field: String) throws(CapacityError) -> Int64 {
+    /// - Throws: ``StarSimError`` naming `field`.
+    public static func bytes(_ text: String, field: String) throws(StarSimError) -> Int64 {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(String, Double)] = [("tib", 1_099_511_627_776), ("gib", 1_073_741_824), ("mib", 1_048_576),
                                          ("tb", 1e12), ("gb", 1e9), ("mb", 1e6), ("b", 1)]

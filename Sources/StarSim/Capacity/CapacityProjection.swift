@@ -5,36 +5,6 @@ import Foundation
 import GGUF
 import Projection
 
-/// An error of the capacity tools (`starsim project`, `paper`, `plan`): bad sweep values, unknown
-/// names, unreadable sweep files. The message names the option / field and what was expected.
-public struct CapacityError: Error, CustomStringConvertible, Sendable, Equatable {
-    enum Kind: Sendable, Equatable {
-        case invalid(field: String, value: String, expected: String)
-        case wrapped(String)
-    }
-
-    let kind: Kind
-    init(_ kind: Kind) { self.kind = kind }
-
-    static func invalid(_ field: String, _ value: String, _ expected: String) -> CapacityError {
-        CapacityError(.invalid(field: field, value: value, expected: expected))
-    }
-
-    /// `field: 'value' is invalid; expected …` (for front ends validating their own options).
-    public static func invalidValue(_ field: String, _ value: String, _ expected: String) -> CapacityError {
-        invalid(field, value, expected)
-    }
-
-    public var description: String {
-        switch kind {
-        case .invalid(let field, let value, let expected):
-            return "\(field): '\(value)' is invalid; expected \(expected)"
-        case .wrapped(let message):
-            return message
-        }
-    }
-}
-
 /// The attention methods a projection can sweep over.
 public enum CapacityMethod: String, Sendable, Hashable, CaseIterable, Codable {
     case global
@@ -43,8 +13,8 @@ public enum CapacityMethod: String, Sendable, Hashable, CaseIterable, Codable {
     case ringZigzag = "ring-zigzag"
 
     /// Parses `global`, `star`, `ring`, `ring-zigzag`.
-    /// - Throws: ``CapacityError`` listing the known methods.
-    public static func parse(_ text: String, field: String = "methods") throws(CapacityError) -> CapacityMethod {
+    /// - Throws: ``StarSimError`` listing the known methods.
+    public static func parse(_ text: String, field: String = "methods") throws(StarSimError) -> CapacityMethod {
         guard let m = CapacityMethod(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
             throw .invalid(field, text, "one of \(allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -55,8 +25,8 @@ public enum CapacityMethod: String, Sendable, Hashable, CaseIterable, Codable {
 /// Token counts written as `16K` (16384), `1M` (1048576) or plain integers.
 public enum TokenCount {
     /// Parses `2048`, `2K`, `128K`, `1M` (binary multiples: K = 1024, M = 1024²).
-    /// - Throws: ``CapacityError`` naming `field`.
-    public static func parse(_ text: String, field: String) throws(CapacityError) -> Int {
+    /// - Throws: ``StarSimError`` naming `field`.
+    public static func parse(_ text: String, field: String) throws(StarSimError) -> Int {
         let t = text.trimmingCharacters(in: .whitespaces).uppercased()
         var multiplier = 1
         var digits = Substring(t)
@@ -76,7 +46,7 @@ public enum TokenCount {
     }
 
     /// Parses a comma-separated list.
-    public static func parseList(_ text: String, field: String) throws(CapacityError) -> [Int] {
+    public static func parseList(_ text: String, field: String) throws(StarSimError) -> [Int] {
         var out: [Int] = []
         for part in text.split(separator: ",") { out.append(try parse(String(part), field: field)) }
         guard !out.isEmpty else { throw .invalid(field, text, "a comma-separated list of token counts") }
@@ -86,8 +56,8 @@ public enum TokenCount {
 
 /// Resolves `--model`: a built-in name, a `.gguf` file or a Hugging Face `config.json`.
 public enum CapacityModels {
-    /// - Throws: ``CapacityError`` (wrapping the `ProjectionError` listing the known names).
-    public static func resolve(_ name: String) throws(CapacityError) -> ModelSpec {
+    /// - Throws: ``StarSimError`` (wrapping the `ProjectionError` listing the known names).
+    public static func resolve(_ name: String) throws(StarSimError) -> ModelSpec {
         do {
             if name.lowercased().hasSuffix(".gguf") {
                 return try ModelSpec(gguf: GGUFFile(path: name), bytesPerElement: 2, weightBytesPerParameter: 2)
@@ -95,7 +65,7 @@ public enum CapacityModels {
             if name.lowercased().hasSuffix(".json") { return try ModelSpec(huggingFaceConfig: name) }
             return try ModelSpec.named(name)
         } catch {
-            throw CapacityError(.wrapped("model: \(error)"))
+            throw StarSimError.failed(("model: \(error)"))
         }
     }
 }
@@ -164,8 +134,8 @@ public struct ProjectionConfig: Sendable, Hashable {
     }
 
     /// The plan, validated.
-    /// - Throws: ``CapacityError`` saying why the context cannot be split.
-    public func attentionMethod() throws(CapacityError) -> AttentionMethod {
+    /// - Throws: ``StarSimError`` saying why the context cannot be split.
+    public func attentionMethod() throws(StarSimError) -> AttentionMethod {
         guard hosts >= 1 else { throw .invalid("hosts", "\(hosts)", "at least 1 host") }
         guard gpusPerHost >= 1 else { throw .invalid("gpus-per-host", "\(gpusPerHost)", "at least 1 GPU per host") }
         do {
@@ -183,14 +153,14 @@ public struct ProjectionConfig: Sendable, Hashable {
                                           partition: .zigzag))
             }
         } catch {
-            throw CapacityError(.wrapped(
+            throw StarSimError.failed((
                 "\(method.rawValue) cannot split \(TokenCount.format(contextLength)) tokens over \(hosts) hosts: \(error)"))
         }
     }
 
     /// The cluster, resolved from profile names.
-    /// - Throws: ``CapacityError`` listing the known devices / links.
-    public func clusterSetup() throws(CapacityError) -> ClusterSetup {
+    /// - Throws: ``StarSimError`` listing the known devices / links.
+    public func clusterSetup() throws(StarSimError) -> ClusterSetup {
         do {
             var s = try ClusterSetup.named(
                 hosts: effectiveHosts, gpusPerHost: gpusPerHost, device: device, intraHostLink: intraHostLink,
@@ -199,7 +169,7 @@ public struct ProjectionConfig: Sendable, Hashable {
             s.granularity = granularity
             return s
         } catch {
-            throw CapacityError(.wrapped("\(error)"))
+            throw StarSimError.failed(("\(error)"))
         }
     }
 }

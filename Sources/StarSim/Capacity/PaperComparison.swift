@@ -68,8 +68,8 @@ public enum PaperComparison {
     }
 
     /// Loads every sweep file, projects them (all cores) and matches results to the paper's cells.
-    /// - Throws: ``CapacityError`` from a sweep file.
-    public static func compare(files: [String], progress: (@Sendable (Int, Int) -> Void)? = nil) throws(CapacityError) -> Report {
+    /// - Throws: ``StarSimError`` from a sweep file.
+    public static func compare(files: [String], progress: (@Sendable (Int, Int) -> Void)? = nil) throws(StarSimError) -> Report {
         var configs: [ProjectionConfig] = []
         for f in files { configs += try ProjectionSweep.load(file: f).configs() }
         let results = CapacityProjection.sweep(configs, parallel: true, progress: progress)
@@ -108,7 +108,7 @@ public enum PaperComparison {
             let setup = try g.config.clusterSetup()
             let plan: GlobalPlan
             do { plan = try GlobalPlan(contextLength: 131072, queryLength: g.config.queryLength) } catch {
-                throw CapacityError(.wrapped("\(error)"))
+                throw StarSimError.failed(("\(error)"))
             }
             let hf = MemoryModel(model: g.config.model, device: setup.topology.device, gpusPerHost: g.config.gpusPerHost,
                                  combine: g.config.combine,

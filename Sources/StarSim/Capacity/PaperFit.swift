@@ -57,8 +57,8 @@ extension PaperComparison {
     /// only that parameter replaced. The held-out cells (70B, 256K–1M) are not used.
     ///
     /// - Parameter files: the paper's sweep files (the 8B 16K–128K points are taken from them).
-    /// - Throws: ``CapacityError`` when a file cannot be read or the fitted configurations are missing.
-    public static func fit(files: [String]) throws(CapacityError) -> Fit {
+    /// - Throws: ``StarSimError`` when a file cannot be read or the fitted configurations are missing.
+    public static func fit(files: [String]) throws(StarSimError) -> Fit {
         var configs: [ProjectionConfig] = []
         for f in files { configs += try ProjectionSweep.load(file: f).configs() }
         func pick(_ m: CapacityMethod) -> [(ProjectionConfig, Double)] {
@@ -70,7 +70,7 @@ extension PaperComparison {
         }
         let star = pick(.star), ring = pick(.ring)
         guard star.count == table6.count, ring.count == table6.count else {
-            throw CapacityError(.wrapped("the paper files lack some Llama-3.1-8B 16K-128K star/ring points needed for the fit"))
+            throw StarSimError.failed(("the paper files lack some Llama-3.1-8B 16K-128K star/ring points needed for the fit"))
         }
         var evaluations = 0
         func loss(_ cells: [(ProjectionConfig, Double)], overhead: Double, ringEfficiency: Double) -> Double {
@@ -106,7 +106,7 @@ extension PaperComparison {
         let outcome = try ProjectedExecution.run(
             model: config.model, method: try config.attentionMethod(), name: config.method.rawValue, setup: setup,
             generateTokens: max(config.generateTokens, 1))
-        guard let end = outcome.sampleEnds.last else { throw CapacityError(.wrapped("projection produced no token")) }
+        guard let end = outcome.sampleEnds.last else { throw StarSimError.failed(("projection produced no token")) }
         return (end - .zero).seconds
     }
 

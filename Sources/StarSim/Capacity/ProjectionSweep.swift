@@ -65,8 +65,8 @@ public struct ProjectionSweep: Sendable {
     }
 
     /// Checks the values every configuration needs (before spending time on projections).
-    /// - Throws: ``CapacityError`` naming the option.
-    public func validate() throws(CapacityError) {
+    /// - Throws: ``StarSimError`` naming the option.
+    public func validate() throws(StarSimError) {
         guard !models.isEmpty else { throw .invalid("model", "", "at least one model") }
         guard !methods.isEmpty else { throw .invalid("methods", "", "at least one of global, star, ring, ring-zigzag") }
         for h in hosts where h < 1 { throw .invalid("hosts", "\(h)", "at least 1 host") }
@@ -83,7 +83,7 @@ public struct ProjectionSweep: Sendable {
             _ = try catalog.link(named: intraHostLink)
             _ = try catalog.link(named: interHostLink)
         } catch {
-            throw CapacityError(.wrapped("\(error)"))
+            throw StarSimError.failed(("\(error)"))
         }
         // Every plan must be valid: a context the method cannot split is an input error, not a row.
         for c in configs() {
@@ -135,8 +135,8 @@ extension ProjectionSweep {
     /// points:                        # optional, replaces context × hosts × gpus_per_host
     ///   - {context: 16K, hosts: 4, gpus_per_host: 2, block: 4K}
     /// ```
-    /// - Throws: ``CapacityError`` naming the file, field and line.
-    public static func load(file: String) throws(CapacityError) -> ProjectionSweep {
+    /// - Throws: ``StarSimError`` naming the file, field and line.
+    public static func load(file: String) throws(StarSimError) -> ProjectionSweep {
         do {
             let root = try ConfigNode.load(file: file)
             let dir = (file as NSString).deletingLastPathComponent
@@ -204,11 +204,11 @@ extension ProjectionSweep {
             do { try sweep.validate() } catch { throw ConfigError(file: file, field: nil, line: nil, message: error.description) }
             return sweep
         } catch let e as ConfigError {
-            throw CapacityError(.wrapped(e.description))
-        } catch let e as CapacityError {
+            throw StarSimError.failed((e.description))
+        } catch let e as StarSimError {
             throw e
         } catch {
-            throw CapacityError(.wrapped("\(file): \(error)"))
+            throw StarSimError.failed(("\(file): \(error)"))
         }
     }
 }
