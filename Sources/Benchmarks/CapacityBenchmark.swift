@@ -21,7 +21,7 @@ public enum CapacityBenchmark {
             body()
             return Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
         }
-        for method in [CapacityMethod.star, .ring] {
+        for method in [MethodKind.star, .ring] {
             let c = ProjectionConfig(model: .llama31_70B, method: method, contextLength: 1 << 20, hosts: 16,
                                      gpusPerHost: 4, generateTokens: 1)
             var r: ProjectionResult?
@@ -58,7 +58,7 @@ public enum CapacityBenchmark {
             for L in [16, 32, 64, 128, 256, 512, 1024].map({ $0 * 1024 }) {
                 for hosts in [2, 4, 8, 16] {
                     for gpus in [2, 4] {
-                        for m in CapacityMethod.allCases where m != .global || hosts == 2 {
+                        for m in MethodKind.standard where m != .global || hosts == 2 {
                             out.append(ProjectionConfig(model: model, method: m, contextLength: L, hosts: hosts,
                                                         gpusPerHost: gpus, generateTokens: 1))
                         }

@@ -20,41 +20,6 @@ public struct Scenario: Sendable, Hashable {
         case text(context: String, question: String, expected: String?)
     }
 
-    // Method options use the algorithms' own types (`StarPlan.AnchorSource`, `Phase2Pattern`,
-    // `RingPlan.Partition`, `RingPlan.Decode`): one spelling of each concept, no mirrored enums.
-
-    public struct StarOptions: Sendable, Hashable {
-        /// Tokens per context block; nil = context split evenly over the hosts.
-        public var blockSize: Int?
-        /// Anchor tokens; nil = same as the block size; 0 = no anchor.
-        public var anchorSize: Int?
-        public var anchorSource: StarPlan.AnchorSource = .firstBlock
-        /// nil = the host holding the last block.
-        public var queryHost: Int?
-        public var phase2: Phase2Pattern = .gatherBroadcast
-        public init() {}
-    }
-
-    public struct RingOptions: Sendable, Hashable {
-        public var partition: RingPlan.Partition = .contiguous
-        public var decode: RingPlan.Decode = .phase2
-        public init() {}
-    }
-
-    public enum Method: Sendable, Hashable {
-        case global
-        case star(StarOptions)
-        case ring(RingOptions)
-
-        public var name: String {
-            switch self {
-            case .global: return "global"
-            case .star: return "star"
-            case .ring(let o): return o.partition == .zigzag ? "ring-zigzag" : "ring"
-            }
-        }
-    }
-
     public struct Cluster: Sendable, Hashable {
         public var hosts: Int = 4
         public var gpusPerHost: Int = 1
@@ -76,7 +41,7 @@ public struct Scenario: Sendable, Hashable {
     /// `completion` (default) or `chat` (the model's chat template, as the paper).
     public var promptFormat: ModelSession.PromptFormat
     public var cluster: Cluster
-    public var methods: [Method]
+    public var methods: [MethodSpec]
     /// Maximum generated tokens (generation also stops at end of turn).
     public var generateTokens: Int
     public var timing: Timing
@@ -157,10 +122,10 @@ public struct Scenario: Sendable, Hashable {
         return c
     }
 
-    static func parseMethods(_ node: ConfigNode) throws(ConfigError) -> [Method] {
+    static func parseMethods(_ node: ConfigNode) throws(ConfigError) -> [MethodSpec] {
         let items = try node.asList()
         guard !items.isEmpty else { throw node.error("expected at least one method (global, star, ring)") }
-        var methods: [Method] = []
+        var methods: [MethodSpec] = []
         for item in items {
             // `- global` or `- star: {block: 1024}`
             if let name = item.string {
@@ -168,23 +133,25 @@ public struct Scenario: Sendable, Hashable {
             } else if item.isMapping, item.keys.count == 1, let name = item.keys.first {
                 methods.append(try method(named: name, options: item.optional(name), at: item))
             } else {
-                throw item.error("expected a method name (global, star, ring) or a one-key mapping like 'star: {block: 1024}'")
+                throw item.error("expected a method name (\(MethodKind.allCases.map(\.rawValue).joined(separator: ", "))) or a one-key mapping like 'star: {block: 1024}'")
             }
         }
         return methods
     }
 
-    static func method(named name: String, options: ConfigNode?, at item: ConfigNode) throws(ConfigError) -> Method {
-        switch name {
-        case "global":
+    static func method(named name: String, options: ConfigNode?, at item: ConfigNode) throws(ConfigError) -> MethodSpec {
+        guard let kind = MethodKind(rawValue: name) else {
+            throw item.error("unknown method '\(name)'; expected one of: \(MethodKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        switch MethodSpec(kind: kind) {
+        case .global:
             if let options, options.isMapping { try options.finish() }
             return .global
-        case "star":
-            var o = StarOptions()
+        case .star(var o):
             if let options {
                 guard options.isMapping else { throw options.error("expected a mapping of star options, found \(options.kind)") }
                 o.blockSize = try options.optional("block")?.asInt(range: 1...10_000_000)
-                o.anchorSize = try options.optional("anchor")?.asInt(range: 0...10_000_000)
+                if kind != .starNoAnchor { o.anchorSize = try options.optional("anchor")?.asInt(range: 0...10_000_000) }
                 if let s = options.optional("anchor_source") {
                     o.anchorSource = try s.asChoice(["first-block": .firstBlock, "previous-block": .previousBlock])
                 }
@@ -197,8 +164,7 @@ public struct Scenario: Sendable, Hashable {
                 try options.finish()
             }
             return .star(o)
-        case "ring":
-            var o = RingOptions()
+        case .ring(var o):
             if let options {
                 guard options.isMapping else { throw options.error("expected a mapping of ring options, found \(options.kind)") }
                 if let p = options.optional("partition") {
@@ -210,8 +176,6 @@ public struct Scenario: Sendable, Hashable {
                 try options.finish()
             }
             return .ring(o)
-        default:
-            throw item.error("unknown method '\(name)'; expected one of: global, star, ring")
         }
     }
 }

@@ -31,7 +31,7 @@ public struct ScenarioRun: Sendable {
         public var session: ModelSession
         public var prompt: PreparedPrompt
         /// Scenario method, its plan and the hosts it runs on, in scenario order.
-        public var methods: [(method: Scenario.Method, plan: AttentionMethod, hosts: Int)]
+        public var methods: [(method: MethodSpec, plan: AttentionMethod, hosts: Int)]
     }
 
     /// Resolves profiles, loads the model, prepares the prompt and builds every method's plan.
@@ -49,15 +49,15 @@ public struct ScenarioRun: Sendable {
                 "\(scenario.file): prompt",
                 "\(total) prompt tokens + \(scenario.generateTokens) generated exceed the model's context of \(session.model.config.contextLength) tokens")
         }
-        var methods: [(method: Scenario.Method, plan: AttentionMethod, hosts: Int)] = []
+        var methods: [(method: MethodSpec, plan: AttentionMethod, hosts: Int)] = []
         for (i, m) in scenario.methods.enumerated() {
             let hosts = m == .global ? 1 : scenario.cluster.hosts
             do {
                 let plan = try m.plan(contextLength: prompt.split.context.count, queryLength: prompt.split.query.count,
                                       hosts: hosts, field: "methods[\(i)]")
                 methods.append((m, plan, hosts))
-            } catch let e as StarSimError {
-                throw StarSimError.invalid(scenario.file, e.description)
+            } catch {
+                throw StarSimError.invalid(scenario.file, error.description)
             }
         }
         return Prepared(scenario: scenario, setup: setup, session: session, prompt: prompt, methods: methods)

@@ -48,7 +48,7 @@ struct Plan: ParsableCommand {
             }
             planner.combine = c
             planner.methods = try methods.split(separator: ",").map { m throws(StarSimError) in
-                try CapacityMethod.parse(String(m), field: "--methods")
+                try MethodKind.parse(String(m), field: "--methods")
             }
             planner.profileDirectory = profiles
             let progress = ProgressOutput()

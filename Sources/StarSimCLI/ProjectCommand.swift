@@ -129,7 +129,7 @@ struct Project: ParsableCommand {
             throw .invalidValue("--combine", combine, "pipeline or tensor-parallel")
         }
         s.combine = c
-        s.methods = try methods.split(separator: ",").map { m throws(StarSimError) in try CapacityMethod.parse(String(m), field: "--methods") }
+        s.methods = try methods.split(separator: ",").map { m throws(StarSimError) in try MethodKind.parse(String(m), field: "--methods") }
         s.block = try block.map { b throws(StarSimError) in try TokenCount.parse(b, field: "--block") }
         if let anchor { s.anchor = anchor == "0" ? 0 : try TokenCount.parse(anchor, field: "--anchor") }
         s.generate = generate

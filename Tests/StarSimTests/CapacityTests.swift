@@ -9,7 +9,7 @@ import Testing
 /// `starsim project` / `paper` / `plan`: projections through the same runner as real runs, output
 /// formats, parallel sweeps, planning and input errors.
 @Suite struct CapacityTests {
-    static func small(_ method: CapacityMethod, context: Int = 2048, hosts: Int = 4) -> ProjectionConfig {
+    static func small(_ method: MethodKind, context: Int = 2048, hosts: Int = 4) -> ProjectionConfig {
         ProjectionConfig(model: .smolLM2_135M, method: method, contextLength: context, queryLength: 16, hosts: hosts,
                          gpusPerHost: 1, generateTokens: 3)
     }
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func csvHasOneParsableRowPerConfiguration() {
-        let results = CapacityProjection.sweep(CapacityMethod.allCases.map { Self.small($0) }, parallel: false)
+        let results = CapacityProjection.sweep(MethodKind.standard.map { Self.small($0) }, parallel: false)
         let csv = CapacityTable(results: results).csv()
         let lines = csv.split(separator: "\n").map(String.init)
         #expect(lines.count == 1 + results.count)
@@ -92,7 +92,7 @@ import Testing
 
     @Test func parallelSweepEqualsSerial() {
         var configs: [ProjectionConfig] = []
-        for L in [1024, 2048] { for m in CapacityMethod.allCases { configs.append(Self.small(m, context: L)) } }
+        for L in [1024, 2048] { for m in MethodKind.standard { configs.append(Self.small(m, context: L)) } }
         let p = CapacityProjection.sweep(configs, parallel: true)
         let s = CapacityProjection.sweep(configs, parallel: false)
         #expect(p.map(\.config) == configs)
@@ -201,8 +201,8 @@ import Testing
         do { _ = try device.clusterSetup(); Issue.record("unknown device accepted") } catch {
             #expect(error.description == "unknown device 'h900'; known devices: a100-80gb, h100-sxm, h200, cpu-local")
         }
-        do { _ = try CapacityMethod.parse("stripe"); Issue.record("unknown method accepted") } catch {
-            #expect(error.description == "methods: 'stripe' is invalid; expected one of global, star, ring, ring-zigzag")
+        do { _ = try MethodKind.parse("stripe"); Issue.record("unknown method accepted") } catch {
+            #expect(error.description == "methods: 'stripe' is invalid; expected one of global, star, star-noanchor, star-prev, ring, ring-zigzag")
         }
         // A sweep with an impossible split is rejected before any projection.
         let sweep = ProjectionSweep(models: [.smolLM2_135M], contexts: [4], hosts: [4], gpusPerHost: [1], methods: [.ringZigzag])

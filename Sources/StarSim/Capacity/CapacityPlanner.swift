@@ -16,7 +16,7 @@ public struct CapacityPlanner: Sendable {
     public var intraHostLink: String
     public var interHostLink: String
     public var combine: ParallelCombine = .pipeline
-    public var methods: [CapacityMethod] = [.global, .star, .ring, .ringZigzag]
+    public var methods: [MethodKind] = [.global, .star, .ring, .ringZigzag]
     /// Target time to first token, seconds (nil: no time target).
     public var maxTTFT: Double?
     /// Target peak memory per host, bytes (nil: only the device capacity).
@@ -52,7 +52,7 @@ public struct CapacityPlanner: Sendable {
 
     /// Per method: the smallest feasible clusters and the rejected smaller ones.
     public struct MethodPlan: Sendable {
-        public var method: CapacityMethod
+        public var method: MethodKind
         /// Feasible clusters with the fewest GPUs (empty: nothing in the search space works).
         public var smallest: [Candidate]
         /// Candidates with at most as many GPUs as the smallest feasible one (or all) that fail, with reasons.

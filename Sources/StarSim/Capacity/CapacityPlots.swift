@@ -40,7 +40,7 @@ public enum CapacityPlots {
         paths.append(directory + "/time-vs-context.svg")
         try time.write(to: paths.last!)
 
-        let baseline = table.methods.contains(.ring) ? CapacityMethod.ring : table.methods.first ?? .ring
+        let baseline = table.methods.contains(.ring) ? MethodKind.ring : table.methods.first ?? .ring
         let speed = LineChart(
             title: "Speedup over \(baseline.rawValue) (total time)", xLabel: "context tokens", yLabel: "speedup",
             xScale: .log2, xFormatter: .tokens, yFormatter: .ratio,

@@ -5,23 +5,6 @@ import Foundation
 import GGUF
 import Projection
 
-/// The attention methods a projection can sweep over.
-public enum CapacityMethod: String, Sendable, Hashable, CaseIterable, Codable {
-    case global
-    case star
-    case ring
-    case ringZigzag = "ring-zigzag"
-
-    /// Parses `global`, `star`, `ring`, `ring-zigzag`.
-    /// - Throws: ``StarSimError`` listing the known methods.
-    public static func parse(_ text: String, field: String = "methods") throws(StarSimError) -> CapacityMethod {
-        guard let m = CapacityMethod(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
-            throw .invalid(field, text, "one of \(allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return m
-    }
-}
-
 /// Token counts written as `16K` (16384), `1M` (1048576) or plain integers.
 public enum TokenCount {
     /// Parses `2048`, `2K`, `128K`, `1M` (binary multiples: K = 1024, M = 1024²).
@@ -73,7 +56,7 @@ public enum CapacityModels {
 /// One point of a projection sweep: a model, a method, a cluster and a context length.
 public struct ProjectionConfig: Sendable, Hashable {
     public var model: ModelSpec
-    public var method: CapacityMethod
+    public var method: MethodKind
     public var contextLength: Int
     /// Query tokens (question + chat suffix) encoded after the context; default 64.
     public var queryLength: Int
@@ -95,7 +78,7 @@ public struct ProjectionConfig: Sendable, Hashable {
     public var profileDirectory: String?
 
     public init(
-        model: ModelSpec, method: CapacityMethod, contextLength: Int, queryLength: Int = 64, hosts: Int,
+        model: ModelSpec, method: MethodKind, contextLength: Int, queryLength: Int = 64, hosts: Int,
         gpusPerHost: Int = 1, device: String = "a100-80gb", intraHostLink: String = "nvlink-a100",
         interHostLink: String = "ib-hdr", combine: ParallelCombine = .pipeline, blockSize: Int? = nil,
         anchorSize: Int? = nil, generateTokens: Int = 1, granularity: Granularity = .perLayer,
@@ -130,7 +113,7 @@ public struct ProjectionConfig: Sendable, Hashable {
 
     /// Star block size in use (nil for other methods).
     public var effectiveBlock: Int? {
-        method == .star ? (blockSize ?? Self.defaultBlock(contextLength: contextLength, hosts: hosts)) : nil
+        method.isStar ? (blockSize ?? Self.defaultBlock(contextLength: contextLength, hosts: hosts)) : nil
     }
 
     /// The plan, validated.
@@ -138,23 +121,13 @@ public struct ProjectionConfig: Sendable, Hashable {
     public func attentionMethod() throws(StarSimError) -> AttentionMethod {
         guard hosts >= 1 else { throw .invalid("hosts", "\(hosts)", "at least 1 host") }
         guard gpusPerHost >= 1 else { throw .invalid("gpus-per-host", "\(gpusPerHost)", "at least 1 GPU per host") }
+        let spec = MethodSpec(kind: method, blockSize: effectiveBlock, anchorSize: anchorSize)
         do {
-            switch method {
-            case .global:
-                return .global(try GlobalPlan(contextLength: contextLength, queryLength: queryLength))
-            case .star:
-                let b = effectiveBlock!
-                return .star(try StarPlan(contextLength: contextLength, queryLength: queryLength, blockSize: b,
-                                          anchorSize: anchorSize ?? b, hosts: hosts))
-            case .ring:
-                return .ring(try RingPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts))
-            case .ringZigzag:
-                return .ring(try RingPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts,
-                                          partition: .zigzag))
-            }
+            return try spec.plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts,
+                                 defaultBlock: Self.defaultBlock)
         } catch {
-            throw StarSimError.failed((
-                "\(method.rawValue) cannot split \(TokenCount.format(contextLength)) tokens over \(hosts) hosts: \(error)"))
+            throw StarSimError.failed(
+                "\(method.rawValue) cannot split \(TokenCount.format(contextLength)) tokens over \(hosts) hosts: \(error)")
         }
     }
 

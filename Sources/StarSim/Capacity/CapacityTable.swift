@@ -9,13 +9,13 @@ import Projection
 public struct CapacityTable: Sendable {
     public var results: [ProjectionResult]
     /// Methods that appear, in first-seen order (speedup columns).
-    public var methods: [CapacityMethod]
+    public var methods: [MethodKind]
     /// Phases shown for bytes, in this order.
     public static let phases = ["context", "query", "generation"]
 
     public init(results: [ProjectionResult]) {
         self.results = results
-        var seen: [CapacityMethod] = []
+        var seen: [MethodKind] = []
         for r in results where !seen.contains(r.config.method) { seen.append(r.config.method) }
         methods = seen
     }
@@ -31,13 +31,13 @@ public struct CapacityTable: Sendable {
     }
 
     /// Total time of `method` in the group of `row`, when projected.
-    func total(of method: CapacityMethod, like row: ProjectionResult) -> Double? {
+    func total(of method: MethodKind, like row: ProjectionResult) -> Double? {
         let key = GroupKey(row.config)
         return results.first { $0.config.method == method && GroupKey($0.config) == key }?.totalTime
     }
 
     /// `total(method) / total(row)`, nil when either is missing.
-    public func speedup(of row: ProjectionResult, over method: CapacityMethod) -> Double? {
+    public func speedup(of row: ProjectionResult, over method: MethodKind) -> Double? {
         guard let mine = row.totalTime, mine > 0, let other = total(of: method, like: row) else { return nil }
         return other / mine
     }

@@ -73,7 +73,7 @@ public enum PaperComparison {
         var configs: [ProjectionConfig] = []
         for f in files { configs += try ProjectionSweep.load(file: f).configs() }
         let results = CapacityProjection.sweep(configs, parallel: true, progress: progress)
-        func find(_ model: String, _ L: Int, _ m: CapacityMethod) -> ProjectionResult? {
+        func find(_ model: String, _ L: Int, _ m: MethodKind) -> ProjectionResult? {
             results.first { $0.config.model.name == model && $0.config.contextLength == L && $0.config.method == m }
         }
         func cell(_ row: String, _ col: String, paper: Double?, _ r: ProjectionResult?, _ value: (ProjectionResult) -> Double?) -> Cell {

@@ -61,7 +61,7 @@ extension PaperComparison {
     public static func fit(files: [String]) throws(StarSimError) -> Fit {
         var configs: [ProjectionConfig] = []
         for f in files { configs += try ProjectionSweep.load(file: f).configs() }
-        func pick(_ m: CapacityMethod) -> [(ProjectionConfig, Double)] {
+        func pick(_ m: MethodKind) -> [(ProjectionConfig, Double)] {
             table6.compactMap { row in
                 guard let c = configs.first(where: { $0.model.name == "llama-3.1-8b" && $0.contextLength == row.context && $0.method == m })
                 else { return nil }

@@ -31,7 +31,7 @@ public struct ProjectionSweep: Sendable {
     public var intraHostLink: String
     public var interHostLink: String
     public var combine: ParallelCombine
-    public var methods: [CapacityMethod]
+    public var methods: [MethodKind]
     public var block: Int?
     public var anchor: Int?
     public var generate: Int
@@ -42,7 +42,7 @@ public struct ProjectionSweep: Sendable {
     public init(
         models: [ModelSpec], contexts: [Int], hosts: [Int] = [4], gpusPerHost: [Int] = [2], points: [Point]? = nil,
         device: String = "a100-80gb", intraHostLink: String = "nvlink-a100", interHostLink: String = "ib-hdr",
-        combine: ParallelCombine = .pipeline, methods: [CapacityMethod] = [.global, .star, .ring],
+        combine: ParallelCombine = .pipeline, methods: [MethodKind] = [.global, .star, .ring],
         block: Int? = nil, anchor: Int? = nil, generate: Int = 1, queryLength: Int = 64,
         granularity: Granularity = .perLayer, profileDirectory: String? = nil
     ) {
@@ -94,7 +94,7 @@ public struct ProjectionSweep: Sendable {
     /// Every configuration, in deterministic order.
     public func configs() -> [ProjectionConfig] {
         var out: [ProjectionConfig] = []
-        func make(_ m: ModelSpec, _ method: CapacityMethod, _ L: Int, _ h: Int, _ g: Int, _ b: Int?) -> ProjectionConfig {
+        func make(_ m: ModelSpec, _ method: MethodKind, _ L: Int, _ h: Int, _ g: Int, _ b: Int?) -> ProjectionConfig {
             ProjectionConfig(
                 model: m, method: method, contextLength: L, queryLength: queryLength, hosts: h, gpusPerHost: g,
                 device: device, intraHostLink: intraHostLink, interHostLink: interHostLink, combine: combine,
@@ -171,7 +171,7 @@ extension ProjectionSweep {
             if let m = try list("methods") {
                 sweep.methods = try m.map { n in
                     let text = try n.asString()
-                    do { return try CapacityMethod.parse(text) } catch { throw n.error("\(error)") }
+                    do { return try MethodKind.parse(text) } catch { throw n.error("\(error)") }
                 }
             }
             if let b = root.optional("block") { sweep.block = try tokens(b) }

@@ -4,26 +4,7 @@ import Foundation
 /// One attention configuration of an evaluation: which method, on how many hosts, with which Star
 /// block and anchor. Every method of a sample reads the same prompt.
 public struct EvaluationMethod: Sendable, Hashable, Codable {
-    /// The method names `--methods` and suite files accept.
-    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
-        /// Exact causal attention on one host (the reference).
-        case global
-        /// Star Attention with the paper's anchor: the first `anchor` tokens of block 0.
-        case star
-        /// Star Attention without anchor (each block encoded alone) — the paper's ablation.
-        case starNoAnchor = "star-noanchor"
-        /// Star Attention whose anchor is the end of the previous block — the paper's ablation.
-        case starPrevious = "star-prev"
-        /// Ring Attention (exact: must answer as global does).
-        case ring
-        /// Ring Attention with the zigzag partition (exact).
-        case ringZigzag = "ring-zigzag"
-
-        public var isStar: Bool { self == .star || self == .starNoAnchor || self == .starPrevious }
-        public var isRing: Bool { self == .ring || self == .ringZigzag }
-    }
-
-    public var kind: Kind
+    public var kind: MethodKind
     /// Hosts of the simulated cluster (1 for global).
     public var hosts: Int
     /// Star: tokens per block; nil = the context split evenly over the hosts (the paper's L/H).
@@ -33,7 +14,7 @@ public struct EvaluationMethod: Sendable, Hashable, Codable {
     /// Display name, unique within a suite (e.g. `star`, `star h8`, `star b256 a64`).
     public var label: String
 
-    public init(kind: Kind, hosts: Int, block: Int? = nil, anchor: Int? = nil, label: String? = nil) {
+    public init(kind: MethodKind, hosts: Int, block: Int? = nil, anchor: Int? = nil, label: String? = nil) {
         self.kind = kind
         self.hosts = kind == .global ? 1 : hosts
         self.block = kind.isStar ? block : nil
@@ -41,23 +22,8 @@ public struct EvaluationMethod: Sendable, Hashable, Codable {
         self.label = label ?? kind.rawValue
     }
 
-    /// The scenario method this configuration runs.
-    public var scenarioMethod: Scenario.Method {
-        switch kind {
-        case .global:
-            return .global
-        case .star, .starNoAnchor, .starPrevious:
-            var o = Scenario.StarOptions()
-            o.blockSize = block
-            o.anchorSize = anchor
-            o.anchorSource = kind == .starPrevious ? .previousBlock : .firstBlock
-            return .star(o)
-        case .ring, .ringZigzag:
-            var o = Scenario.RingOptions()
-            o.partition = kind == .ringZigzag ? .zigzag : .contiguous
-            return .ring(o)
-        }
-    }
+    /// The method spec this configuration runs.
+    public var scenarioMethod: MethodSpec { MethodSpec(kind: kind, blockSize: block, anchorSize: anchor) }
 
     /// Block as shown in tables: tokens, or `L/H` when it follows the context.
     public var blockText: String {
@@ -138,7 +104,7 @@ public struct EvaluationSuite: Sendable, Hashable {
     }
 
     /// Method names accepted by `--methods`, for messages.
-    public static var knownMethods: String { EvaluationMethod.Kind.allCases.map(\.rawValue).joined(separator: ", ") }
+    public static var knownMethods: String { MethodKind.allCases.map(\.rawValue).joined(separator: ", ") }
     /// Task names accepted by `--tasks`, for messages.
     public static var knownTasks: String { EvaluationTask.Kind.allCases.map(\.rawValue).joined(separator: ", ") }
 
@@ -206,11 +172,11 @@ public struct EvaluationSuite: Sendable, Hashable {
     /// Method configurations for every combination: global once; ring per host count; Star per
     /// host count × block × anchor (`star-noanchor` ignores anchors). Labels name only the
     /// dimensions that vary, so the default suite reads `global`, `star`.
-    public static func expand(kinds: [EvaluationMethod.Kind], hosts: [Int], blocks: [Int?], anchors: [Int?]) -> [EvaluationMethod] {
+    public static func expand(kinds: [MethodKind], hosts: [Int], blocks: [Int?], anchors: [Int?]) -> [EvaluationMethod] {
         var out: [EvaluationMethod] = []
         let hostsVary = hosts.count > 1, blocksShown = blocks.count > 1 || blocks.contains { $0 != nil }
         let anchorsShown = anchors.count > 1 || anchors.contains { $0 != nil }
-        func label(_ k: EvaluationMethod.Kind, _ h: Int, _ b: Int?, _ a: Int?) -> String {
+        func label(_ k: MethodKind, _ h: Int, _ b: Int?, _ a: Int?) -> String {
             var s = k.rawValue
             if hostsVary && k != .global { s += " h\(h)" }
             if k.isStar && blocksShown { s += " b" + (b.map(String.init) ?? "auto") }
@@ -254,8 +220,8 @@ public struct EvaluationSuite: Sendable, Hashable {
         return k
     }
 
-    static func parseMethodKind(_ s: String, field: String) throws -> EvaluationMethod.Kind {
-        guard let k = EvaluationMethod.Kind(rawValue: s) else {
+    static func parseMethodKind(_ s: String, field: String) throws -> MethodKind {
+        guard let k = MethodKind(rawValue: s) else {
             throw StarSimError.invalid(field, "unknown method '\(s)'; known methods: \(knownMethods)")
         }
         return k

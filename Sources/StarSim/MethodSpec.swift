@@ -1,0 +1,138 @@
+import DistributedAttention
+
+/// The method names users type everywhere — a scenario's `methods:`, `--methods` of `eval`,
+/// `project` and `plan`, sweep files and the paper's scenarios: one list, one parser.
+public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Exact causal attention on one host (the reference).
+    case global
+    /// Star Attention with the paper's anchor: the first `anchor` tokens of block 0.
+    case star
+    /// Star Attention without anchor (each block encoded alone) — the paper's ablation.
+    case starNoAnchor = "star-noanchor"
+    /// Star Attention whose anchor is the end of the previous block — the paper's ablation.
+    case starPrevious = "star-prev"
+    /// Ring Attention, contiguous blocks (exact).
+    case ring
+    /// Ring Attention with the zigzag partition (exact).
+    case ringZigzag = "ring-zigzag"
+
+    /// The methods projections sweep by default (the ablations are for accuracy runs).
+    public static let standard: [MethodKind] = [.global, .star, .ring, .ringZigzag]
+
+    public var isStar: Bool { self == .star || self == .starNoAnchor || self == .starPrevious }
+    public var isRing: Bool { self == .ring || self == .ringZigzag }
+
+    /// Parses a method name (case and surrounding spaces ignored).
+    /// - Throws: ``StarSimError`` naming `field` and listing the known names.
+    public static func parse(_ text: String, field: String = "methods") throws(StarSimError) -> MethodKind {
+        guard let m = MethodKind(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
+            throw .invalid(field, text, "one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return m
+    }
+}
+
+/// A method on a cluster with its options — the one vocabulary that scenarios, evaluation runs and
+/// projections build their plans from, through the one plan builder ``plan(contextLength:queryLength:hosts:field:defaultBlock:)``.
+public enum MethodSpec: Sendable, Hashable {
+    case global
+    case star(StarOptions)
+    case ring(RingOptions)
+
+    /// Star's options; the types are the algorithm's own (`StarPlan.AnchorSource`, `Phase2Pattern`).
+    public struct StarOptions: Sendable, Hashable {
+        /// Tokens per context block; nil = the caller's default block rule.
+        public var blockSize: Int?
+        /// Anchor tokens; nil = same as the block size; 0 = no anchor.
+        public var anchorSize: Int?
+        public var anchorSource: StarPlan.AnchorSource = .firstBlock
+        /// nil = the host holding the last block.
+        public var queryHost: Int?
+        public var phase2: Phase2Pattern = .gatherBroadcast
+        public init() {}
+    }
+
+    /// Ring's options (`RingPlan.Partition`, `RingPlan.Decode`).
+    public struct RingOptions: Sendable, Hashable {
+        public var partition: RingPlan.Partition = .contiguous
+        public var decode: RingPlan.Decode = .phase2
+        public init() {}
+    }
+
+    /// The spec a name stands for, with Star's block and anchor when given.
+    public init(kind: MethodKind, blockSize: Int? = nil, anchorSize: Int? = nil) {
+        switch kind {
+        case .global:
+            self = .global
+        case .star, .starNoAnchor, .starPrevious:
+            var o = StarOptions()
+            o.blockSize = blockSize
+            o.anchorSize = kind == .starNoAnchor ? 0 : anchorSize
+            o.anchorSource = kind == .starPrevious ? .previousBlock : .firstBlock
+            self = .star(o)
+        case .ring, .ringZigzag:
+            var o = RingOptions()
+            o.partition = kind == .ringZigzag ? .zigzag : .contiguous
+            self = .ring(o)
+        }
+    }
+
+    /// Display name in reports: `global`, `star`, `ring` or `ring-zigzag`.
+    public var name: String {
+        switch self {
+        case .global: return "global"
+        case .star: return "star"
+        case .ring(let o): return o.partition == .zigzag ? "ring-zigzag" : "ring"
+        }
+    }
+
+    /// The scenario rule for Star's block: the context split evenly over the hosts, `⌈L/H⌉`.
+    public static func evenBlock(contextLength: Int, hosts: Int) -> Int { (contextLength + hosts - 1) / max(hosts, 1) }
+
+    /// The algorithm plan for this method on `hosts` hosts and a prompt of `contextLength` +
+    /// `queryLength` tokens — the one plan builder of scenarios, evaluation and projections.
+    /// Defaults: Star's block = `defaultBlock(L, H)`, anchor = block; the query host is the host of
+    /// the last block.
+    ///
+    /// - Throws: the algorithms' `PlanError`, naming the plan's parameter.
+    public func plan(
+        contextLength: Int, queryLength: Int, hosts: Int,
+        defaultBlock: (_ contextLength: Int, _ hosts: Int) -> Int = MethodSpec.evenBlock
+    ) throws -> AttentionMethod {
+        switch self {
+        case .global:
+            return .global(try GlobalPlan(contextLength: contextLength, queryLength: queryLength))
+        case .star(let o):
+            let block = o.blockSize ?? defaultBlock(contextLength, hosts)
+            let anchor = o.anchorSize ?? block
+            return .star(try StarPlan(
+                contextLength: contextLength, queryLength: queryLength, blockSize: block, anchorSize: anchor,
+                anchorSource: o.anchorSource, hosts: hosts, queryHost: o.queryHost, phase2: o.phase2))
+        case .ring(let o):
+            return .ring(try RingPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts,
+                                      partition: o.partition, decode: o.decode))
+        }
+    }
+
+    /// ``plan(contextLength:queryLength:hosts:defaultBlock:)`` for a scenario method: errors name the
+    /// scenario field (`methods[1].star.block`, `cluster.hosts`, …).
+    ///
+    /// - Parameter field: how the method is named in messages, e.g. `methods[1]`.
+    public func plan(contextLength: Int, queryLength: Int, hosts: Int, field: String) throws(StarSimError) -> AttentionMethod {
+        if case .star(let o) = self, let q = o.queryHost, q >= hosts {
+            throw StarSimError.invalid("\(field).star.query_host", "host \(q) does not exist; the cluster has hosts 0...\(hosts - 1)")
+        }
+        do {
+            return try plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts)
+        } catch let error as PlanError {
+            let names = ["blockSize": "block", "anchorSize": "anchor", "queryHost": "query_host",
+                         "hosts": "cluster.hosts", "contextLength": "prompt (context tokens)",
+                         "queryLength": "prompt (query tokens)"]
+            let key = error.field.split(separator: ".").last.map(String.init) ?? error.field
+            let scenarioField = names[key].map { $0.hasPrefix("cluster") || $0.hasPrefix("prompt") ? $0 : "\(field).\(name).\($0)" } ?? field
+            throw StarSimError.invalid(scenarioField, error.description)
+        } catch {
+            throw StarSimError.failed("\(field): \(error)")
+        }
+    }
+}
