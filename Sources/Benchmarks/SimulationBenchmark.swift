@@ -31,12 +31,9 @@ public enum SimulationBenchmark {
         for n in contextTokens {
             let prompt = session.prepare(task: EvaluationTask(kind: .passkey, contextTokens: n, seed: 1))
             let L = prompt.split.context.count, q = prompt.split.query.count
-            let methods: [(String, AttentionMethod)] = [
-                ("global", .global(try GlobalPlan(contextLength: L, queryLength: q))),
-                ("star", .star(try StarPlan(contextLength: L, queryLength: q, blockSize: (L + hosts - 1) / hosts,
-                                            anchorSize: (L + hosts - 1) / hosts, hosts: hosts))),
-                ("ring", .ring(try RingPlan(contextLength: L, queryLength: q, hosts: hosts))),
-            ]
+            let methods: [(String, AttentionMethod)] = try [MethodKind.global, .star, .ring].map { kind in
+                (kind.rawValue, try MethodSpec(kind: kind).plan(contextLength: L, queryLength: q, hosts: kind == .global ? 1 : hosts))
+            }
             for (name, method) in methods {
                 progress("\(name) at \(L) context tokens on \(method.hosts) host(s)")
                 var setup = try ClusterSetup.named(

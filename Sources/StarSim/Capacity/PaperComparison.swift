@@ -106,9 +106,8 @@ public enum PaperComparison {
         var memo = "vanilla 128K not in the scenario files"
         if let g = find("llama-3.1-8b", 131072, .global) {
             let setup = try g.config.clusterSetup()
-            let plan: GlobalPlan
-            do { plan = try GlobalPlan(contextLength: 131072, queryLength: g.config.queryLength) } catch {
-                throw StarSimError.failed(("\(error)"))
+            guard case .global(let plan) = try g.config.attentionMethod() else {
+                throw StarSimError.failed("vanilla 128K: the global configuration did not plan as global")
             }
             let hf = MemoryModel(model: g.config.model, device: setup.topology.device, gpusPerHost: g.config.gpusPerHost,
                                  combine: g.config.combine,

@@ -1,0 +1,54 @@
+import Cluster
+import DistributedAttention
+import Dispatch
+import Foundation
+import GGUF
+import Projection
+
+/// Token counts written as `16K` (16384), `1M` (1048576) or plain integers.
+public enum TokenCount {
+    /// Parses `2048`, `2K`, `128K`, `1M` (binary multiples: K = 1024, M = 1024²).
+    /// - Throws: ``StarSimError`` naming `field`.
+    public static func parse(_ text: String, field: String) throws(StarSimError) -> Int {
+        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        var multiplier = 1
+        var digits = Substring(t)
+        if t.hasSuffix("K") { multiplier = 1024; digits = t.dropLast() }
+        else if t.hasSuffix("M") { multiplier = 1024 * 1024; digits = t.dropLast() }
+        guard let n = Int(digits), n > 0 else {
+            throw .invalid(field, text, "a positive token count such as 2048, 16K or 1M (K = 1024, M = 1024²)")
+        }
+        return n * multiplier
+    }
+
+    /// `16384` → `16K`, `1048576` → `1M`, otherwise the number.
+    public static func format(_ n: Int) -> String {
+        if n >= 1024 * 1024, n % (1024 * 1024) == 0 { return "\(n / (1024 * 1024))M" }
+        if n >= 1024, n % 1024 == 0 { return "\(n / 1024)K" }
+        return "\(n)"
+    }
+
+    /// Parses a comma-separated list.
+    public static func parseList(_ text: String, field: String) throws(StarSimError) -> [Int] {
+        var out: [Int] = []
+        for part in text.split(separator: ",") { out.append(try parse(String(part), field: field)) }
+        guard !out.isEmpty else { throw .invalid(field, text, "a comma-separated list of token counts") }
+        return out
+    }
+}
+
+/// Resolves `--model`: a built-in name, a `.gguf` file or a Hugging Face `config.json`.
+public enum CapacityModels {
+    /// - Throws: ``StarSimError`` (wrapping the `ProjectionError` listing the known names).
+    public static func resolve(_ name: String) throws(StarSimError) -> ModelSpec {
+        do {
+            if name.lowercased().hasSuffix(".gguf") {
+                return try ModelSpec(gguf: GGUFFile(path: name), bytesPerElement: 2, weightBytesPerParameter: 2)
+            }
+            if name.lowercased().hasSuffix(".json") { return try ModelSpec(huggingFaceConfig: name) }
+            return try ModelSpec.named(name)
+        } catch {
+            throw StarSimError.failed(("model: \(error)"))
+        }
+    }
+}
