@@ -93,7 +93,7 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "LlamaTests", dependencies: ["Llama", "GGUF", "Kernels", "Tokenizer"],
+            name: "LlamaTests", dependencies: ["Llama", "GGUF", "Kernels", "Tokenizer", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"], swiftSettings: strict),
         .testTarget(
@@ -101,7 +101,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "ConfigFilesTests", dependencies: ["ConfigFiles"], swiftSettings: strict),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"], swiftSettings: strict),
-        .testTarget(name: "ProjectionTests", dependencies: ["Projection", "ClusterSpec"], swiftSettings: strict),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projection", "ClusterSpec", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "StarSimTests", dependencies: ["StarSim", "StarSimCLI"], swiftSettings: strict),
         .testTarget(
             name: "BenchmarksTests", dependencies: ["Benchmarks", "Kernels", "Llama", "Cluster", "TestSupport"],

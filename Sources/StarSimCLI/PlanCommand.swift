@@ -17,46 +17,34 @@ struct Plan: ParsableCommand {
     var model: String = "llama-3.1-8b"
     @Option(help: "Context length (K = 1024, M = 1024²).")
     var context: String
-    @Option(help: "Device profile.")
-    var device: String = "a100-80gb"
-    @Option(name: .customLong("intra-link"), help: "Link between the GPUs of a host.")
-    var intraLink: String = "nvlink-a100"
-    @Option(name: .customLong("inter-link"), help: "Link between hosts.")
-    var interLink: String = "ib-hdr"
-    @Option(help: "pipeline | tensor-parallel.")
-    var combine: String = "pipeline"
+    @OptionGroup var hardware: HardwareOptions
     @Option(help: "Methods, comma-separated.")
     var methods: String = "global,star,ring,ring-zigzag"
     @Option(name: .customLong("max-ttft"), help: "Target time to first token, e.g. 2s, 500ms.")
     var maxTTFT: String?
     @Option(name: .customLong("max-memory-per-host"), help: "Target peak memory per host, e.g. 160GB.")
     var maxMemoryPerHost: String?
-    @Option(help: "Directory of user device/link profiles.")
-    var profiles: String?
 
     func run() throws {
         do {
             var planner = CapacityPlanner(
                 model: try CapacityModels.resolve(model), contextLength: try TokenCount.parse(context, field: "--context"),
-                device: device, intraHostLink: intraLink, interHostLink: interLink,
+                device: hardware.device, intraHostLink: hardware.intraLink, interHostLink: hardware.interLink,
                 maxTTFT: try maxTTFT.map { t throws(StarSimError) in try CapacityUnits.seconds(t, field: "--max-ttft") },
                 maxMemoryPerHost: try maxMemoryPerHost.map { m throws(StarSimError) in
                     try CapacityUnits.bytes(m, field: "--max-memory-per-host")
                 })
-            guard let c = ParallelCombine(rawValue: combine) else {
-                throw StarSimError.invalidValue("--combine", combine, "pipeline or tensor-parallel")
-            }
-            planner.combine = c
+            planner.combine = try hardware.parallelCombine()
             planner.methods = try methods.split(separator: ",").map { m throws(StarSimError) in
                 try MethodKind.parse(String(m), field: "--methods")
             }
-            planner.profileDirectory = profiles
+            planner.profileDirectory = hardware.profiles
             let progress = ProgressOutput()
             let plans = try planner.plan { done, total in
                 progress.update("projecting \(done)/\(total)", done: done, total: total)
             }
             print(planner.text(plans), terminator: "")
-        } catch let error as StarSimError {
+        } catch {
             fail("\(error)")
         }
     }

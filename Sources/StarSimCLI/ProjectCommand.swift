@@ -29,15 +29,8 @@ struct Project: ParsableCommand {
     var hosts: String = "4"
     @Option(name: .customLong("gpus-per-host"), help: "GPUs per host, comma-separated.")
     var gpusPerHost: String = "2"
-    @Option(help: "Device profile (see Docs/Projection.md) or a .yaml path.")
-    var device: String = "a100-80gb"
-    @Option(name: .customLong("intra-link"), help: "Link between the GPUs of a host.")
-    var intraLink: String = "nvlink-a100"
-    @Option(name: .customLong("inter-link"), help: "Link between hosts.")
-    var interLink: String = "ib-hdr"
-    @Option(help: "How a host's GPUs combine: pipeline | tensor-parallel.")
-    var combine: String = "pipeline"
-    @Option(help: "Methods, comma-separated: global, star, ring, ring-zigzag.")
+    @OptionGroup var hardware: HardwareOptions
+    @Option(help: "Methods, comma-separated: global, star, star-noanchor, star-prev, ring, ring-zigzag.")
     var methods: String = "global,star,ring"
     @Option(help: "Star block size (default min(⌈L/hosts⌉, 32K)).")
     var block: String?
@@ -49,8 +42,6 @@ struct Project: ParsableCommand {
     var query: Int = 64
     @Option(help: "Event granularity: per-layer | coarse.")
     var granularity: String = "per-layer"
-    @Option(help: "Directory of user device/link profiles.")
-    var profiles: String?
     @Option(help: "Write one Chrome trace per configuration into this directory.")
     var trace: String?
     @Option(help: "Write SVG charts into this directory.")
@@ -122,13 +113,10 @@ struct Project: ParsableCommand {
             contexts: try TokenCount.parseList(context, field: "--context"))
         s.hosts = try ints(hosts, "--hosts")
         s.gpusPerHost = try ints(gpusPerHost, "--gpus-per-host")
-        s.device = device
-        s.intraHostLink = intraLink
-        s.interHostLink = interLink
-        guard let c = ParallelCombine(rawValue: combine) else {
-            throw .invalidValue("--combine", combine, "pipeline or tensor-parallel")
-        }
-        s.combine = c
+        s.device = hardware.device
+        s.intraHostLink = hardware.intraLink
+        s.interHostLink = hardware.interLink
+        s.combine = try hardware.parallelCombine()
         s.methods = try methods.split(separator: ",").map { m throws(StarSimError) in try MethodKind.parse(String(m), field: "--methods") }
         s.block = try block.map { b throws(StarSimError) in try TokenCount.parse(b, field: "--block") }
         if let anchor { s.anchor = anchor == "0" ? 0 : try TokenCount.parse(anchor, field: "--anchor") }
@@ -139,7 +127,7 @@ struct Project: ParsableCommand {
         case "coarse": s.granularity = .coarse
         default: throw .invalidValue("--granularity", granularity, "per-layer or coarse")
         }
-        s.profileDirectory = profiles
+        s.profileDirectory = hardware.profiles
         return s
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Testing
+import TestSupport
 
 /// A file path under the temporary directory, removed by `cleanup()`.
 struct TempFile {
@@ -51,18 +52,5 @@ func expectGGUFError(_ parts: [String], sourceLocation: SourceLocation = #_sourc
 }
 
 
-/// The real SmolLM2 file, located like `StarSimPaths.modelFile`: `STARSIM_MODEL`, else
-/// `$STARSIM_CACHE` (default `~/.cache/starsim`) + `/SmolLM2-135M-Instruct.Q4_1.gguf`.
-enum RealModel {
-    static var path: String {
-        let env = ProcessInfo.processInfo.environment
-        if let p = env["STARSIM_MODEL"], !p.isEmpty { return p }
-        let cache = env["STARSIM_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (NSHomeDirectory() + "/.cache/starsim")
-        return cache + "/SmolLM2-135M-Instruct.Q4_1.gguf"
-    }
-    static var required: Bool { ProcessInfo.processInfo.environment["STARSIM_REQUIRE_MODEL"] == "1" }
-    static var present: Bool { FileManager.default.fileExists(atPath: path) }
-    /// Run when present, or when required (then a missing file fails the test).
-    static var shouldRun: Bool { present || required }
-}
+/// The real SmolLM2 file: `TestSupport.RealModelFile` (one place for every test target).
+typealias RealModel = RealModelFile

@@ -2,6 +2,7 @@ import Foundation
 import GGUF
 import Llama
 import Testing
+import TestSupport
 import Tokenizer
 
 /// Locates and loads the real SmolLM2-135M-Instruct GGUF once per process.
@@ -10,16 +11,10 @@ import Tokenizer
 /// `/SmolLM2-135M-Instruct.Q4_1.gguf`. Absent → tests disabled, unless `STARSIM_REQUIRE_MODEL=1`
 /// (then they run and fail on the missing file).
 enum RealModel {
-    static let path: String = {
-        let env = ProcessInfo.processInfo.environment
-        if let p = env["STARSIM_MODEL"], !p.isEmpty { return p }
-        let cache = env["STARSIM_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache/starsim")
-        return (cache as NSString).appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf")
-    }()
-    static var present: Bool { FileManager.default.fileExists(atPath: path) }
-    static var required: Bool { ProcessInfo.processInfo.environment["STARSIM_REQUIRE_MODEL"] == "1" }
-    static var shouldRun: Bool { present || required }
+    static var path: String { RealModelFile.path }
+    static var present: Bool { RealModelFile.present }
+    static var required: Bool { RealModelFile.required }
+    static var shouldRun: Bool { RealModelFile.shouldRun }
 
     /// Model and tokenizer, or the load error (reported by every test that needs them).
     static let loaded: Result<(model: LlamaModel, tokenizer: BPETokenizer), any Error> = Result {

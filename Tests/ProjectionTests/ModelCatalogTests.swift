@@ -3,6 +3,7 @@ import Foundation
 import GGUF
 import Projection
 import Testing
+import TestSupport
 
 @Suite("Model catalog")
 struct ModelCatalogTests {
@@ -107,16 +108,7 @@ struct ModelCatalogTests {
     }
 }
 
-let requireModel = ProcessInfo.processInfo.environment["STARSIM_REQUIRE_MODEL"] == "1"
+let requireModel = RealModelFile.required
 
-func realModelPath() -> String? {
-    let env = ProcessInfo.processInfo.environment
-    let path: String
-    if let p = env["STARSIM_MODEL"] {
-        path = p
-    } else {
-        let cache = env["STARSIM_CACHE"] ?? (NSHomeDirectory() + "/.cache/starsim")
-        path = cache + "/SmolLM2-135M-Instruct.Q4_1.gguf"
-    }
-    return FileManager.default.fileExists(atPath: path) ? path : nil
-}
+/// The real SmolLM2 file when present (`TestSupport.RealModelFile`).
+func realModelPath() -> String? { RealModelFile.present ? RealModelFile.path : nil }

@@ -11,7 +11,7 @@ import TestSupport
 struct SmolLM2TokenizerTests {
     /// Loaded once per process; the file is mmap'd by `GGUFFile`.
     static let loaded: Result<BPETokenizer, any Error> = Result {
-        guard RealModel.exists else {
+        guard RealModel.present else {
             throw Fixture.FixtureError(message: "model file not found at \(RealModel.path) (STARSIM_REQUIRE_MODEL=1)")
         }
         return try BPETokenizer(gguf: GGUFFile(path: RealModel.path))

@@ -40,21 +40,8 @@ enum RandomText {
     }
 }
 
-/// The real SmolLM2 GGUF, located as `Docs/Architecture.md` says.
-enum RealModel {
-    /// `STARSIM_MODEL`, else `$STARSIM_CACHE` (default `~/.cache/starsim`) + the file name.
-    static var path: String {
-        let env = ProcessInfo.processInfo.environment
-        if let p = env["STARSIM_MODEL"], !p.isEmpty { return p }
-        let cache = env["STARSIM_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (NSHomeDirectory() + "/.cache/starsim")
-        return cache + "/SmolLM2-135M-Instruct.Q4_1.gguf"
-    }
-    static var exists: Bool { FileManager.default.fileExists(atPath: path) }
-    static var required: Bool { ProcessInfo.processInfo.environment["STARSIM_REQUIRE_MODEL"] == "1" }
-    /// Run model tests when the file is there, or when it is required (then they fail without it).
-    static var shouldRun: Bool { exists || required }
-}
+/// The real SmolLM2 GGUF: `TestSupport.RealModelFile` (one place for every test target).
+typealias RealModel = RealModelFile
 
 /// Test fixtures under `Fixtures/` (copied as a resource folder).
 enum Fixture {
