@@ -92,6 +92,23 @@ struct ChartFrame {
         doc.raw("</g>")
     }
 
+    /// What every chart draws after its data: a "No data" note when `empty`, the legend, the title
+    /// and the axis labels; then the finished document.
+    static func finish(
+        _ doc: inout SVGDocument, empty: Bool, legend entries: [LegendEntry], at positions: [(Double, Double)],
+        title: String, xLabel: String, yLabel: String, width: Double, height: Double,
+        plotTop: Double, plotBottom: Double, plotLeft: Double, plotRight: Double
+    ) -> String {
+        if empty {
+            doc.text("No data", x: (plotLeft + plotRight) / 2, y: (plotTop + plotBottom) / 2, size: 14, anchor: "middle", fill: "#777777", cssClass: "no-data")
+        }
+        drawLegend(entries, positions: positions, into: &doc)
+        drawLabels(
+            title: title, xLabel: xLabel, yLabel: yLabel, width: width, height: height,
+            plotTop: plotTop, plotBottom: plotBottom, plotLeft: plotLeft, plotRight: plotRight, into: &doc)
+        return doc.finish()
+    }
+
     /// Title, rotated y-axis label and x-axis label.
     static func drawLabels(
         title: String, xLabel: String, yLabel: String, width: Double, height: Double,

@@ -151,13 +151,8 @@ public struct LineChart: SVGChart, Hashable {
         }
         doc.raw("</g>")
 
-        if valid.isEmpty {
-            doc.text("No data", x: (plotLeft + plotRight) / 2, y: (plotTop + plotBottom) / 2, size: 14, anchor: "middle", fill: "#777777", cssClass: "no-data")
-        }
-        ChartFrame.drawLegend(entries, positions: legend.positions, into: &doc)
-        ChartFrame.drawLabels(
-            title: title, xLabel: xLabel, yLabel: yLabel, width: width, height: height,
-            plotTop: plotTop, plotBottom: plotBottom, plotLeft: plotLeft, plotRight: plotRight, into: &doc)
-        return doc.finish()
+        return ChartFrame.finish(
+            &doc, empty: valid.isEmpty, legend: entries, at: legend.positions, title: title, xLabel: xLabel, yLabel: yLabel,
+            width: width, height: height, plotTop: plotTop, plotBottom: plotBottom, plotLeft: plotLeft, plotRight: plotRight)
     }
 }
