@@ -22,6 +22,7 @@ extension Bench {
         @Option(help: "Decode tokens (after a 16-token prompt).") var decodeTokens = 128
         @Option(help: "Threads for both engines (default: StarSim's worker count: STARSIM_WORKERS, else the active CPUs).") var threads: Int?
         @Option(help: "Rounds (each runs every engine once; ranges are over rounds).") var rounds = 2
+        @Option(help: "llama.cpp timed runs per measurement, best kept (StarSim times each prefill once per round).") var reps = 2
         @Option(help: "llama.cpp variants, comma separated.") var variants = "q4_1,f16,f32"
         @Option(help: "GGUF model file (default: the cached SmolLM2).") var model: String?
         @Flag(help: "Print the measurements as JSON instead of a table.") var json = false
@@ -29,6 +30,7 @@ extension Bench {
         func run() throws {
             let lengths = try parseLengths(self.lengths)
             guard rounds >= 1, rounds <= 20 else { fail("--rounds: expected 1…20, got \(rounds)") }
+            guard reps >= 1, reps <= 20 else { fail("--reps: expected 1…20, got \(reps)") }
             guard decodeTokens >= 1, decodeTokens <= 4096 else { fail("--decode-tokens: expected 1…4096, got \(decodeTokens)") }
             let threads = self.threads ?? BLAS.defaultWorkers
             guard threads >= 1, threads <= 256 else { fail("--threads: expected 1…256, got \(threads)") }
@@ -54,7 +56,7 @@ extension Bench {
             }
             let session: ModelSession
             do { session = try ModelSession(path: modelPath) } catch { fail("\(error)") }
-            let workDir = StarSimPaths.cacheDirectory + "/peer"
+            let workDir = StarSimPaths.cacheDirectory + "/peer/models"
 
             var rows: [PeerRow] = []
             var info = ""
@@ -64,7 +66,7 @@ extension Bench {
                     let out = try Self.runChecked(
                         [python, root + "/tools/peer/llama_bench.py", "--model", modelPath, "--variant", variant,
                          "--threads", String(threads), "--prefill", lengths.map(String.init).joined(separator: ","),
-                         "--decode", String(decodeTokens), "--work-dir", workDir],
+                         "--decode", String(decodeTokens), "--work-dir", workDir, "--reps", String(reps)],
                         what: "llama.cpp (\(variant))")
                     for line in out.split(separator: "\n") {
                         guard let data = line.data(using: .utf8),
