@@ -26,9 +26,9 @@ struct Bench: ParsableCommand {
         @Option(help: "GGUF model file (default: the cached SmolLM2).") var model: String?
         func run() throws {
             let lengths = self.lengths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !lengths.isEmpty, lengths.allSatisfy({ $0 > 0 }) else { fail("--lengths: expected positive integers like 1024,4096") }
+            guard !lengths.isEmpty, lengths.allSatisfy({ $0 > 0 }) else { try fail("--lengths: expected positive integers like 1024,4096") }
             let session: ModelSession
-            do { session = try ModelSession(path: model) } catch { fail("\(error)") }
+            do { session = try ModelSession(path: model) } catch { try fail("\(error)") }
             print(try ModelBenchmark.run(model: session.model, lengths: lengths, decodeTokens: decodeTokens))
         }
     }
@@ -51,9 +51,9 @@ struct Bench: ParsableCommand {
         @Option(help: "Hosts for Star and Ring.") var hosts = 4
         func run() throws {
             let lengths = context.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !lengths.isEmpty else { fail("--context: expected integers like 4096,8000") }
+            guard !lengths.isEmpty else { try fail("--context: expected integers like 4096,8000") }
             let session: ModelSession
-            do { session = try ModelSession(path: nil) } catch { fail("\(error)") }
+            do { session = try ModelSession(path: nil) } catch { try fail("\(error)") }
             let rows = try SimulationBenchmark.run(session: session, contextTokens: lengths, hosts: hosts) {
                 FileHandle.standardError.write(Data(($0 + "\n").utf8))
             }

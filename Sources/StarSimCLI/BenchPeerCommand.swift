@@ -29,33 +29,33 @@ extension Bench {
 
         func run() throws {
             let lengths = try parseLengths(self.lengths)
-            guard rounds >= 1, rounds <= 20 else { fail("--rounds: expected 1…20, got \(rounds)") }
-            guard reps >= 1, reps <= 20 else { fail("--reps: expected 1…20, got \(reps)") }
-            guard decodeTokens >= 1, decodeTokens <= 4096 else { fail("--decode-tokens: expected 1…4096, got \(decodeTokens)") }
+            guard rounds >= 1, rounds <= 20 else { try fail("--rounds: expected 1…20, got \(rounds)") }
+            guard reps >= 1, reps <= 20 else { try fail("--reps: expected 1…20, got \(reps)") }
+            guard decodeTokens >= 1, decodeTokens <= 4096 else { try fail("--decode-tokens: expected 1…4096, got \(decodeTokens)") }
             let threads = self.threads ?? BLAS.defaultWorkers
-            guard threads >= 1, threads <= 256 else { fail("--threads: expected 1…256, got \(threads)") }
+            guard threads >= 1, threads <= 256 else { try fail("--threads: expected 1…256, got \(threads)") }
             let variants = self.variants.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             guard !variants.isEmpty, variants.allSatisfy({ ["q4_1", "f16", "f32"].contains($0) }) else {
-                fail("--variants: expected a list of q4_1, f16, f32, got '\(self.variants)'")
+                try fail("--variants: expected a list of q4_1, f16, f32, got '\(self.variants)'")
             }
             let modelPath = model ?? StarSimPaths.defaultModelFile
             guard FileManager.default.fileExists(atPath: modelPath) else {
-                fail("model file \(modelPath) not found (scripts/install.sh downloads the default one)")
+                try fail("model file \(modelPath) not found (scripts/install.sh downloads the default one)")
             }
             guard let root = Self.checkoutRoot() else {
-                fail("bench peer needs the StarSim checkout (scripts/install-peer.sh and tools/peer/llama_bench.py); run it from there")
+                try fail("bench peer needs the StarSim checkout (scripts/install-peer.sh and tools/peer/llama_bench.py); run it from there")
             }
             note("bench peer: installing or checking llama-cpp-python (first time: a 10–20 minute compile)")
             let python = try Self.runChecked([root + "/scripts/install-peer.sh"], what: "scripts/install-peer.sh")
                 .split(separator: "\n").last.map(String.init) ?? ""
             guard FileManager.default.isExecutableFile(atPath: python) else {
-                fail("scripts/install-peer.sh did not print the venv's python (got '\(python)')", code: 1)
+                try fail("scripts/install-peer.sh did not print the venv's python (got '\(python)')", code: 1)
             }
             guard threads == BLAS.defaultWorkers else {
-                fail("--threads \(threads): StarSim's kernels use \(BLAS.defaultWorkers) workers in this process; set STARSIM_WORKERS=\(threads) instead of --threads")
+                try fail("--threads \(threads): StarSim's kernels use \(BLAS.defaultWorkers) workers in this process; set STARSIM_WORKERS=\(threads) instead of --threads")
             }
             let session: ModelSession
-            do { session = try ModelSession(path: modelPath) } catch { fail("\(error)") }
+            do { session = try ModelSession(path: modelPath) } catch { try fail("\(error)") }
             let workDir = StarSimPaths.cacheDirectory + "/peer/models"
 
             var rows: [PeerRow] = []
@@ -105,7 +105,7 @@ extension Bench {
             let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let values = parts.compactMap { Int($0) }
             guard !parts.isEmpty, values.count == parts.count, values.allSatisfy({ (16...32_768).contains($0) }) else {
-                fail("--lengths: expected integers in 16…32768 separated by commas, like 512,4096; got '\(text)'")
+                try fail("--lengths: expected integers in 16…32768 separated by commas, like 512,4096; got '\(text)'")
             }
             return values
         }
@@ -131,10 +131,10 @@ extension Bench {
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = FileHandle.standardError
-            do { try process.run() } catch { fail("cannot start \(what) (\(arguments[0])): \(error.localizedDescription)", code: 1) }
+            do { try process.run() } catch { try fail("cannot start \(what) (\(arguments[0])): \(error.localizedDescription)", code: 1) }
             let data = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
-            guard process.terminationStatus == 0 else { fail("\(what) failed with exit status \(process.terminationStatus)", code: 1) }
+            guard process.terminationStatus == 0 else { try fail("\(what) failed with exit status \(process.terminationStatus)", code: 1) }
             return String(decoding: data, as: UTF8.self)
         }
 

@@ -132,17 +132,17 @@ struct Eval: ParsableCommand {
             do {
                 saved = try JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
             } catch {
-                fail("--report: cannot read \(file) as a saved `starsim eval --json` report: \(error.localizedDescription)")
+                try fail("--report: cannot read \(file) as a saved `starsim eval --json` report: \(error.localizedDescription)")
             }
             // Cells are recomputed from the samples, so a report saved by an older build gets today's summary.
-            emit(EvaluationReport(suite: saved.suite, model: saved.model, samples: saved.samples,
+            try emit(EvaluationReport(suite: saved.suite, model: saved.model, samples: saved.samples,
                                   wallSeconds: saved.wallSeconds, results: saved.results))
             return
         }
         let suite: EvaluationSuite
-        do { suite = try makeSuite() } catch { fail("\(error)") }
+        do { suite = try makeSuite() } catch { try fail("\(error)") }
         let session: ModelSession
-        do { session = try ModelSession(path: model) } catch { fail("\(error)", code: 1) }
+        do { session = try ModelSession(path: model) } catch { try fail("\(error)", code: 1) }
         let err = FileHandle.standardError
         func note(_ s: String) { err.write(Data((s + "\n").utf8)) }
         note("starsim eval: suite '\(suite.name)', \(suite.runCount) runs (\(suite.samples) samples per cell); model loaded in \(String(format: "%.1f", session.loadSeconds)) s")
@@ -157,21 +157,21 @@ struct Eval: ParsableCommand {
                 },
                 progress: { note($0.line) })
         } catch {
-            fail("\(error)", code: 1)
+            try fail("\(error)", code: 1)
         }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let report = EvaluationReport(
             suite: suite.name, model: URL(fileURLWithPath: model ?? StarSimPaths.defaultModelFile).lastPathComponent,
             samples: suite.samples, wallSeconds: wall, results: results)
         note("starsim eval: done in \(ExecutionProgress.clock(wall))")
-        emit(report)
+        try emit(report)
     }
 
     /// Prints a report in the chosen format on stdout.
-    func emit(_ report: EvaluationReport) {
+    func emit(_ report: EvaluationReport) throws {
         let wall = report.wallSeconds
         if json {
-            do { print(try report.json(), terminator: "") } catch { fail("\(error)", code: 1) }
+            do { print(try report.json(), terminator: "") } catch { try fail("\(error)", code: 1) }
         } else if csv {
             print(report.csv, terminator: "")
         } else {

@@ -29,9 +29,9 @@ struct Generate: ParsableCommand {
     func run() throws {
         var text = prompt
         if prompt == "-" { text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { fail("the prompt is empty") }
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { try fail("the prompt is empty") }
         let session: ModelSession
-        do { session = try ModelSession(path: model) } catch { fail("\(error)") }
+        do { session = try ModelSession(path: model) } catch { try fail("\(error)") }
         let rendered = raw ? text : session.tokenizer.renderChat(
             messages: [.init(role: "user", content: text)], addGenerationPrompt: true)
         let ids = session.tokenizer.encode(rendered)
@@ -44,7 +44,7 @@ struct Generate: ParsableCommand {
                 if n == 1 { firstToken = DispatchTime.now().uptimeNanoseconds }
             }
         } catch {
-            fail("\(error)")
+            try fail("\(error)")
         }
         let end = DispatchTime.now().uptimeNanoseconds
         print(session.tokenizer.decode(out))

@@ -32,7 +32,7 @@ struct Paper: ParsableCommand {
             do {
                 print(PaperComparison.text(try PaperComparison.fit(files: files)), terminator: "")
             } catch {
-                fail("\(error)")
+                try fail("\(error)")
             }
             return
         }
@@ -43,7 +43,7 @@ struct Paper: ParsableCommand {
                 progress.update("projecting \(done)/\(total)", done: done, total: total)
             }
         } catch {
-            fail("\(error)")
+            try fail("\(error)")
         }
         if csv {
             print(PaperComparison.csv(report), terminator: "")
@@ -61,7 +61,7 @@ struct Paper: ParsableCommand {
                   + "\(sweep.generate) sampled tokens")
             print(CapacityTable(results: results).text(), terminator: "")
         } catch {
-            fail("\(error)")
+            try fail("\(error)")
         }
     }
 }

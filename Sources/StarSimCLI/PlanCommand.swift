@@ -45,7 +45,7 @@ struct Plan: ParsableCommand {
             }
             print(planner.text(plans), terminator: "")
         } catch {
-            fail("\(error)")
+            try fail("\(error)")
         }
     }
 }

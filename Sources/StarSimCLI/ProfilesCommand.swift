@@ -19,7 +19,7 @@ struct Profiles: ParsableCommand {
         if let profiles {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: profiles, isDirectory: &isDirectory), isDirectory.boolValue else {
-                fail("--profiles \(profiles): no such directory")
+                try fail("--profiles \(profiles): no such directory")
             }
         }
         let catalog = ProfileCatalog(userDirectory: profiles)

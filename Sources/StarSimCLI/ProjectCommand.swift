@@ -65,12 +65,12 @@ struct Project: ParsableCommand {
             sweep = try sweepFile.map { f throws(StarSimError) in try ProjectionSweep.load(file: f) } ?? buildSweep()
             try sweep.validate()
         } catch {
-            fail("\(error)")
+            try fail("\(error)")
         }
         let configs = sweep.configs()
         if let trace {
             do { try FileManager.default.createDirectory(atPath: trace, withIntermediateDirectories: true) } catch {
-                fail("--trace \(trace): cannot create the directory: \(error)")
+                try fail("--trace \(trace): cannot create the directory: \(error)")
             }
         }
         let progress = ProgressOutput()
@@ -89,7 +89,7 @@ struct Project: ParsableCommand {
                 let paths = try CapacityPlots.write(table, to: plots)
                 FileHandle.standardError.write(Data(("wrote " + paths.joined(separator: ", ") + "\n").utf8))
             } catch {
-                fail("--plots \(plots): \(error)", code: 1)
+                try fail("--plots \(plots): \(error)", code: 1)
             }
         }
         if results.contains(where: { if case .failed = $0.status { return true } else { return false } }) {

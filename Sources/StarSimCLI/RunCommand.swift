@@ -28,7 +28,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         var s: Scenario
-        do { s = try Scenario.load(file: scenario) } catch { fail("\(error)") }
+        do { s = try Scenario.load(file: scenario) } catch { try fail("\(error)") }
         if let traceDir { s.traceDirectory = traceDir }
         if timeline { s.timeline = true }
         let quiet = self.quiet
@@ -38,12 +38,12 @@ struct Run: ParsableCommand {
                 if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
             }
         } catch let error as StarSimError {
-            fail("\(error)")
+            try fail("\(error)")
         } catch {
-            fail("\(scenario): \(error)", code: 1)
+            try fail("\(scenario): \(error)", code: 1)
         }
         if json {
-            do { print(try ScenarioReport.json(result)) } catch { fail("cannot encode JSON: \(error)", code: 1) }
+            do { print(try ScenarioReport.json(result)) } catch { try fail("cannot encode JSON: \(error)", code: 1) }
         } else {
             print(ScenarioReport.text(result))
         }

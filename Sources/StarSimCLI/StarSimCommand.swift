@@ -16,6 +16,33 @@ struct StarSimCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Run.self, Generate.self, Eval.self, Project.self, Plan.self, Paper.self, Profiles.self, Bench.self, Validate.self])
+
+    /// Parses, runs, and turns a ``CommandFailure`` into `starsim: error: …` and its exit code; other
+    /// errors (usage, `--help`) go to the argument parser as usual.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data(("starsim: error: " + failure.message + "\n").utf8))
+            Foundation.exit(failure.code)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// A user-facing failure of a command: the message (naming the file, field or value and what was
+/// expected) and the exit code (2 for bad input, 1 for failures at run time). Commands throw it, so
+/// tests can check messages in process; `StarSimCommand.main` prints it and exits.
+struct CommandFailure: Error, CustomStringConvertible {
+    var message: String
+    var code: Int32
+    var description: String { message }
 }
 
 /// Prints a progress or status line on stderr (stdout stays the command's result).
@@ -23,10 +50,10 @@ func note(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// Prints a user-facing error and exits non-zero (2 for bad input, 1 for failures at run time).
-func fail(_ message: String, code: Int32 = 2) -> Never {
-    FileHandle.standardError.write(Data(("starsim: error: " + message + "\n").utf8))
-    exit(code)
+/// Stops the command with a user-facing error (2 for bad input, 1 for failures at run time): throws
+/// a ``CommandFailure``.
+func fail(_ message: String, code: Int32 = 2) throws -> Never {
+    throw CommandFailure(message: message, code: code)
 }
 
 struct Validate: ParsableCommand {
@@ -57,7 +84,7 @@ struct Validate: ParsableCommand {
                 print("  \(m.method.name) on \(m.hosts) host\(m.hosts == 1 ? "" : "s"): \(m.plan)")
             }
         } catch {
-            fail("\(error)")
+            try fail("\(error)")
         }
     }
 }

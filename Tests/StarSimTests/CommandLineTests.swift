@@ -37,4 +37,22 @@ import Testing
             #expect(StarSimCommand.message(for: error).contains("many"))
         }
     }
+
+    /// Errors of a command's own checks are thrown (`CommandFailure`), not exited: message and code
+    /// are checked here in process.
+    @Test func commandErrorsNameTheInputAndCarryTheExitCode() throws {
+        func failure(_ arguments: [String]) throws -> CommandFailure? {
+            var command = try StarSimCommand.parseAsRoot(arguments)
+            do { try command.run() } catch let f as CommandFailure { return f }
+            return nil
+        }
+        let profiles = try failure(["profiles", "--profiles", "/no/such/dir"])
+        #expect(profiles?.message == "--profiles /no/such/dir: no such directory" && profiles?.code == 2)
+        let validate = try failure(["validate", "/no/such/scenario.yaml"])
+        #expect(validate?.message.contains("/no/such/scenario.yaml") == true && validate?.code == 2)
+        let project = try failure(["project", "--combine", "bogus"])
+        #expect(project?.message == "--combine: 'bogus' is invalid; expected pipeline or tensor-parallel")
+        let peer = try failure(["bench", "peer", "--rounds", "0"])
+        #expect(peer?.message == "--rounds: expected 1…20, got 0")
+    }
 }
