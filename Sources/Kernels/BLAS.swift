@@ -11,9 +11,9 @@ import Glibc
 /// This is the only file in the package that imports `COpenBLAS`. Everything is row-major `Float`.
 ///
 /// Reproducibility: OpenBLAS's result depends on its thread count — its threaded drivers split a
-/// product over M and N differently from the single-thread driver, so 2–40% of the elements of an
-/// `sgemm` differ in the last bits between 1 and 2 threads (measured on the Zen, Haswell and
-/// SkylakeX kernels of OpenBLAS 0.3.21; `Docs/Determinism.md`). The count is one process-wide
+/// product over M and N differently from the single-thread driver, so 2–72% of the elements of an
+/// `sgemm` differ in the last bits between 1 and 2 threads (measured on the Zen and Haswell
+/// kernels of OpenBLAS 0.3.21; `Docs/Determinism.md`). The count is one process-wide
 /// setting, so a call made while another thread had changed it gave a result that depended on
 /// timing. `BLAS` therefore pins OpenBLAS to **one thread per call**, once, before the first call,
 /// and never changes it. Parallelism is ours: `parallelSgemm`/`parallelSgemv` cut a product into
