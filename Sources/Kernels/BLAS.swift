@@ -1,5 +1,4 @@
 import COpenBLAS
-import Dispatch
 import Foundation
 
 #if canImport(Glibc)
@@ -109,14 +108,13 @@ public enum BLAS {
         precondition(m >= 0 && n >= 0 && k >= 0, "BLAS.parallelSgemm: negative dimension m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
         let chunks = gemmChunks(m: m, n: n, k: k)
-        let operands = GemmOperands(a: a, b: b, c: c)
-        forEachChunk(chunks.count, workers: workers) { i in
+        WorkSharing.forEach(chunks.count, workers: workers) { i in
             let (rows, columns) = chunks[i]
-            let aChunk = transA ? operands.a + rows.lowerBound : operands.a + rows.lowerBound * lda
-            let bChunk = transB ? operands.b + columns.lowerBound * ldb : operands.b + columns.lowerBound
+            let aChunk = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
+            let bChunk = transB ? b + columns.lowerBound * ldb : b + columns.lowerBound
             sgemm(transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, alpha: alpha,
                   a: aChunk, lda: lda, b: bChunk, ldb: ldb, beta: beta,
-                  c: operands.c + rows.lowerBound * ldc + columns.lowerBound, ldc: ldc)
+                  c: c + rows.lowerBound * ldc + columns.lowerBound, ldc: ldc)
         }
     }
 
@@ -135,36 +133,12 @@ public enum BLAS {
             sgemv(trans: trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
             return
         }
-        let operands = GemmOperands(a: a, b: x, c: y)
-        forEachChunk(chunkCount, workers: workers) { i in
+        WorkSharing.forEach(chunkCount, workers: workers) { i in
             let lo = i * columnChunk, count = min(outputs, lo + columnChunk) - lo
             if trans {
-                sgemv(trans: true, m: m, n: count, alpha: alpha, a: operands.a + lo, lda: lda, x: operands.b,
-                      beta: beta, y: operands.c + lo)
+                sgemv(trans: true, m: m, n: count, alpha: alpha, a: a + lo, lda: lda, x: x, beta: beta, y: y + lo)
             } else {
-                sgemv(trans: false, m: count, n: n, alpha: alpha, a: operands.a + lo * lda, lda: lda,
-                      x: operands.b, beta: beta, y: operands.c + lo)
-            }
-        }
-    }
-
-    /// Runs `body(0..<count)`, the indices handed out one at a time to up to `workers` threads (the
-    /// calling thread among them). Returns when all are done.
-    static func forEachChunk(_ count: Int, workers: Int, _ body: (Int) -> Void) {
-        let threads = min(max(1, workers), count)
-        if threads <= 1 {
-            for i in 0..<count { body(i) }
-            return
-        }
-        let counter = WorkCounter()
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: threads) { _ in
-                while true {
-                    let i = counter.next()
-                    if i >= count { break }
-                    shared.value(i)
-                }
+                sgemv(trans: false, m: count, n: n, alpha: alpha, a: a + lo * lda, lda: lda, x: x, beta: beta, y: y + lo)
             }
         }
     }
@@ -244,36 +218,5 @@ public enum BLAS {
             }
         }
         return []
-    }
-}
-
-/// Pointers of one parallel product, shared by its workers.
-/// `@unchecked Sendable`: workers only read `a` and `b` and write disjoint chunks of `c`; the
-/// parallel call returns after every worker finished, inside the caller's borrow.
-private struct GemmOperands: @unchecked Sendable {
-    let a: UnsafePointer<Float>
-    let b: UnsafePointer<Float>
-    let c: UnsafeMutablePointer<Float>
-}
-
-/// A non-escaping closure run by `concurrentPerform` workers before the call returns.
-/// `@unchecked Sendable`: the closure writes only disjoint chunks (see `forEachChunk` callers).
-private struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
-/// Hands out work item indices 0, 1, 2, … to concurrent workers.
-/// `@unchecked Sendable`: the only state, `value`, is read and written under `lock`.
-final class WorkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        let v = value
-        value += 1
-        return v
     }
 }

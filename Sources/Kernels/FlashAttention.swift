@@ -24,7 +24,7 @@ import Foundation
 /// ranges computed independently and merged by log-sum-exp (`LSEMerge`), which is exact up to
 /// rounding. The split depends on the shape only, never on the worker count.
 ///
-/// Threads: `configuration.workers` threads (DispatchQueue.concurrentPerform) take work items and
+/// Threads: `configuration.workers` threads (`WorkSharing`) take work items and
 /// run single-thread BLAS (`BLAS` pins OpenBLAS to one thread); this measured faster than one thread
 /// driving 2-thread BLAS on these small `sgemm`s (4K causal: 63–66% vs 56–62% of a bare 2-thread
 /// `sgemm`). Each item's arithmetic is the same whichever worker runs it, so the output is bitwise
@@ -148,23 +148,8 @@ public enum FlashAttention {
             q: queries, qpos: qpos, k: keys, v: values, kpos: kpos, keyBounds: UnsafePointer(keyBounds),
             out: splitOut, lse: splitLSE)
         let items = baseItems * splits
-        let workers = min(configuration.workers, items)
-        if workers <= 1 {
-            let scratch = Scratch(problem: problem)
-            defer { scratch.free() }
-            for item in 0..<items { problem.run(item: item, scratch: scratch) }
-        } else {
-            let counter = WorkCounter()
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                let scratch = Scratch(problem: problem)
-                defer { scratch.free() }
-                while true {
-                    let item = counter.next()
-                    if item >= items { break }
-                    problem.run(item: item, scratch: scratch)
-                }
-            }
-        }
+        WorkSharing.forEach(items, workers: configuration.workers, state: { Scratch(problem: problem) },
+                            release: { $0.free() }) { item, scratch in problem.run(item: item, scratch: scratch) }
         if splits > 1 {
             LSEMerge.merge(
                 parts: splits, output: UnsafePointer(splitOut), lse: UnsafePointer(splitLSE),
