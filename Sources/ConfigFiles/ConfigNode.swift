@@ -26,20 +26,62 @@ public final class ConfigNode: @unchecked Sendable {
         self.node = node
     }
 
-    /// Parses a YAML file. Errors name the file and the line of a syntax error.
-    public static func load(file: String) throws(ConfigError) -> ConfigNode {
-        guard FileManager.default.fileExists(atPath: file) else {
-            throw ConfigError(file: file, field: nil, line: nil, message: "file not found")
+    /// Largest configuration file read: 4 MiB (a scenario with an inline prompt is a few hundred KB).
+    public static let maxFileBytes = 4 << 20
+    /// Deepest nesting of mappings and lists accepted: 64 levels (the deepest file StarSim reads
+    /// nests 4). Checked on the text before the YAML is composed, whose recursion would otherwise
+    /// overflow the stack on input like `x: [[[[…`.
+    public static let maxDepth = 64
+
+    /// Reads a configuration file's text: it must be a regular file of at most ``maxFileBytes``,
+    /// in UTF-8. Errors name the file and say what it is instead (missing, a directory, a device,
+    /// too large, not UTF-8).
+    public static func readText(file: String) throws(ConfigError) -> String {
+        func fail(_ message: String) -> ConfigError { ConfigError(file: file, field: nil, line: nil, message: message) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+            throw fail("file not found")
         }
-        guard let data = FileManager.default.contents(atPath: file),
-              let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError(file: file, field: nil, line: nil, message: "cannot read the file as UTF-8 text")
+        if isDirectory.boolValue { throw fail("is a directory; expected a YAML file") }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+        if let type = attributes?[.type] as? FileAttributeType, type != .typeRegular {
+            throw fail("is not a regular file (a device, pipe or socket); expected a YAML file")
         }
-        return try parse(text, file: file)
+        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= maxFileBytes else {
+            throw fail("is \(size) bytes; configuration files are limited to \(maxFileBytes) bytes (4 MiB)")
+        }
+        guard let handle = FileHandle(forReadingAtPath: file) else { throw fail("cannot be opened for reading (permission denied?)") }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: maxFileBytes + 1) ?? Data() } catch {
+            throw fail("cannot be read: \(error.localizedDescription)")
+        }
+        guard data.count <= maxFileBytes else {
+            throw fail("is larger than \(maxFileBytes) bytes (4 MiB), the limit for configuration files")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw fail("is not UTF-8 text; expected a YAML file")
+        }
+        return text
     }
 
-    /// Parses YAML text; `file` is only used in messages.
+    /// Parses a YAML file. Errors name the file and the line of a syntax error.
+    public static func load(file: String) throws(ConfigError) -> ConfigNode {
+        try parse(readText(file: file), file: file)
+    }
+
+    /// Parses YAML text; `file` is only used in messages. Rejects text over ``maxFileBytes``, nesting
+    /// deeper than ``maxDepth`` (before composing) and duplicate keys in a mapping.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigNode {
+        guard text.utf8.count <= maxFileBytes else {
+            throw ConfigError(file: file, field: nil, line: nil,
+                              message: "is \(text.utf8.count) bytes; configuration files are limited to \(maxFileBytes) bytes (4 MiB)")
+        }
+        if let deep = YAMLDepth.firstTooDeep(text, limit: maxDepth) {
+            throw ConfigError(file: file, field: nil, line: deep.line,
+                              message: "nesting deeper than \(maxDepth) levels at line \(deep.line), column \(deep.column); expected at most \(maxDepth) levels of mappings and lists")
+        }
         let composed: Node?
         do {
             composed = try Yams.compose(yaml: text)
@@ -55,7 +97,44 @@ public final class ConfigNode: @unchecked Sendable {
         guard case .mapping = root else {
             throw config.error("expected a mapping of fields at the top level, found \(config.kind)")
         }
+        try rejectDuplicateKeys(root, file: file)
         return config
+    }
+
+    /// Most values a document may expand to, counting each use of an alias: 1,000,000.
+    public static let maxNodes = 1_000_000
+
+    /// Throws on the first mapping (depth-first) with a key given twice, naming both lines.
+    private static func rejectDuplicateKeys(_ root: Node, file: String) throws(ConfigError) {
+        var stack: [(Node, String)] = [(root, "")]
+        var visited = 0
+        while let (node, path) = stack.popLast() {
+            visited += 1
+            guard visited <= maxNodes else {
+                throw ConfigError(file: file, field: nil, line: nil,
+                                  message: "expands to more than \(maxNodes) values (through anchors and aliases); expected a smaller document")
+            }
+            switch node {
+            case .mapping(let m):
+                var seen: [String: Int?] = [:]
+                for (k, v) in m {
+                    let key = k.string ?? "\(k)"
+                    let line = k.mark?.line
+                    if let first = seen[key] {
+                        let field = path.isEmpty ? key : "\(path).\(key)"
+                        let firstText = first.map { " (first given at line \($0))" } ?? ""
+                        throw ConfigError(file: file, field: field, line: line,
+                                          message: "given twice\(firstText); each field may appear once")
+                    }
+                    seen[key] = line
+                    stack.append((v, path.isEmpty ? key : "\(path).\(key)"))
+                }
+            case .sequence(let seq):
+                for (i, v) in seq.enumerated() { stack.append((v, "\(path)[\(i)]")) }
+            case .scalar:
+                break
+            }
+        }
     }
 
     private static func describe(_ error: YamlError) -> String {
@@ -147,7 +226,7 @@ public final class ConfigNode: @unchecked Sendable {
         guard let s = string, let v = Self.parseDouble(s), v.isFinite else {
             throw error("expected a number\(Self.rangeText(range)), found \(kind)")
         }
-        if let range, !range.contains(v) { throw error("\(v) is out of range; expected\(Self.rangeText(range))") }
+        if let range, !range.contains(v) { throw error("\(String(format: "%g", v)) is out of range; expected a number\(Self.rangeText(range))") }
         return v
     }
 
@@ -227,7 +306,11 @@ public final class ConfigNode: @unchecked Sendable {
 
     static func rangeText<T: Comparable>(_ range: ClosedRange<T>?) -> String {
         guard let range else { return "" }
-        return " in \(range.lowerBound)...\(range.upperBound)"
+        func text(_ x: T) -> String {
+            if let d = x as? Double { return String(format: "%g", d) }
+            return "\(x)"
+        }
+        return " in \(text(range.lowerBound))...\(text(range.upperBound))"
     }
 
     /// The candidate within edit distance 2 of `word`, if any (for "did you mean").
