@@ -20,6 +20,8 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable, Hashable {
         public static let deadlock = Code("deadlock")
         public static let outOfMemory = Code("outOfMemory")
         public static let invalidFlow = Code("invalidFlow")
+        public static let tooManyEvents = Code("tooManyEvents")
+        public static let pastHorizon = Code("pastHorizon")
     }
 
     enum Kind: Hashable, Sendable {
@@ -33,6 +35,8 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable, Hashable {
         case deadlock(at: SimInstant, waiting: [Waiting])
         case outOfMemory(host: HostID, neededBytes: Int64, inUseBytes: Int64, capacityBytes: Int64, label: String)
         case invalidFlow(flow: FlowID, reason: String)
+        case tooManyEvents(limit: Int, at: SimInstant)
+        case pastHorizon(at: SimInstant, label: String)
     }
 
     /// One blocked host in a deadlock report: the host and what it waits for, in words
@@ -58,6 +62,8 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable, Hashable {
         case .deadlock: .deadlock
         case .outOfMemory: .outOfMemory
         case .invalidFlow: .invalidFlow
+        case .tooManyEvents: .tooManyEvents
+        case .pastHorizon: .pastHorizon
         }
     }
 
@@ -91,6 +97,12 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable, Hashable {
                 + "capacity \(capacity) bytes (short by \(needed + inUse - capacity) bytes)"
         case let .invalidFlow(flow, reason):
             return "\(flow): \(reason)"
+        case let .tooManyEvents(limit, at):
+            return "the run needs more than \(limit) simulated events (stopped at \(at) of simulated time), "
+                + "the limit for one run; use fewer hosts or generated tokens"
+        case let .pastHorizon(at, label):
+            return "simulated time passed \(at) at '\(label)', beyond the \(Int(InputLimits.simulatedTimeHorizonSeconds / 31_557_600))-year "
+                + "horizon of a run; the device or link profile is far too slow for this work"
         }
     }
 
@@ -127,6 +139,14 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable, Hashable {
                                    label: String) -> ClusterError {
         ClusterError(.outOfMemory(host: host, neededBytes: neededBytes, inUseBytes: inUseBytes,
                                   capacityBytes: capacityBytes, label: label))
+    }
+    /// The run handled `limit` events and was stopped (`SimulationOptions.eventLimit`).
+    public static func tooManyEvents(limit: Int, at: SimInstant) -> ClusterError {
+        ClusterError(.tooManyEvents(limit: limit, at: at))
+    }
+    /// An event was due after `InputLimits.simulatedTimeHorizonSeconds`.
+    public static func pastHorizon(at: SimInstant, label: String) -> ClusterError {
+        ClusterError(.pastHorizon(at: at, label: label))
     }
     /// A flow that cannot be started (duplicate id, negative size, start in the past…).
     public static func invalidFlow(_ flow: FlowID, reason: String) -> ClusterError {

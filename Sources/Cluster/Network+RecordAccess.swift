@@ -77,20 +77,55 @@ extension RunLog.Record {
     }
 }
 
-/// Total length of the union of half-open intervals `[start, end)`, in ns.
-func unionLength(_ intervals: [(SimInstant, SimInstant)]) -> SimDuration {
-    var total: Int64 = 0
-    var current: (SimInstant, SimInstant)? = nil
-    for (s, e) in intervals.sorted(by: { $0.0 < $1.0 }) where e > s {
-        if let c = current, s <= c.1 {
-            current = (c.0, max(c.1, e))
+/// The length of a union of half-open intervals `[start, end)`, built one interval at a time in
+/// bounded memory: `compact(before:)` merges the pending intervals and folds those ending at or before
+/// a watermark (no later interval starts before it) into `finished`.
+struct IntervalUnion: Sendable {
+    private var pending: [(SimInstant, SimInstant)] = []
+    private var finished: Int64 = 0
+    /// Pending intervals at which `add` merges them by itself.
+    private static let mergeThreshold = 4096
+
+    mutating func add(_ start: SimInstant, _ end: SimInstant) {
+        guard end > start else { return }
+        if let last = pending.last, start >= last.0, start <= last.1 {
+            pending[pending.count - 1].1 = max(last.1, end)  // the common case: in order, touching
         } else {
-            if let c = current { total += (c.1 - c.0).nanoseconds }
-            current = (s, e)
+            pending.append((start, end))
+            if pending.count >= Self.mergeThreshold { merge() }
         }
     }
-    if let c = current { total += (c.1 - c.0).nanoseconds }
-    return .nanoseconds(total)
+
+    /// Merges pending intervals, then folds those ending at or before `watermark`.
+    mutating func compact(before watermark: SimInstant) {
+        merge()
+        var keep: [(SimInstant, SimInstant)] = []
+        for interval in pending {
+            if interval.1 <= watermark { finished += (interval.1 - interval.0).nanoseconds } else { keep.append(interval) }
+        }
+        pending = keep
+    }
+
+    /// Total length so far.
+    var length: SimDuration {
+        var copy = self
+        copy.merge()
+        return .nanoseconds(copy.pending.reduce(copy.finished) { $0 + ($1.1 - $1.0).nanoseconds })
+    }
+
+    private mutating func merge() {
+        guard pending.count > 1 else { return }
+        var merged: [(SimInstant, SimInstant)] = []
+        merged.reserveCapacity(pending.count)
+        for (s, e) in pending.sorted(by: { $0.0 < $1.0 }) {
+            if let last = merged.last, s <= last.1 {
+                merged[merged.count - 1].1 = max(last.1, e)
+            } else {
+                merged.append((s, e))
+            }
+        }
+        pending = merged
+    }
 }
 
 /// Human-readable byte count in decimal units with two decimals: `512 B`, `1.20 MB`, `3.00 GB`.

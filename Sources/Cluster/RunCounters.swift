@@ -1,6 +1,7 @@
 import Foundation
 
-/// Aggregate counters of a run, computed from its `RunLog`.
+/// Aggregate counters of a run: streamed by the scheduler as records finish (`RunReport.counters`,
+/// with or without a kept log), or computed from a `RunLog`.
 ///
 /// - Run length: the latest end over all records (or an explicit `runLength`).
 /// - Per host: bytes sent / received (total and per phase; an intra-host transfer counts as both sent
@@ -41,25 +42,45 @@ public struct RunCounters: Sendable, Hashable {
     /// Every phase seen, sorted.
     public let phases: [String]
 
+    /// Counters of a whole log (the same arithmetic as the scheduler's streaming ``Accumulator``).
     public init(log: RunLog, topology: Topology? = nil, runLength: SimDuration? = nil) {
-        var end = SimInstant.zero
-        for r in log.records { end = max(end, r.endTime) }
-        let length = runLength ?? (end - .zero)
-        self.runLength = length
+        var accumulator = Accumulator(hosts: log.hosts.map(\.id), links: log.links, topology: topology)
+        for r in log.records { accumulator.add(r) }
+        self = accumulator.counters(runLength: runLength)
+    }
 
-        var hostMap: [HostID: HostCounters] = [:]
-        for h in log.hosts { hostMap[h.id] = HostCounters(host: h.id) }
-        var linkMap: [LinkID: LinkCounters] = [:]
-        for l in log.links { linkMap[l] = LinkCounters(link: l) }
-        var computeIntervals: [HostID: [(SimInstant, SimInstant)]] = [:]
-        var linkIntervals: [LinkID: [(SimInstant, SimInstant)]] = [:]
-        var phaseSet = Set<String>()
+    init(runLength: SimDuration, hosts: [HostCounters], links: [LinkCounters], phases: [String]) {
+        self.runLength = runLength
+        self.hosts = hosts
+        self.links = links
+        self.phases = phases
+    }
 
-        for r in log.records {
+    /// Builds ``RunCounters`` one record at a time, in memory that does not grow with the run: busy
+    /// intervals are merged and, once ``compact(before:)`` says no later interval can start before a
+    /// watermark, folded into a total. The scheduler feeds every finished record to one of these (a
+    /// transfer when it is delivered), so a run's counters exist whether or not its log is kept.
+    public struct Accumulator: Sendable {
+        private let topology: Topology?
+        private var end = SimInstant.zero
+        private var hostMap: [HostID: HostCounters] = [:]
+        private var linkMap: [LinkID: LinkCounters] = [:]
+        private var computeBusy: [HostID: IntervalUnion] = [:]
+        private var linkBusy: [LinkID: IntervalUnion] = [:]
+        private var phaseSet = Set<String>()
+
+        public init(hosts: [HostID], links: [LinkID], topology: Topology? = nil) {
+            self.topology = topology
+            for h in hosts { hostMap[h] = HostCounters(host: h) }
+            for l in links { linkMap[l] = LinkCounters(link: l) }
+        }
+
+        public mutating func add(_ r: RunLog.Record) {
+            end = max(end, r.endTime)
             switch r {
             case .compute(let step):
                 hostMap[step.host, default: HostCounters(host: step.host)].computeByPhase[step.phase, default: .zero] += step.end - step.start
-                computeIntervals[step.host, default: []].append((step.start, step.end))
+                computeBusy[step.host, default: IntervalUnion()].add(step.start, step.end)
                 phaseSet.insert(step.phase)
             case .transfer(let message):
                 phaseSet.insert(message.phase)
@@ -71,7 +92,7 @@ public struct RunCounters: Sendable, Hashable {
                 for l in (message.route.isEmpty ? [LinkID(from: message.from, to: message.to)] : message.route) {
                     linkMap[l, default: LinkCounters(link: l)].bytes += message.bytes
                     linkMap[l]!.bytesByPhase[message.phase, default: 0] += message.bytes
-                    linkIntervals[l, default: []].append((begin, message.delivered))
+                    linkBusy[l, default: IntervalUnion()].add(begin, message.delivered)
                 }
             case .memory(let usage):
                 hostMap[usage.host, default: HostCounters(host: usage.host)].peakMemoryBytes =
@@ -80,19 +101,33 @@ public struct RunCounters: Sendable, Hashable {
                 if hostMap[point.host] == nil { hostMap[point.host] = HostCounters(host: point.host) }
             }
         }
-        for h in hostMap.keys {
-            let busy = unionLength(computeIntervals[h] ?? [])
-            hostMap[h]!.busy = busy
-            hostMap[h]!.idle = max(.zero, length - busy)
+
+        /// Folds busy intervals that end before the watermarks into totals: no compute added later
+        /// starts before `computeWatermark`, no transfer added later starts before `linkWatermark`.
+        public mutating func compact(computeWatermark: SimInstant, linkWatermark: SimInstant) {
+            for h in computeBusy.keys { computeBusy[h]!.compact(before: computeWatermark) }
+            for l in linkBusy.keys { linkBusy[l]!.compact(before: linkWatermark) }
         }
-        for l in linkMap.keys {
-            let busy = unionLength(linkIntervals[l] ?? [])
-            linkMap[l]!.busy = busy
-            linkMap[l]!.utilisation = length.nanoseconds > 0 ? Double(busy.nanoseconds) / Double(length.nanoseconds) : 0
+
+        /// The counters so far; `runLength` defaults to the latest end of any record.
+        public func counters(runLength: SimDuration? = nil) -> RunCounters {
+            let length = runLength ?? (end - .zero)
+            var hosts = hostMap
+            var links = linkMap
+            for h in hosts.keys {
+                let busy = computeBusy[h]?.length ?? .zero
+                hosts[h]!.busy = busy
+                hosts[h]!.idle = max(.zero, length - busy)
+            }
+            for l in links.keys {
+                let busy = linkBusy[l]?.length ?? .zero
+                links[l]!.busy = busy
+                links[l]!.utilisation = length.nanoseconds > 0 ? Double(busy.nanoseconds) / Double(length.nanoseconds) : 0
+            }
+            return RunCounters(
+                runLength: length, hosts: hosts.values.sorted { $0.host < $1.host },
+                links: links.values.sorted { $0.link < $1.link }, phases: phaseSet.sorted())
         }
-        hosts = hostMap.values.sorted { $0.host < $1.host }
-        links = linkMap.values.sorted { $0.link < $1.link }
-        phases = phaseSet.sorted()
     }
 
     public func host(_ id: HostID) -> HostCounters? { hosts.first { $0.host == id } }

@@ -4,6 +4,9 @@ public struct RunReport: Sendable {
     public var finish: SimInstant
     /// Everything that happened, in order (empty records when `SimulationOptions.recordsLog` is off).
     public var log: RunLog
+    /// Bytes, busy time and memory per host, link and phase, streamed as the run went (present
+    /// whether or not the log was kept; equal to `RunCounters(log:topology:)` when it was).
+    public var counters: RunCounters
     /// One entry per host, indexed by host id.
     public var hosts: [HostSummary]
     /// Errors that stopped the run (out of memory, message to an unknown or failed host) or were found

@@ -35,6 +35,8 @@ actor Scheduler<Payload: Sendable> {
     private var events = EventQueue<Event>()
     private var hosts: [SimHost<Payload>] = []
     private var log: RunLog
+    private var counters: RunCounters.Accumulator
+    private var countedSinceCompaction = 0
     private var nextRecord = 0
     private var nextFlow = 0
     private var inFlight: [FlowID: InFlight] = [:]
@@ -42,7 +44,11 @@ actor Scheduler<Payload: Sendable> {
     private var aborted = false
     private var unfinished: Set<HostID> = []
     private var eventsProcessed = 0
+    private var nextProgress = 0
     private(set) var now: SimInstant = .zero
+
+    /// `InputLimits.simulatedTimeHorizonSeconds` in nanoseconds.
+    static var horizonNanoseconds: Int64 { Int64(InputLimits.simulatedTimeHorizonSeconds * 1e9) }
 
     init(topology: Topology, options: SimulationOptions, executor: LoopExecutor) {
         self.topology = topology
@@ -51,6 +57,7 @@ actor Scheduler<Payload: Sendable> {
         self.network = FlowNetwork(topology: topology)
         self.log = RunLog(hosts: topology.hosts.map { RunLog.HostInfo(id: $0, name: $0.description) },
                           links: topology.links)
+        self.counters = RunCounters.Accumulator(hosts: topology.hosts, links: topology.links, topology: topology)
     }
 
     func attach(_ hosts: [SimHost<Payload>]) {
@@ -64,8 +71,23 @@ actor Scheduler<Payload: Sendable> {
     func record(_ make: (Int) -> RunLog.Record) -> Int {
         let id = nextRecord
         nextRecord += 1
-        if options.recordsLog { log.records.append(make(id)) }
+        let r = make(id)
+        if options.recordsLog { log.records.append(r) }
+        // A transfer is counted when it is delivered (its record is completed then).
+        if case .transfer = r {} else { count(r) }
         return id
+    }
+
+    /// Feeds a finished record to the run's counters; every 64K records, folds busy intervals that
+    /// can no longer grow (memory stays flat however long the run).
+    private func count(_ r: RunLog.Record) {
+        counters.add(r)
+        countedSinceCompaction += 1
+        if countedSinceCompaction >= 65_536 {
+            countedSinceCompaction = 0
+            let oldestInFlight = inFlight.values.lazy.map(\.sentAt).min() ?? now
+            counters.compact(computeWatermark: now, linkWatermark: min(now, oldestInFlight))
+        }
     }
 
     func schedule(_ event: Event, at time: SimInstant) {
@@ -158,6 +180,20 @@ actor Scheduler<Payload: Sendable> {
                 }
             }
 
+            if eventsProcessed >= options.eventLimit {
+                errors.append(.tooManyEvents(limit: options.eventLimit, at: now))
+                aborted = true
+                break
+            }
+            if time.nanoseconds > Self.horizonNanoseconds {
+                errors.append(.pastHorizon(at: time, label: fromNetwork ? "a message delivery" : "a compute step"))
+                aborted = true
+                break
+            }
+            if let progress = options.progress, eventsProcessed >= nextProgress {
+                nextProgress = eventsProcessed + max(1, options.progressInterval)
+                if eventsProcessed > 0 { progress(eventsProcessed, now) }
+            }
             if fromNetwork {
                 events.advance(to: time)
                 now = time
@@ -170,12 +206,12 @@ actor Scheduler<Payload: Sendable> {
                         preconditionFailure("network delivered \(d.flow), which the scheduler never started")
                     }
                     network.forget(d.flow)
-                    if options.recordsLog {
-                        log.records[f.record] = .transfer(
-                            id: f.record, flow: d.flow, from: f.from, to: f.to, route: f.route, bytes: f.bytes,
-                            label: f.label, phase: f.phase, sent: f.sentAt, delivered: d.at,
-                            dependsOn: f.cause.map { [$0] } ?? [])
-                    }
+                    let delivered = RunLog.Record.transfer(
+                        id: f.record, flow: d.flow, from: f.from, to: f.to, route: f.route, bytes: f.bytes,
+                        label: f.label, phase: f.phase, sent: f.sentAt, delivered: d.at,
+                        dependsOn: f.cause.map { [$0] } ?? [])
+                    if options.recordsLog { log.records[f.record] = delivered }
+                    count(delivered)
                     let message = Message(flow: d.flow, from: f.from, to: f.to, bytes: f.bytes, payload: f.payload,
                                           label: f.label, phase: f.phase, sentAt: f.sentAt, deliveredAt: d.at)
                     eventsProcessed += 1
@@ -203,12 +239,14 @@ actor Scheduler<Payload: Sendable> {
             }
             errors.append(.deadlock(at: now, waiting: waiting))
         }
-        if aborted && options.recordsLog {
+        if aborted {
             // Messages still in flight when the run stopped never arrived: say so instead of leaving a
             // transfer record with a made-up delivery time.
             for (flow, f) in inFlight.sorted(by: { $0.key < $1.key }) {
-                log.records[f.record] = .mark(id: f.record, host: f.from, at: f.sentAt,
+                let mark = RunLog.Record.mark(id: f.record, host: f.from, at: f.sentAt,
                                               label: "undelivered \(flow) '\(f.label)' to \(f.to)")
+                if options.recordsLog { log.records[f.record] = mark }
+                count(mark)
             }
         }
 
@@ -218,7 +256,7 @@ actor Scheduler<Payload: Sendable> {
         }
         let wall = Double(WallClock.nanoseconds() &- wallStart) / 1e9
         hosts = []  // break the host → scheduler → host reference cycle
-        return RunReport(finish: now, log: log, hosts: summaries, errors: errors,
+        return RunReport(finish: now, log: log, counters: counters.counters(), hosts: summaries, errors: errors,
                          eventsProcessed: eventsProcessed, wallSeconds: wall)
     }
 

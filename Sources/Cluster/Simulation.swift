@@ -22,13 +22,36 @@ public struct SimulationOptions: Sendable, Hashable {
     public var recordsLog: Bool
     /// In `.asFastAsPossible` mode, events handled between two turns of the libuv loop.
     public var batchSize: Int
+    /// Events after which the run stops with `ClusterError.tooManyEvents` (default
+    /// `InputLimits.eventsPerRun`), so that no input runs unbounded.
+    public var eventLimit: Int
+    /// Called every `progressInterval` events with (events handled, current simulated time), on the
+    /// simulation's thread; for progress display of long runs.
+    public var progress: (@Sendable (Int, SimInstant) -> Void)?
+    public var progressInterval: Int = 200_000
 
     public init(pacing: Pacing = .asFastAsPossible, timing: Timing = .modeled, recordsLog: Bool = true,
-                batchSize: Int = 4096) {
+                batchSize: Int = 4096, eventLimit: Int = InputLimits.eventsPerRun,
+                progress: (@Sendable (Int, SimInstant) -> Void)? = nil) {
         self.pacing = pacing
         self.timing = timing
         self.recordsLog = recordsLog
         self.batchSize = batchSize
+        self.eventLimit = eventLimit
+        self.progress = progress
+    }
+
+    public static func == (a: SimulationOptions, b: SimulationOptions) -> Bool {
+        a.pacing == b.pacing && a.timing == b.timing && a.recordsLog == b.recordsLog && a.batchSize == b.batchSize
+            && a.eventLimit == b.eventLimit && a.progressInterval == b.progressInterval
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(pacing)
+        hasher.combine(timing)
+        hasher.combine(recordsLog)
+        hasher.combine(batchSize)
+        hasher.combine(eventLimit)
     }
 }
 

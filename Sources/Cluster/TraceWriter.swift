@@ -21,6 +21,10 @@ import Foundation
 /// The JSON is written by hand with a fixed key order, so the same `RunLog` always gives
 /// byte-identical output.
 public enum TraceWriter {
+    /// Marks a trace as StarSim's (in `otherData`, which trace viewers show as metadata), so that a
+    /// later run may replace it and nothing else (`OutputDirectory`).
+    public static let generatorMark = "\"generator\":\"starsim\""
+
     /// The trace as a JSON string (one event per line).
     public static func chromeTraceJSON(_ log: RunLog) -> String {
         var builder = Builder(log: log)
@@ -91,7 +95,8 @@ public enum TraceWriter {
             slices()
             arrows()
             counters()
-            return "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n" + lines.joined(separator: ",\n") + "\n]}\n"
+            return "{\"displayTimeUnit\":\"ns\",\"otherData\":{\(TraceWriter.generatorMark)},\"traceEvents\":[\n"
+                + lines.joined(separator: ",\n") + "\n]}\n"
         }
 
         func allHosts() -> [HostID] {

@@ -42,6 +42,8 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
     private var storeTokens: [KVRef: [Int]] = [:]
     private var hiddenTokens: [Segment: Int] = [:]
     private(set) var generated: [Int32] = []
+    /// Simulated instant each `.sample` step ended, in order (the query host's token times).
+    private(set) var sampleEnds: [SimInstant] = []
     private(set) var outOfMemory = false
 
     init(program: any HostProgram, backend: Backend, shape: ModelShape, weightBytes: Int64,
@@ -80,6 +82,7 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
         if case .sample = op {
             let t = backend.sampledToken
             generated.append(t)
+            sampleEnds.append(host.now)
             let stop = stopTokens.contains(t) || generated.count >= maxNewTokens
             apply(program.handle(.sampled(token: t, stop: stop)), host)
         } else {

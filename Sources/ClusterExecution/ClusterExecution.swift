@@ -69,8 +69,11 @@ public struct MethodOutcome: Sendable {
     /// Real runs: the query host's logits `[vocab]` before each sampled token (empty for projections).
     public var logits: [[Float]] = []
 
-    /// Bytes, busy time, utilisation per host, link and phase.
-    public var counters: RunCounters { RunCounters(log: report.log, topology: topology) }
+    /// Instants at which each `sample` step of the query host ended, in order.
+    public var sampleEnds: [SimInstant]
+
+    /// Bytes, busy time, utilisation per host, link and phase (streamed by the scheduler).
+    public var counters: RunCounters { report.counters }
     public var criticalPath: CriticalPath { CriticalPath(log: report.log) }
 }
 
@@ -81,7 +84,7 @@ enum ClusterExecution {
     static func run<Backend: OpBackend>(
         _ method: AttentionMethod, name: String, setup: ClusterSetup, shape: ModelShape, weightBytes: Int64,
         stopTokens: Set<Int32>, maxNewTokens: Int, recordsLog: Bool = true, progress: ProgressMeter? = nil,
-        backends: [Backend]
+        simulationProgress: (@Sendable (Int, SimInstant) -> Void)? = nil, backends: [Backend]
     ) throws -> MethodOutcome {
         precondition(backends.count == method.hosts, "one backend per host")
         var description = setup.topology
@@ -95,12 +98,14 @@ enum ClusterExecution {
         }
         let simulation = Simulation(
             topology: topology,
-            options: SimulationOptions(pacing: setup.pacing, timing: setup.timing, recordsLog: recordsLog))
+            options: SimulationOptions(pacing: setup.pacing, timing: setup.timing, recordsLog: recordsLog,
+                                       progress: simulationProgress))
         let start = DispatchTime.now().uptimeNanoseconds
         let report = try simulation.run(shells: shells)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return MethodOutcome(
             name: name, method: method, topology: topology, report: report,
-            generated: shells[method.queryHost].generated, wallSeconds: wall)
+            generated: shells[method.queryHost].generated, wallSeconds: wall,
+            sampleEnds: shells[method.queryHost].sampleEnds)
     }
 }

@@ -24,6 +24,24 @@ public final class ModelSession: Sendable {
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 
+    /// Refuses, before anything is allocated, a run over `tokens` tokens (prompt + generated) whose
+    /// working memory would not fit in this machine: K and V for every token on every layer (twice, as
+    /// Star's anchors and ring's received blocks can hold a second copy) plus f32 activations of the
+    /// widest layer for every token, against 80% of physical memory less the loaded weights.
+    /// - Throws: ``StarSimError`` naming the token count and both sizes.
+    public func checkMemory(tokens: Int, field: String) throws(StarSimError) {
+        let c = model.config
+        let kvPerToken = 2 * c.layerCount * c.kvWidth * 4
+        let activationsPerToken = (c.qkvWidth + 2 * c.intermediateSize + 2 * c.hiddenSize) * 4
+        let (needed, overflow) = tokens.multipliedReportingOverflow(by: 2 * kvPerToken + activationsPerToken)
+        let weights = file.tensors.reduce(0) { $0 &+ $1.elementCount &* 4 }
+        let available = Int(clamping: ProcessInfo.processInfo.physicalMemory / 5 * 4) - weights
+        guard !overflow, needed <= available else {
+            throw .invalid(field, "\(tokens) tokens need about \(needed / 1_048_576) MiB of KV cache and activations; "
+                + "this machine has about \(max(0, available) / 1_048_576) MiB to spare (80% of its memory, less the weights)")
+        }
+    }
+
     /// A prompt split as Star Attention's paper does: the chat prefix, instruction and document are
     /// the *context*; the question, the end of the user turn, the assistant header and the answer
     /// prefix are the *query*. Both are tokenized separately (no token spans the boundary).

@@ -14,15 +14,19 @@ public enum ProjectedExecution {
     /// - Parameters:
     ///   - granularity: `.perLayer` (default) shows overlap per layer, ring step and merge;
     ///     `.coarse` folds communication-free stretches into one event for very large sweeps.
-    ///   - recordsLog: keep every record (needed for traces, counters and the critical path).
+    ///   - recordsLog: keep every record (needed for traces and the critical path; counters, TTFT and
+    ///     TPOT do not need it, so memory stays flat without it).
+    ///   - progress: called every 200,000 events with (events, simulated time).
     public static func run(model: ModelSpec, method: AttentionMethod, name: String, setup: ClusterSetup,
-                           generateTokens: Int, recordsLog: Bool = true) throws -> MethodOutcome {
+                           generateTokens: Int, recordsLog: Bool = true,
+                           progress: (@Sendable (Int, SimInstant) -> Void)? = nil) throws -> MethodOutcome {
         var setup = setup
         setup.timing = .modeled
         let backends = (0..<method.hosts).map { _ in ModeledBackend() }
         return try ClusterExecution.run(
             method, name: name, setup: setup, shape: model.shape, weightBytes: model.weightBytes,
-            stopTokens: [], maxNewTokens: generateTokens, recordsLog: recordsLog, backends: backends)
+            stopTokens: [], maxNewTokens: generateTokens, recordsLog: recordsLog, simulationProgress: progress,
+            backends: backends)
     }
 }
 
@@ -35,17 +39,6 @@ extension MethodOutcome {
         let ends = sampleEnds
         guard ends.count >= 2 else { return nil }
         return SimDuration(nanoseconds: (ends.last! - ends.first!).nanoseconds / Int64(ends.count - 1))
-    }
-
-    /// Instants at which each `sample` step ended, in order. The run log holds the shell's rendering
-    /// of each op (`AttentionHostShell` records `op.description`), so the sample op is recognised by
-    /// that rendering, spelled once by `Op`.
-    public var sampleEnds: [SimInstant] {
-        let sample = Op.sample.description
-        return report.log.records.compactMap { record -> SimInstant? in
-            if case .compute(let step) = record, step.label == sample { return step.end }
-            return nil
-        }.sorted()
     }
 
     /// Latest end of any compute or transfer of `phase`.

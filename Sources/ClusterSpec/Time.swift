@@ -14,8 +14,11 @@ public struct SimInstant: Comparable, Hashable, Sendable, CustomStringConvertibl
     public static let zero = SimInstant(nanoseconds: 0)
 
     public static func < (a: SimInstant, b: SimInstant) -> Bool { a.nanoseconds < b.nanoseconds }
+    /// Saturates at `Int64.max` instead of trapping (the scheduler stops a run long before, at
+    /// `InputLimits.simulatedTimeHorizonSeconds`).
     public static func + (a: SimInstant, d: SimDuration) -> SimInstant {
-        SimInstant(nanoseconds: a.nanoseconds + d.nanoseconds)
+        let (sum, overflow) = a.nanoseconds.addingReportingOverflow(d.nanoseconds)
+        return SimInstant(nanoseconds: overflow ? (d.nanoseconds > 0 ? .max : .min) : sum)
     }
     public static func - (a: SimInstant, b: SimInstant) -> SimDuration {
         SimDuration(nanoseconds: a.nanoseconds - b.nanoseconds)
@@ -35,22 +38,28 @@ public struct SimDuration: Comparable, Hashable, Sendable, AdditiveArithmetic, C
     public static func nanoseconds(_ n: Int64) -> SimDuration { SimDuration(nanoseconds: n) }
     public static func microseconds(_ n: Int64) -> SimDuration { SimDuration(nanoseconds: n * 1_000) }
     public static func milliseconds(_ n: Int64) -> SimDuration { SimDuration(nanoseconds: n * 1_000_000) }
-    /// Rounds up to the next nanosecond, so that a non-zero cost never becomes zero time.
+    /// Rounds up to the next nanosecond, so that a non-zero cost never becomes zero time; saturates at
+    /// `Int64.max` nanoseconds (292 years) instead of trapping.
     public static func seconds(_ s: Double) -> SimDuration {
         precondition(s.isFinite && s >= 0, "duration must be finite and non-negative, got \(s)")
-        return SimDuration(nanoseconds: Int64((s * 1e9).rounded(.up)))
+        let ns = (s * 1e9).rounded(.up)
+        return SimDuration(nanoseconds: ns >= 9.2e18 ? .max : Int64(ns))
     }
     public var seconds: Double { Double(nanoseconds) / 1e9 }
 
     public static func < (a: SimDuration, b: SimDuration) -> Bool { a.nanoseconds < b.nanoseconds }
+    /// Saturates at `Int64.max` / `Int64.min` instead of trapping.
     public static func + (a: SimDuration, b: SimDuration) -> SimDuration {
-        SimDuration(nanoseconds: a.nanoseconds + b.nanoseconds)
+        let (sum, overflow) = a.nanoseconds.addingReportingOverflow(b.nanoseconds)
+        return SimDuration(nanoseconds: overflow ? (b.nanoseconds > 0 ? .max : .min) : sum)
     }
     public static func - (a: SimDuration, b: SimDuration) -> SimDuration {
         SimDuration(nanoseconds: a.nanoseconds - b.nanoseconds)
     }
+    /// Saturates instead of trapping.
     public static func * (a: SimDuration, k: Int64) -> SimDuration {
-        SimDuration(nanoseconds: a.nanoseconds * k)
+        let (product, overflow) = a.nanoseconds.multipliedReportingOverflow(by: k)
+        return SimDuration(nanoseconds: overflow ? ((a.nanoseconds < 0) != (k < 0) ? .min : .max) : product)
     }
 
     /// Human-readable with a unit that fits: `850ns`, `12.5µs`, `3.2ms`, `1.25s`.
