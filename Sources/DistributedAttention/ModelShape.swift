@@ -58,15 +58,26 @@ public struct ModelShape: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Bytes of one token id on the wire (`Int32`).
     public static let tokenIDBytes = 4
 
-    /// Checks every field is positive, `bytesPerElement` is 2 or 4 and `heads` is a multiple of `kvHeads`.
+    /// The accepted range of each dimension. The upper bounds are about 8× the largest published
+    /// dense models (Llama-3.1-405B: 126 layers, hidden 16384, 128 heads, ffn 53248, vocab 128256), so
+    /// any real model fits, while every size derived from them (parameters, bytes per token, FLOPs at
+    /// `InputLimits.contextTokens`) stays far inside `Int64` (Docs/Limits.md).
+    public static let limits = (
+        layers: 1...1024, hidden: 1...131_072, heads: 1...1024, headDim: 1...1024, ffn: 1...524_288,
+        vocab: 1...4_194_304)
+
+    /// Checks every dimension against ``limits``, `bytesPerElement` is 2 or 4 and `heads` is a multiple
+    /// of `kvHeads`.
     /// - Throws: ``PlanError`` naming the field, its value and what was expected.
     public func validate() throws(PlanError) {
-        let fields: [(String, Int)] = [
-            ("layers", layers), ("hidden", hidden), ("heads", heads), ("kvHeads", kvHeads),
-            ("headDim", headDim), ("ffn", ffn), ("vocab", vocab),
+        let fields: [(String, Int, ClosedRange<Int>)] = [
+            ("layers", layers, Self.limits.layers), ("hidden", hidden, Self.limits.hidden),
+            ("heads", heads, Self.limits.heads), ("kvHeads", kvHeads, Self.limits.heads),
+            ("headDim", headDim, Self.limits.headDim), ("ffn", ffn, Self.limits.ffn), ("vocab", vocab, Self.limits.vocab),
         ]
-        for (name, value) in fields where value < 1 {
-            throw PlanError(.invalid(owner: "ModelShape", field: name, value: value, expected: "at least 1"))
+        for (name, value, range) in fields where !range.contains(value) {
+            throw PlanError(.invalid(
+                owner: "ModelShape", field: name, value: value, expected: "\(range.lowerBound)...\(range.upperBound)"))
         }
         if bytesPerElement != 2 && bytesPerElement != 4 {
             throw PlanError(

@@ -109,6 +109,23 @@ public struct LlamaConfig: Codable, Sendable, Hashable {
         kvHeadCount = try int("llama.attention.head_count_kv")
         headDim = try int("llama.rope.dimension_count")
         contextLength = try int("llama.context_length")
+        // Sizes are bounded before anything is allocated from them (a corrupt or hostile file must get
+        // an error, not a 343 GB allocation): the ranges of `ModelShape.limits`, and every block the
+        // header announces must have its tensors in the file.
+        let bounds: [(String, Int, ClosedRange<Int>)] = [
+            ("llama.embedding_length", hiddenSize, 1...131_072), ("llama.feed_forward_length", intermediateSize, 1...524_288),
+            ("llama.block_count", layerCount, 1...1024), ("llama.attention.head_count", headCount, 1...1024),
+            ("llama.attention.head_count_kv", kvHeadCount, 1...1024), ("llama.rope.dimension_count", headDim, 1...1024),
+            ("llama.context_length", contextLength, 1...(1 << 24)),
+        ]
+        for (key, value, range) in bounds where !range.contains(value) {
+            throw ModelError(.badMetadata(path: path, key: key, value: "\(value)", expected: "\(range.lowerBound)...\(range.upperBound)"))
+        }
+        guard gguf.tensor(named: "blk.\(layerCount - 1).attn_norm.weight") != nil else {
+            throw ModelError(.badMetadata(
+                path: path, key: "llama.block_count", value: "\(layerCount)",
+                expected: "the number of blocks whose tensors the file holds (no tensor blk.\(layerCount - 1).attn_norm.weight)"))
+        }
         ropeBase = try double("llama.rope.freq_base", default: 10000)
         rmsEpsilon = try double("llama.attention.layer_norm_rms_epsilon")
 

@@ -82,6 +82,12 @@ public final class LlamaModel: Sendable {
     public init(gguf: GGUFFile, decodePath: DecodePath = .quantized) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let config = try LlamaConfig(gguf: gguf)
+        // Weights are dequantized to f32: refuse a file that cannot fit before allocating any of it.
+        let needed = gguf.tensors.reduce(0) { $0 &+ min($1.elementCount, Int.max / 8) &* 4 }
+        let available = Int(clamping: ProcessInfo.processInfo.physicalMemory / 5 * 4)
+        guard needed <= available else {
+            throw ModelError(.insufficientMemory(path: gguf.path, neededBytes: needed, availableBytes: available))
+        }
         self.config = config
         self.decodePath = decodePath
         file = gguf

@@ -18,6 +18,7 @@ public struct ModelError: Error, CustomStringConvertible, Sendable, Equatable {
         case positionCountMismatch(tokens: Int, positions: Int)
         case tokenOutOfRange(index: Int, id: Int32, vocabulary: Int)
         case invalidArgument(String)
+        case insufficientMemory(path: String, neededBytes: Int, availableBytes: Int)
     }
 
     let kind: Kind
@@ -52,6 +53,9 @@ public struct ModelError: Error, CustomStringConvertible, Sendable, Equatable {
             return "\(tokens) tokens but \(positions) positions: one position per token is required"
         case let .tokenOutOfRange(index, id, vocabulary):
             return "token id \(id) (token \(index)) is out of range: vocabulary has \(vocabulary) ids (0..<\(vocabulary))"
+        case let .insufficientMemory(path, needed, available):
+            return "\(path): loading needs about \(needed / 1_048_576) MiB (weights as f32), more than the \(available / 1_048_576) MiB "
+                + "this machine can give (80% of its memory)"
         case let .invalidArgument(message):
             return message
         }

@@ -1,3 +1,9 @@
+/// Marks an SVG document as StarSim's, so that a later run may replace it and nothing else.
+public enum SVGGenerator {
+    /// An XML comment right after the `<svg>` element's start tag.
+    public static let mark = "<!-- generator: starsim -->"
+}
+
 /// Minimal append-only SVG text builder. All text and attribute values go through ``escape(_:)``;
 /// all coordinates through ``NumberText/px(_:)``, so output is byte-identical for identical input.
 struct SVGDocument {
@@ -8,6 +14,7 @@ struct SVGDocument {
         text += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         text += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(w)\" height=\"\(h)\" viewBox=\"0 0 \(w) \(h)\""
         text += " font-family=\"Helvetica, Arial, sans-serif\" role=\"img\">\n"
+        text += SVGGenerator.mark + "\n"
         text += "<title>\(SVGDocument.escape(title))</title>\n"
         text += "<rect x=\"0\" y=\"0\" width=\"\(w)\" height=\"\(h)\" fill=\"#ffffff\"/>\n"
     }

@@ -1,3 +1,4 @@
+import ClusterSpec
 import ConfigFiles
 import Foundation
 
@@ -45,9 +46,25 @@ public struct ProfileCatalog: Sendable {
     /// Every link name this catalog resolves: the built-ins, then the user directory's files.
     public var linkNames: [String] { knownNames(Self.builtInLinks.map(\.name), "links") }
 
+    /// Checks that the user directory, when set, exists and is a directory.
+    /// - Throws: ``ProjectionError`` naming the directory and what it is instead.
+    public func checkUserDirectory() throws(ProjectionError) {
+        guard let dir = userDirectory else { return }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) else {
+            throw ProjectionError(.unreadable(file: dir, reason: "profile directory not found"))
+        }
+        guard isDirectory.boolValue else {
+            throw ProjectionError(.unreadable(file: dir, reason: "is a file; expected a directory of profile YAML files"))
+        }
+    }
+
+    /// A name that ends in `.yaml`/`.yml` or contains a `/` is a path: it is returned as is (so that a
+    /// missing file is reported as such, not as an unknown name). Other names are looked up in the user
+    /// directory.
     private func find(_ name: String, subfolder: String) -> String? {
         let fm = FileManager.default
-        if name.hasSuffix(".yaml") || name.hasSuffix(".yml"), fm.fileExists(atPath: name) { return name }
+        if name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.contains("/") { return name }
         guard let dir = userDirectory else { return nil }
         for candidate in ["\(dir)/\(subfolder)/\(name).yaml", "\(dir)/\(name).yaml"] where fm.fileExists(atPath: candidate) {
             return candidate
@@ -121,13 +138,13 @@ extension ProfileCatalog {
     static func parseDevice(_ root: ConfigNode) throws(ConfigError) -> DeviceSpec {
         let name = try root.string("name")
         let summary = try root.string("summary", default: "")
-        let flops = try labelledDouble(root, "flops_per_second", positive: true)
-        let bw = try labelledDouble(root, "memory_bandwidth_bytes_per_second", positive: true)
+        let flops = try labelledDouble(root, "flops_per_second", range: InputLimits.flopsPerSecond)
+        let bw = try labelledDouble(root, "memory_bandwidth_bytes_per_second", range: InputLimits.memoryBandwidthBytesPerSecond)
         let capNode = try root.required("memory_capacity_bytes", expected: "a mapping with value, source, note")
-        let cap = try capNode.int("value", range: 1...Int.max)
+        let cap = try capNode.int("value", range: InputLimits.memoryCapacityBytes)
         let capSource = try provenance(capNode)
         try capNode.finish()
-        let overhead = try labelledDouble(root, "kernel_overhead_seconds", positive: false)
+        let overhead = try labelledDouble(root, "kernel_overhead_seconds", range: InputLimits.latencySeconds)
         let effNode = try root.required("efficiency", expected: "a mapping with source, note and the efficiency fields")
         var eff = EfficiencyParameters.calibratedH100
         for field in EfficiencyParameters.fields {
@@ -135,7 +152,7 @@ extension ProfileCatalog {
         }
         let effSource = try provenance(effNode)
         try effNode.finish()
-        let ringEff = try labelledDouble(root, "ring_attention_efficiency", positive: true, maximum: 1)
+        let ringEff = try labelledDouble(root, "ring_attention_efficiency", range: 0...1, excludingZero: true)
         let overlapNode = try root.required("ring_overlaps_transfer", expected: "a mapping with value (true or false), source, note")
         guard overlapNode.isMapping else {
             throw overlapNode.error("expected a mapping with value (true or false), source, note; found \(overlapNode.kind)")
@@ -154,27 +171,24 @@ extension ProfileCatalog {
     static func parseLink(_ root: ConfigNode) throws(ConfigError) -> LinkSpec {
         let name = try root.string("name")
         let summary = try root.string("summary", default: "")
-        let bw = try labelledDouble(root, "bandwidth_bytes_per_second", positive: true)
-        let latency = try labelledDouble(root, "latency_seconds", positive: false)
-        let overhead = try labelledDouble(root, "message_overhead_seconds", positive: false)
+        let bw = try labelledDouble(root, "bandwidth_bytes_per_second", range: InputLimits.linkBandwidthBytesPerSecond)
+        let latency = try labelledDouble(root, "latency_seconds", range: InputLimits.latencySeconds)
+        let overhead = try labelledDouble(root, "message_overhead_seconds", range: InputLimits.latencySeconds)
         try root.finish()
         return LinkSpec(name: name, summary: summary, bandwidthBytesPerSecond: bw, latencySeconds: latency,
                         messageOverheadSeconds: overhead)
     }
 
-    /// `key: {value: <number>, source: spec|calibrated|measured|assumed, note: <text>}`.
-    /// `positive`: value must be > 0 (else ≥ 0); `maximum`: value must be ≤ it. Always finite.
+    /// `key: {value: <number>, source: spec|calibrated|measured|assumed, note: <text>}`; the value must be
+    /// finite and in `range` (`excludingZero`: and not 0).
     private static func labelledDouble(
-        _ root: ConfigNode, _ key: String, positive: Bool, maximum: Double? = nil
+        _ root: ConfigNode, _ key: String, range: ClosedRange<Double>, excludingZero: Bool = false
     ) throws(ConfigError) -> Labelled<Double> {
         let node = try root.required(key, expected: "a mapping with value, source, note")
         guard node.isMapping else { throw node.error("expected a mapping with value, source, note; found \(node.kind)") }
-        let value = try node.double("value")
-        if positive ? !(value > 0) : !(value >= 0) {
-            throw node.error("\(value) is not allowed; expected a \(positive ? "positive" : "non-negative") finite number", field: "value")
-        }
-        if let maximum, value > maximum {
-            throw node.error("\(value) is not allowed; expected at most \(YAMLText.number(maximum))", field: "value")
+        let value = try node.double("value", range: range)
+        if excludingZero && value == 0 {
+            throw node.error("0 is not allowed; expected a number in (\(YAMLText.number(range.lowerBound)), \(YAMLText.number(range.upperBound))]", field: "value")
         }
         let source = try provenance(node)
         try node.finish()

@@ -12,8 +12,9 @@ struct Bench: ParsableCommand {
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Bare sgemm vs tiled flash attention (causal 1K/4K/8K, decode).")
-        @Option(help: "Repetitions (best is kept).") var repetitions = 3
-        func run() {
+        @Option(parsing: .unconditional, help: "Repetitions (best is kept; 1 to 100).") var repetitions = 3
+        func run() throws {
+            _ = try checked(repetitions, "--repetitions", 1...100)
             print(KernelBenchmark.run(repetitions: repetitions))
         }
     }
@@ -22,11 +23,15 @@ struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "SmolLM2 prefill tokens/s at 1K/4K/8K and decode tokens/s, as a fraction of a same-run sgemm; peak RSS.")
         @Option(help: "Prefill lengths, comma separated.") var lengths = "1024,4096,8192"
-        @Option(help: "Decode tokens.") var decodeTokens = 128
+        @Option(parsing: .unconditional, help: "Decode tokens (1 to 8192).") var decodeTokens = 128
         @Option(help: "GGUF model file (default: the cached SmolLM2).") var model: String?
         func run() throws {
-            let lengths = self.lengths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !lengths.isEmpty, lengths.allSatisfy({ $0 > 0 }) else { try fail("--lengths: expected positive integers like 1024,4096") }
+            _ = try checked(decodeTokens, "--decode-tokens", InputLimits.realRunGeneratedTokens)
+            let parts = self.lengths.split(separator: ",", omittingEmptySubsequences: false)
+            let lengths = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !lengths.isEmpty, lengths.count == parts.count, lengths.allSatisfy({ (1...8192).contains($0) }) else {
+                try fail("--lengths: expected integers in 1...8192 like 1024,4096, got '\(self.lengths)'")
+            }
             let session: ModelSession
             do { session = try ModelSession(path: model) } catch { try fail("\(error)") }
             print(try ModelBenchmark.run(model: session.model, lengths: lengths, decodeTokens: decodeTokens))
@@ -36,8 +41,9 @@ struct Bench: ParsableCommand {
     struct Engine: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Scheduler events/s with an actor hop per event (10 and 1,000 hosts), and memory growth.")
-        @Option(help: "Events per run.") var events = 2_000_000
+        @Option(parsing: .unconditional, help: "Events per run (1000 to 100,000,000).") var events = 2_000_000
         func run() throws {
+            _ = try checked(events, "--events", 1000...100_000_000)
             for hosts in [10, 1000] {
                 print(try EngineBenchmark.run(events: events, hosts: hosts))
             }
@@ -48,10 +54,14 @@ struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Wall time of global/Star/Ring runs vs the same math back to back (simulation overhead).")
         @Option(help: "Context lengths, comma separated.") var context = "4096,8000"
-        @Option(help: "Hosts for Star and Ring.") var hosts = 4
+        @Option(parsing: .unconditional, help: "Hosts for Star and Ring (1 to 64).") var hosts = 4
         func run() throws {
-            let lengths = context.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !lengths.isEmpty else { try fail("--context: expected integers like 4096,8000") }
+            _ = try checked(hosts, "--hosts", InputLimits.realRunHosts)
+            let parts = context.split(separator: ",", omittingEmptySubsequences: false)
+            let lengths = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !lengths.isEmpty, lengths.count == parts.count, lengths.allSatisfy({ (64...8192).contains($0) }) else {
+                try fail("--context: expected integers in 64...8192 like 4096,8000, got '\(context)'")
+            }
             let session: ModelSession
             do { session = try ModelSession(path: nil) } catch { try fail("\(error)") }
             let rows = try SimulationBenchmark.run(session: session, contextTokens: lengths, hosts: hosts) {

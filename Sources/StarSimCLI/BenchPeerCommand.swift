@@ -19,10 +19,10 @@ extension Bench {
                 """)
 
         @Option(help: "Prefill lengths, comma separated.") var lengths = "512,1024,2048,4096,8192"
-        @Option(help: "Decode tokens (after a 16-token prompt).") var decodeTokens = 128
-        @Option(help: "Threads for both engines (default: StarSim's worker count: STARSIM_WORKERS, else the active CPUs).") var threads: Int?
-        @Option(help: "Rounds (each runs every engine once; ranges are over rounds).") var rounds = 2
-        @Option(help: "llama.cpp timed runs per measurement, best kept (StarSim times each prefill once per round).") var reps = 2
+        @Option(parsing: .unconditional, help: "Decode tokens (after a 16-token prompt).") var decodeTokens = 128
+        @Option(parsing: .unconditional, help: "Threads for both engines (default: StarSim's worker count: STARSIM_WORKERS, else the active CPUs).") var threads: Int?
+        @Option(parsing: .unconditional, help: "Rounds (each runs every engine once; ranges are over rounds).") var rounds = 2
+        @Option(parsing: .unconditional, help: "llama.cpp timed runs per measurement, best kept (StarSim times each prefill once per round).") var reps = 2
         @Option(help: "llama.cpp variants, comma separated.") var variants = "q4_1,f16,f32"
         @Option(help: "GGUF model file (default: the cached SmolLM2).") var model: String?
         @Flag(help: "Print the measurements as JSON instead of a table.") var json = false

@@ -47,13 +47,13 @@ struct Eval: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated passkey depths 0…1, cycled over samples (default: spread evenly, (i+½)/samples).", valueName: "depths"))
     var depth: String?
 
-    @Option(help: "Samples (prompts with different seeds) per cell (default 3).")
+    @Option(parsing: .unconditional, help: "Samples (prompts with different seeds) per cell (default 3; 1 to 1000).")
     var samples: Int?
 
-    @Option(help: "Seed of the first sample (sample i uses seed + i) (default 1).")
+    @Option(parsing: .unconditional, help: "Seed of the first sample (sample i uses seed + i) (default 1).")
     var seed: Int?
 
-    @Option(help: "Max new tokens per answer for every task (default per task: passkey 8, niah-multikey 16, niah-multivalue 40, variable-tracking 32, common-words 48; with --no-answer-prefix 16, 32, 64, 48, 64).")
+    @Option(parsing: .unconditional, help: "Max new tokens per answer for every task (default per task: passkey 8, niah-multikey 16, niah-multivalue 40, variable-tracking 32, common-words 48; with --no-answer-prefix 16, 32, 64, 48, 64).")
     var generate: Int?
 
     @Flag(inversion: .prefixedNo, help: "End the query with the task's answer prefix, as RULER does ('The pass key is'; default), or not (the model answers freely).")

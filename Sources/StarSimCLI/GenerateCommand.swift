@@ -16,17 +16,14 @@ struct Generate: ParsableCommand {
     @Flag(help: "Send the prompt as raw text, without the chat template.")
     var raw = false
 
-    @Option(name: .long, help: "Maximum new tokens.")
+    @Option(name: .long, parsing: .unconditional, help: "Maximum new tokens (1 to 8192, and prompt + new tokens within the model's context).")
     var maxTokens = 64
 
     @Option(help: "GGUF model file (default: $STARSIM_MODEL or the cached SmolLM2).")
     var model: String?
 
-    func validate() throws {
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens)") }
-    }
-
     func run() throws {
+        _ = try checked(maxTokens, "--max-tokens", InputLimits.realRunGeneratedTokens, "a number of tokens")
         var text = prompt
         if prompt == "-" { text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { try fail("the prompt is empty") }
@@ -35,6 +32,12 @@ struct Generate: ParsableCommand {
         let rendered = raw ? text : session.tokenizer.renderChat(
             messages: [.init(role: "user", content: text)], addGenerationPrompt: true)
         let ids = session.tokenizer.encode(rendered)
+        let contextLength = session.model.config.contextLength
+        guard ids.count + maxTokens <= contextLength else {
+            try fail("--max-tokens \(maxTokens): the prompt's \(ids.count) tokens + \(maxTokens) new tokens exceed the model's "
+                + "context of \(contextLength) tokens; expected --max-tokens at most \(max(0, contextLength - ids.count))")
+        }
+        do { try session.checkMemory(tokens: ids.count + maxTokens, field: "--max-tokens") } catch { try fail("\(error)") }
         var hook = GlobalAttention(config: session.model.config, reservingTokens: ids.count + maxTokens)
         let start = DispatchTime.now().uptimeNanoseconds
         var firstToken: UInt64 = 0
@@ -44,7 +47,7 @@ struct Generate: ParsableCommand {
                 if n == 1 { firstToken = DispatchTime.now().uptimeNanoseconds }
             }
         } catch {
-            try fail("\(error)")
+            try fail("\(error)", code: 1)
         }
         let end = DispatchTime.now().uptimeNanoseconds
         print(session.tokenizer.decode(out))

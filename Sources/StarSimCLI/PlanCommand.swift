@@ -15,14 +15,14 @@ struct Plan: ParsableCommand {
 
     @Option(help: "Model name, .gguf or config.json.")
     var model: String = "llama-3.1-8b"
-    @Option(help: "Context length (K = 1024, M = 1024²).")
+    @Option(parsing: .unconditional, help: "Context length (K = 1024, M = 1024²; 1 to 16M).")
     var context: String
     @OptionGroup var hardware: HardwareOptions
     @Option(help: "Methods, comma-separated.")
     var methods: String = "global,star,ring,ring-zigzag"
-    @Option(name: .customLong("max-ttft"), help: "Target time to first token, e.g. 2s, 500ms.")
+    @Option(name: .customLong("max-ttft"), parsing: .unconditional, help: "Target time to first token, e.g. 2s, 500ms.")
     var maxTTFT: String?
-    @Option(name: .customLong("max-memory-per-host"), help: "Target peak memory per host, e.g. 160GB.")
+    @Option(name: .customLong("max-memory-per-host"), parsing: .unconditional, help: "Target peak memory per host, e.g. 160GB.")
     var maxMemoryPerHost: String?
 
     func run() throws {
@@ -39,6 +39,7 @@ struct Plan: ParsableCommand {
                 try MethodKind.parse(String(m), field: "--methods")
             }
             planner.profileDirectory = hardware.profiles
+            try ProfileCatalog(userDirectory: hardware.profiles).checkUserDirectory()
             let progress = ProgressOutput()
             let plans = try planner.plan { done, total in
                 progress.update("projecting \(done)/\(total)", done: done, total: total)

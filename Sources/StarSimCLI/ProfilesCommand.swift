@@ -16,13 +16,8 @@ struct Profiles: ParsableCommand {
     var profiles: String?
 
     func run() throws {
-        if let profiles {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: profiles, isDirectory: &isDirectory), isDirectory.boolValue else {
-                try fail("--profiles \(profiles): no such directory")
-            }
-        }
         let catalog = ProfileCatalog(userDirectory: profiles)
+        do { try catalog.checkUserDirectory() } catch { try fail("--profiles: \(error)") }
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
         print("devices (per GPU):")
         print("  " + pad("name", 14) + pad("peak FLOP/s", 13) + pad("memory BW", 15) + pad("memory", 11) + "summary")

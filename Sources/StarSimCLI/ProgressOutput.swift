@@ -7,7 +7,7 @@ import Synchronization
 /// (sweeps report from their workers).
 final class ProgressOutput: Sendable {
     private let isTerminal = isatty(STDERR_FILENO) != 0
-    private struct State { var lastTenth = -1; var open = false }
+    private struct State { var lastTenth = -1; var open = false; var lastStatus: UInt64 = 0 }
     private let state = Mutex(State())
 
     /// Shows `text` for `done` of `total` units of work; the line ends when `done == total`.
@@ -20,6 +20,22 @@ final class ProgressOutput: Sendable {
                 let tenth = total > 0 ? 10 * done / total : 10
                 guard tenth != s.lastTenth || done >= total else { return }
                 s.lastTenth = tenth
+                write(text + "\n")
+            }
+        }
+    }
+
+    /// Shows where a long piece of work is, between two `update`s: redrawn on a terminal, at most one
+    /// line per 5 s on a pipe.
+    func status(_ text: String) {
+        state.withLock { s in
+            if isTerminal {
+                write("\r\u{1B}[K" + text)
+                s.open = true
+            } else {
+                let now = DispatchTime.now().uptimeNanoseconds
+                guard now &- s.lastStatus >= 5_000_000_000 else { return }
+                s.lastStatus = now
                 write(text + "\n")
             }
         }

@@ -23,33 +23,28 @@ struct Project: ParsableCommand {
 
     @Option(help: "Model: llama-3.1-8b|llama-3.1-70b|llama-3.1-405b|smollm2-135m, a .gguf file or a config.json.")
     var model: String = "llama-3.1-8b"
-    @Option(help: "Context lengths, comma-separated (K = 1024, M = 1024²).")
+    @Option(parsing: .unconditional, help: "Context lengths, comma-separated (K = 1024, M = 1024²; 1 to 16M).")
     var context: String = "16K,32K,64K,128K"
-    @Option(help: "Host counts, comma-separated (star and ring).")
+    @Option(parsing: .unconditional, help: "Host counts, comma-separated (star and ring; 1 to 1024).")
     var hosts: String = "4"
-    @Option(name: .customLong("gpus-per-host"), help: "GPUs per host, comma-separated.")
+    @Option(name: .customLong("gpus-per-host"), parsing: .unconditional, help: "GPUs per host, comma-separated (1 to 128).")
     var gpusPerHost: String = "2"
     @OptionGroup var hardware: HardwareOptions
     @Option(help: "Methods, comma-separated: global, star, star-noanchor, star-prev, ring, ring-zigzag.")
     var methods: String = "global,star,ring"
-    @Option(help: "Star block size (default min(⌈L/hosts⌉, 32K)).")
+    @Option(parsing: .unconditional, help: "Star block size (default min(⌈L/hosts⌉, 32K)).")
     var block: String?
-    @Option(help: "Star anchor size (default = block; 0 = no anchor).")
+    @Option(parsing: .unconditional, help: "Star anchor size (default = block; 0 = no anchor).")
     var anchor: String?
-    @Option(help: "Tokens sampled in total (the first comes from the query).")
+    @Option(parsing: .unconditional, help: "Tokens sampled in total (the first comes from the query; 1 to 131072).")
     var generate: Int = 1
-    @Option(help: "Query tokens encoded after the context.")
+    @Option(parsing: .unconditional, help: "Query tokens encoded after the context (1 to 1M).")
     var query: Int = 64
     @Option(help: "Event granularity: per-layer | coarse.")
     var granularity: String = "per-layer"
     @Option(help: "Write one Chrome trace per configuration into this directory.")
     var trace: String?
-    @Option(help: "Write SVG charts into this directory.")
-    var plots: String?
-    @Flag(help: "Print CSV instead of a table.")
-    var csv = false
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
+    @OptionGroup var output: OutputOptions
     @Flag(help: "Run serially (default: independent configurations on all cores).")
     var serial = false
     @Flag(help: "Print the projection benchmark timings (70B at 1M on 16 hosts; a 200-configuration sweep) and exit.")
@@ -68,28 +63,35 @@ struct Project: ParsableCommand {
             try fail("\(error)")
         }
         let configs = sweep.configs()
-        if let trace {
-            do { try FileManager.default.createDirectory(atPath: trace, withIntermediateDirectories: true) } catch {
-                try fail("--trace \(trace): cannot create the directory: \(error)")
-            }
+        let traces = trace.map { OutputDirectory($0, option: "--trace", force: output.force) }
+        do {
+            try sweep.checkWork()
+            try traces?.check(names: configs.indices.map { CapacityProjection.traceName(configs[$0], index: $0) })
+            try output.plotDirectory?.check(names: CapacityPlots.fileNames)
+        } catch {
+            try fail("\(error)")
         }
         let progress = ProgressOutput()
-        let showProgress = configs.count > 4
-        let results = CapacityProjection.sweep(configs, parallel: !serial, traceDirectory: trace) { done, total in
-            if showProgress {
-                progress.update("projecting \(done)/\(total)", done: done, total: total)
-            }
-        }
+        let results = CapacityProjection.sweep(
+            configs, parallel: !serial, traceDirectory: traces,
+            progress: { done, total in progress.update("projecting \(done)/\(total)", done: done, total: total) },
+            running: { i, events, time in
+                progress.status("projecting configuration \(i + 1)/\(configs.count) (\(configs[i].method.rawValue), "
+                    + "\(configs[i].effectiveHosts) hosts, \(TokenCount.format(configs[i].contextLength))): "
+                    + "\(events / 1000)K events, \(time) simulated")
+            })
         let table = CapacityTable(results: results)
-        if csv { print(table.csv(), terminator: "") } else if json { print(table.json(), terminator: "") } else {
-            print(table.text(), terminator: "")
+        switch output.format {
+        case .csv: print(table.csv(), terminator: "")
+        case .json: print(table.json(), terminator: "")
+        case .table: print(table.text(), terminator: "")
         }
-        if let plots {
+        if let plots = output.plotDirectory {
             do {
                 let paths = try CapacityPlots.write(table, to: plots)
-                FileHandle.standardError.write(Data(("wrote " + paths.joined(separator: ", ") + "\n").utf8))
+                note("wrote " + paths.joined(separator: ", "))
             } catch {
-                try fail("--plots \(plots): \(error)", code: 1)
+                try fail("\(error)", code: 1)
             }
         }
         if results.contains(where: { if case .failed = $0.status { return true } else { return false } }) {
@@ -100,7 +102,7 @@ struct Project: ParsableCommand {
     func buildSweep() throws(StarSimError) -> ProjectionSweep {
         func ints(_ text: String, _ field: String) throws(StarSimError) -> [Int] {
             var out: [Int] = []
-            for part in text.split(separator: ",") {
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
                 guard let n = Int(part.trimmingCharacters(in: .whitespaces)) else {
                     throw .invalidValue(field, String(part), "a comma-separated list of integers")
                 }

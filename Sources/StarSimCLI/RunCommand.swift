@@ -26,19 +26,24 @@ struct Run: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress lines on stderr.")
     var quiet = false
 
+    @Flag(help: "Replace existing trace files even when StarSim did not write them.")
+    var force = false
+
     func run() throws {
         var s: Scenario
         do { s = try Scenario.load(file: scenario) } catch { try fail("\(error)") }
         if let traceDir { s.traceDirectory = traceDir }
         if timeline { s.timeline = true }
         let quiet = self.quiet
+        let progress: @Sendable (String) -> Void = { line in
+            if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        }
+        // Everything `prepare` rejects is bad input (exit 2); a failure while running is exit 1.
+        let prepared: ScenarioRun.Prepared
+        do { prepared = try ScenarioRun.prepare(s, force: force, progress: progress) } catch { try fail("\(error)") }
         let result: ScenarioRun
         do {
-            result = try ScenarioRun.execute(s) { line in
-                if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-            }
-        } catch let error as StarSimError {
-            try fail("\(error)")
+            result = try ScenarioRun.execute(prepared, progress: progress)
         } catch {
             try fail("\(scenario): \(error)", code: 1)
         }

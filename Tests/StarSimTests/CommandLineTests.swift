@@ -47,7 +47,7 @@ import Testing
             return nil
         }
         let profiles = try failure(["profiles", "--profiles", "/no/such/dir"])
-        #expect(profiles?.message == "--profiles /no/such/dir: no such directory" && profiles?.code == 2)
+        #expect(profiles?.message == "--profiles: /no/such/dir: profile directory not found" && profiles?.code == 2)
         let validate = try failure(["validate", "/no/such/scenario.yaml"])
         #expect(validate?.message.contains("/no/such/scenario.yaml") == true && validate?.code == 2)
         let project = try failure(["project", "--combine", "bogus"])

@@ -7,7 +7,8 @@ import Projection
 
 /// Token counts written as `16K` (16384), `1M` (1048576) or plain integers.
 public enum TokenCount {
-    /// Parses `2048`, `2K`, `128K`, `1M` (binary multiples: K = 1024, M = 1024²).
+    /// Parses `2048`, `2K`, `128K`, `1M` (binary multiples: K = 1024, M = 1024²), at most
+    /// `InputLimits.contextTokens` (16M).
     /// - Throws: ``StarSimError`` naming `field`.
     public static func parse(_ text: String, field: String) throws(StarSimError) -> Int {
         let t = text.trimmingCharacters(in: .whitespaces).uppercased()
@@ -18,7 +19,12 @@ public enum TokenCount {
         guard let n = Int(digits), n > 0 else {
             throw .invalid(field, text, "a positive token count such as 2048, 16K or 1M (K = 1024, M = 1024²)")
         }
-        return n * multiplier
+        let (tokens, overflow) = n.multipliedReportingOverflow(by: multiplier)
+        guard !overflow, InputLimits.contextTokens.contains(tokens) else {
+            throw .invalid(field, text, "a token count of at most \(format(InputLimits.contextTokens.upperBound)) "
+                + "(\(InputLimits.contextTokens.upperBound) tokens)")
+        }
+        return tokens
     }
 
     /// `16384` → `16K`, `1048576` → `1M`, otherwise the number.

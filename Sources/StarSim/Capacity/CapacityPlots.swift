@@ -10,14 +10,17 @@ public enum CapacityPlots {
         return (withMethod ? c.method.rawValue + " " : "") + "\(c.model.name) \(c.effectiveHosts)x\(c.gpusPerHost)"
     }
 
+    /// The files ``write(_:to:)`` writes, in order.
+    public static let fileNames = ["time-vs-context.svg", "speedup-vs-context.svg", "bytes-per-host.svg"]
+
     /// Writes `time-vs-context.svg` (total seconds per method, log–log), `speedup-vs-context.svg`
     /// (each method's speedup over `baseline`, default ring or the first method) and
     /// `bytes-per-host.svg` (largest bytes sent by one host, per context and method).
     /// - Returns: the paths written.
-    /// - Throws: `PlotError` or file errors.
+    /// - Throws: ``StarSimError`` naming the path and the cause.
     @discardableResult
-    public static func write(_ table: CapacityTable, to directory: String) throws -> [String] {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    public static func write(_ table: CapacityTable, to directory: OutputDirectory) throws(StarSimError) -> [String] {
+        try directory.check(names: fileNames)
         let ok = table.results.filter { $0.totalTime != nil }
         var paths: [String] = []
 
@@ -37,16 +40,14 @@ public enum CapacityPlots {
             title: "Projected time per sample (to last token) vs context", xLabel: "context tokens",
             yLabel: "seconds", xScale: .log2, yScale: .log10, xFormatter: .tokens, yFormatter: .seconds,
             series: lines { $0.totalTime }, yIncludesZero: false)
-        paths.append(directory + "/time-vs-context.svg")
-        try time.write(to: paths.last!)
+        paths.append(try directory.write(time.svg(), name: fileNames[0]))
 
         let baseline = table.methods.contains(.ring) ? MethodKind.ring : table.methods.first ?? .ring
         let speed = LineChart(
             title: "Speedup over \(baseline.rawValue) (total time)", xLabel: "context tokens", yLabel: "speedup",
             xScale: .log2, xFormatter: .tokens, yFormatter: .ratio,
             series: lines { r in r.config.method == baseline ? nil : table.speedup(of: r, over: baseline) })
-        paths.append(directory + "/speedup-vs-context.svg")
-        try speed.write(to: paths.last!)
+        paths.append(try directory.write(speed.svg(), name: fileNames[1]))
 
         var categories: [String] = []
         for r in ok where !categories.contains(TokenCount.format(r.config.contextLength)) {
@@ -64,8 +65,7 @@ public enum CapacityPlots {
             title: "Bytes sent by the busiest host (all phases)", xLabel: "context", yLabel: "bytes",
             categories: categories, groups: groupOrder.map { BarGroup(name: $0, values: values[$0]!) },
             yFormatter: .bytes, showValues: false)
-        paths.append(directory + "/bytes-per-host.svg")
-        try bars.write(to: paths.last!)
+        paths.append(try directory.write(bars.svg(), name: fileNames[2]))
         return paths
     }
 }

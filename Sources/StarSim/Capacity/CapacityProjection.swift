@@ -8,9 +8,13 @@ import Projection
 /// Runs projections, one or many, serially or on all cores.
 public enum CapacityProjection {
     /// Projects one configuration. Never throws: an OOM or invalid plan is a result with that status.
-    /// - Parameter recordsLog: keep the run's records (needed for per-phase bytes and traces).
-    /// - Parameter trace: when set, writes the Chrome trace of the run to this path.
-    public static func project(_ config: ProjectionConfig, trace: String? = nil) -> ProjectionResult {
+    /// - Parameter trace: when set, writes the Chrome trace of the run into this directory under `traceName`.
+    /// - Parameter running: called every 200,000 simulated events with (events, simulated time), for
+    ///   progress on long configurations.
+    public static func project(
+        _ config: ProjectionConfig, trace: (directory: OutputDirectory, name: String)? = nil,
+        running: (@Sendable (Int, SimInstant) -> Void)? = nil
+    ) -> ProjectionResult {
         var result = ProjectionResult(config: config, status: .ok)
         let method: AttentionMethod
         let setup: ClusterSetup
@@ -25,7 +29,7 @@ public enum CapacityProjection {
         do {
             let outcome = try ProjectedExecution.run(
                 model: config.model, method: method, name: config.method.rawValue, setup: setup,
-                generateTokens: max(config.generateTokens, 1), recordsLog: true)
+                generateTokens: max(config.generateTokens, 1), recordsLog: trace != nil, progress: running)
             result.wallSeconds = outcome.wallSeconds
             result.timeToFirstToken = outcome.timeToFirstToken.map(\.seconds)
             result.timePerOutputToken = outcome.timePerOutputToken.map(\.seconds)
@@ -43,7 +47,7 @@ public enum CapacityProjection {
                     result.linkBytes.append(PhaseBytes(name: l.link.description, phase: phase, bytes: bytes))
                 }
             }
-            if let trace { try TraceWriter.write(outcome.report.log, to: trace) }
+            if let trace { try trace.directory.write(TraceWriter.chromeTraceJSON(outcome.report.log), name: trace.name) }
         } catch let error as ClusterError where error.code == .outOfMemory {
             result.status = .outOfMemory(error.description)
         } catch {
@@ -56,14 +60,18 @@ public enum CapacityProjection {
     /// all cores (`DispatchQueue.concurrentPerform`). Results are in input order and identical to a
     /// serial run (each projection is deterministic and shares nothing).
     /// - Parameter progress: called (from any thread, serialised) with (done, total) after each one.
+    /// - Parameter running: called from the configuration's thread with (index, events, simulated time)
+    ///   every 200,000 events of a long configuration.
     public static func sweep(
-        _ configs: [ProjectionConfig], parallel: Bool = true, traceDirectory: String? = nil,
-        progress: (@Sendable (Int, Int) -> Void)? = nil
+        _ configs: [ProjectionConfig], parallel: Bool = true, traceDirectory: OutputDirectory? = nil,
+        progress: (@Sendable (Int, Int) -> Void)? = nil, running: (@Sendable (Int, Int, SimInstant) -> Void)? = nil
     ) -> [ProjectionResult] {
         let box = ResultBox(count: configs.count)
         let work: @Sendable (Int) -> Void = { i in
-            let trace = traceDirectory.map { "\($0)/\(traceName(configs[i], index: i))" }
-            let r = project(configs[i], trace: trace)
+            let trace = traceDirectory.map { ($0, traceName(configs[i], index: i)) }
+            var onEvents: (@Sendable (Int, SimInstant) -> Void)?
+            if let running { onEvents = { events, time in running(i, events, time) } }
+            let r = project(configs[i], trace: trace, running: onEvents)
             let done = box.store(r, at: i)
             progress?(done, configs.count)
         }

@@ -60,6 +60,17 @@ public struct ProjectionConfig: Sendable, Hashable {
         min((contextLength + max(hosts, 1) - 1) / max(hosts, 1), 32 * 1024)
     }
 
+    /// A lower bound on the simulated events of this configuration's run, from the programs' structure:
+    /// ring methods compute one step per (host, source block, layer) during prefill; Star's phase 2 and
+    /// ring decode compute on every host for every layer of every sampled token; global computes every
+    /// layer of every token. With coarse granularity, only one event per layer group is assumed.
+    public var minimumEvents: Int {
+        let h = effectiveHosts, layers = granularity == .coarse ? 1 : model.shape.layers
+        let decode = generateTokens * layers * (method == .global ? 1 : h)
+        let prefill = method == .ring || method == .ringZigzag ? h * h * layers : h
+        return decode + prefill
+    }
+
     /// Hosts the method actually uses (1 for global).
     public var effectiveHosts: Int { method == .global ? 1 : hosts }
 

@@ -69,16 +69,45 @@ public struct ProjectionSweep: Sendable {
     public func validate() throws(StarSimError) {
         guard !models.isEmpty else { throw .invalid("model", "", "at least one model") }
         guard !methods.isEmpty else { throw .invalid("methods", "", "at least one of global, star, ring, ring-zigzag") }
-        for h in hosts where h < 1 { throw .invalid("hosts", "\(h)", "at least 1 host") }
-        for g in gpusPerHost where g < 1 { throw .invalid("gpus-per-host", "\(g)", "at least 1 GPU per host") }
-        for p in points ?? [] {
-            guard p.hosts >= 1 else { throw .invalid("points.hosts", "\(p.hosts)", "at least 1 host") }
-            guard p.gpusPerHost >= 1 else { throw .invalid("points.gpus_per_host", "\(p.gpusPerHost)", "at least 1 GPU per host") }
+        func inRange(_ values: [Int], _ field: String, _ range: ClosedRange<Int>, _ what: String) throws(StarSimError) {
+            for v in values where !range.contains(v) {
+                throw .invalid(field, "\(v)", "\(what) in \(range.lowerBound)...\(range.upperBound)")
+            }
         }
-        guard generate >= 1 else { throw .invalid("generate", "\(generate)", "at least 1 token (the first comes from the query)") }
-        guard queryLength >= 1 else { throw .invalid("query", "\(queryLength)", "at least 1 token") }
+        func once<T: Hashable>(_ values: [T], _ field: String, _ text: (T) -> String) throws(StarSimError) {
+            var seen = Set<T>()
+            for v in values where !seen.insert(v).inserted {
+                throw .invalid(field, text(v), "each value once (it is given twice)")
+            }
+        }
+        try once(methods, "methods", \.rawValue)
+        try once(models.map(\.name), "model", { $0 })
+        if let points {
+            guard !points.isEmpty else { throw .invalid("points", "[]", "at least one point") }
+            try inRange(points.map(\.context), "points.context", InputLimits.contextTokens, "a token count")
+            try inRange(points.map(\.hosts), "points.hosts", InputLimits.hosts, "a host count")
+            try inRange(points.map(\.gpusPerHost), "points.gpus_per_host", InputLimits.gpusPerHost, "GPUs per host")
+            try inRange(points.compactMap(\.block), "points.block", InputLimits.contextTokens, "a token count")
+            try once(points, "points", { "context \(TokenCount.format($0.context)) on \($0.hosts)x\($0.gpusPerHost)" })
+        } else {
+            guard !contexts.isEmpty else { throw .invalid("context", "", "at least one token count") }
+            guard !hosts.isEmpty else { throw .invalid("hosts", "", "at least one host count") }
+            guard !gpusPerHost.isEmpty else { throw .invalid("gpus-per-host", "", "at least one GPU count") }
+            try inRange(contexts, "context", InputLimits.contextTokens, "a token count")
+            try inRange(hosts, "hosts", InputLimits.hosts, "a host count")
+            try inRange(gpusPerHost, "gpus-per-host", InputLimits.gpusPerHost, "GPUs per host")
+            try once(contexts, "context", TokenCount.format)
+            try once(hosts, "hosts", { "\($0)" })
+            try once(gpusPerHost, "gpus-per-host", { "\($0)" })
+        }
+        try inRange(block.map { [$0] } ?? [], "block", InputLimits.contextTokens, "a token count")
+        try inRange(anchor.map { [$0] } ?? [], "anchor", 0...InputLimits.contextTokens.upperBound, "a token count")
+        try inRange([generate], "generate", InputLimits.generatedTokens,
+                    "a number of tokens (the first comes from the query)")
+        try inRange([queryLength], "query", InputLimits.queryTokens, "a number of tokens")
         let catalog = ProfileCatalog(userDirectory: profileDirectory)
         do {
+            try catalog.checkUserDirectory()
             _ = try catalog.device(named: device)
             _ = try catalog.link(named: intraHostLink)
             _ = try catalog.link(named: interHostLink)
@@ -88,6 +117,20 @@ public struct ProjectionSweep: Sendable {
         // Every plan must be valid: a context the method cannot split is an input error, not a row.
         for c in configs() {
             _ = try c.attentionMethod()
+        }
+    }
+
+    /// Refuses, before any projection runs, configurations whose run would certainly exceed
+    /// `InputLimits.eventsPerRun` simulated events (``ProjectionConfig/minimumEvents``), naming the
+    /// configuration, the estimate and what to reduce.
+    /// - Throws: ``StarSimError``.
+    public func checkWork() throws(StarSimError) {
+        for c in configs() where c.minimumEvents > InputLimits.eventsPerRun {
+            throw .invalid(
+                "\(c.method.rawValue) on \(c.effectiveHosts) hosts at \(TokenCount.format(c.contextLength))",
+                "needs at least \(c.minimumEvents) simulated events, over the limit of \(InputLimits.eventsPerRun) for one run "
+                    + "(about \(c.method.isStar || c.method == .global ? "generate × layers × hosts" : "layers × hosts²")); "
+                    + "use fewer hosts or generated tokens")
         }
     }
 
@@ -160,8 +203,8 @@ extension ProjectionSweep {
             }
             var sweep = ProjectionSweep(models: models, contexts: [])
             sweep.contexts = try (list("context") ?? []).map(tokens)
-            if let h = try list("hosts") { sweep.hosts = try h.map { try $0.asInt(range: 1...4096) } }
-            if let g = try list("gpus_per_host") { sweep.gpusPerHost = try g.map { try $0.asInt(range: 1...64) } }
+            if let h = try list("hosts") { sweep.hosts = try h.map { try $0.asInt(range: InputLimits.hosts) } }
+            if let g = try list("gpus_per_host") { sweep.gpusPerHost = try g.map { try $0.asInt(range: InputLimits.gpusPerHost) } }
             sweep.device = try root.string("device", default: sweep.device)
             sweep.intraHostLink = try root.string("intra_link", default: sweep.intraHostLink)
             sweep.interHostLink = try root.string("inter_link", default: sweep.interHostLink)
@@ -179,8 +222,8 @@ extension ProjectionSweep {
                 let text = try a.asString()
                 sweep.anchor = text == "0" ? 0 : try tokens(a)
             }
-            sweep.generate = try root.int("generate", default: 1, range: 1...1_000_000)
-            sweep.queryLength = try root.int("query", default: 64, range: 1...1_000_000)
+            sweep.generate = try root.int("generate", default: 1, range: InputLimits.generatedTokens)
+            sweep.queryLength = try root.int("query", default: 64, range: InputLimits.queryTokens)
             if let g = root.optional("granularity") {
                 sweep.granularity = try g.asChoice(["per-layer": .perLayer, "coarse": .coarse])
             }
@@ -192,7 +235,8 @@ extension ProjectionSweep {
                 sweep.points = try pts.asList().map { n in
                     let point = Point(
                         context: try tokens(try n.required("context", expected: "a token count")),
-                        hosts: try n.int("hosts", range: 1...4096), gpusPerHost: try n.int("gpus_per_host", range: 1...64),
+                        hosts: try n.int("hosts", range: InputLimits.hosts),
+                        gpusPerHost: try n.int("gpus_per_host", range: InputLimits.gpusPerHost),
                         block: try n.optional("block").map(tokens))
                     try n.finish()
                     return point

@@ -148,7 +148,7 @@ public struct EvaluationSuite: Sendable, Hashable {
         let tasks = try o.tasks.map { try parseTask($0, field: "--tasks") }
         let contexts = try o.contexts.map { try parseContext($0, field: "--context", modelContext: modelContext) }
         let kinds = try o.methods.map { try parseMethodKind($0, field: "--methods") }
-        let hosts = try o.hosts.map { try parseCount($0, field: "--hosts", range: 1...4096) }
+        let hosts = try o.hosts.map { try parseCount($0, field: "--hosts", range: InputLimits.realRunHosts) }
         let blocks = try o.blocks.map { $0 == "auto" ? nil : try parseCount($0, field: "--block", range: 1...modelContext) }
         let anchors = try o.anchors.map { $0 == "block" ? nil : try parseCount($0, field: "--anchor", range: 0...modelContext) }
         guard (1...1000).contains(o.samples) else {
@@ -393,7 +393,7 @@ public struct EvaluationSuite: Sendable, Hashable {
             guard !contexts.isEmpty else { throw item.error("missing; expected a list of context lengths like [2K, 4K]", field: "context") }
             let kinds = try convert("methods", list("methods", default: []), { try parseMethodKind($0, field: "methods") })
             guard !kinds.isEmpty else { throw item.error("missing; expected a list of methods (\(knownMethods))", field: "methods") }
-            let hosts = try convert("hosts", list("hosts", default: ["4"]), { try parseCount($0, field: "hosts", range: 1...4096) })
+            let hosts = try convert("hosts", list("hosts", default: ["4"]), { try parseCount($0, field: "hosts", range: InputLimits.realRunHosts) })
             let blocks: [Int?] = try convert("block", list("block", default: ["auto"]), { $0 == "auto" ? nil : try parseCount($0, field: "block", range: 1...modelContext) })
             let anchors: [Int?] = try convert("anchor", list("anchor", default: ["block"]), { $0 == "block" ? nil : try parseCount($0, field: "anchor", range: 0...modelContext) })
             try item.finish()

@@ -50,6 +50,11 @@ public struct Scenario: Sendable, Hashable {
     /// Print the text timeline (small runs only).
     public var timeline: Bool
 
+    /// Trace file names of the methods, in scenario order: `<name>-<method>-<index>.json`.
+    public var traceNames: [String] {
+        methods.enumerated().map { "\(name)-\($0.element.name)-\($0.offset).json" }
+    }
+
     /// Loads and validates a scenario file.
     public static func load(file: String) throws(ConfigError) -> Scenario {
         try parse(ConfigNode.load(file: file))
@@ -59,6 +64,10 @@ public struct Scenario: Sendable, Hashable {
     public static func parse(_ root: ConfigNode) throws(ConfigError) -> Scenario {
         let file = root.file
         let name = try root.string("name", default: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
+        // The name starts every trace file name, so it must be a file name (no path separators, no `..`).
+        if let problem = OutputDirectory.problem(withName: name) {
+            throw root.error("'\(name)' \(problem); expected a short name (it starts the trace file names)", field: "name")
+        }
         let description = try root.optional("description")?.asString()
         let modelFile = try root.optional("model")?.asString(expected: "a path to a GGUF file")
         let seed = try root.int("seed", default: 1, range: 0...Int.max)
@@ -69,7 +78,7 @@ public struct Scenario: Sendable, Hashable {
         let prompt = try parsePrompt(promptNode)
         let cluster = try parseCluster(root.optional("cluster"))
         let methods = try parseMethods(root.required("methods", expected: "a list of methods (global, star, ring)"))
-        let generate = try root.int("generate", default: 16, range: 1...4096)
+        let generate = try root.int("generate", default: 16, range: InputLimits.realRunGeneratedTokens)
         let timing = try root.optional("timing")?.asChoice(["modeled": Timing.modeled, "measured": .measured]) ?? .modeled
         let trace = try root.optional("trace")?.asString(expected: "a directory for trace files")
         let timeline = try root.bool("timeline", default: false)
@@ -112,8 +121,8 @@ public struct Scenario: Sendable, Hashable {
         var c = Cluster()
         guard let node else { return c }
         guard node.isMapping else { throw node.error("expected a mapping, found \(node.kind)") }
-        c.hosts = try node.int("hosts", default: c.hosts, range: 1...4096)
-        c.gpusPerHost = try node.int("gpus_per_host", default: c.gpusPerHost, range: 1...64)
+        c.hosts = try node.int("hosts", default: c.hosts, range: InputLimits.realRunHosts)
+        c.gpusPerHost = try node.int("gpus_per_host", default: c.gpusPerHost, range: InputLimits.gpusPerHost)
         c.device = try node.string("device", default: c.device)
         c.intraHostLink = try node.string("intra_host_link", default: c.intraHostLink)
         c.interHostLink = try node.string("inter_host_link", default: c.interHostLink)
@@ -135,6 +144,9 @@ public struct Scenario: Sendable, Hashable {
             } else {
                 throw item.error("expected a method name (\(MethodKind.allCases.map(\.rawValue).joined(separator: ", "))) or a one-key mapping like 'star: {block: 1024}'")
             }
+            if let first = methods.dropLast().firstIndex(of: methods.last!) {
+                throw item.error("the same method as methods[\(first)]; each method (with its options) may appear once")
+            }
         }
         return methods
     }
@@ -150,13 +162,15 @@ public struct Scenario: Sendable, Hashable {
         case .star(var o):
             if let options {
                 guard options.isMapping else { throw options.error("expected a mapping of star options, found \(options.kind)") }
-                o.blockSize = try options.optional("block")?.asInt(range: 1...10_000_000)
-                if kind != .starNoAnchor { o.anchorSize = try options.optional("anchor")?.asInt(range: 0...10_000_000) }
+                o.blockSize = try options.optional("block")?.asInt(range: InputLimits.contextTokens)
+                if kind != .starNoAnchor {
+                    o.anchorSize = try options.optional("anchor")?.asInt(range: 0...InputLimits.contextTokens.upperBound)
+                }
                 if let s = options.optional("anchor_source") {
                     o.anchorSource = try s.asChoice(["first-block": .firstBlock, "previous-block": .previousBlock])
                 }
                 if let q = options.optional("query_host") {
-                    o.queryHost = q.string == "last" ? nil : try q.asInt(range: 0...4095)
+                    o.queryHost = q.string == "last" ? nil : try q.asInt(range: 0...(InputLimits.realRunHosts.upperBound - 1))
                 }
                 if let p = options.optional("phase2") {
                     o.phase2 = try p.asChoice(["gather-broadcast": .gatherBroadcast, "all-gather": .allGather])

@@ -32,14 +32,19 @@ public struct ScenarioRun: Sendable {
         public var prompt: PreparedPrompt
         /// Scenario method, its plan and the hosts it runs on, in scenario order.
         public var methods: [(method: MethodSpec, plan: AttentionMethod, hosts: Int)]
+        /// Where the traces go (checked: writable, no foreign file in the way); nil = no traces.
+        public var traces: OutputDirectory?
     }
 
     /// Resolves profiles, loads the model, prepares the prompt and builds every method's plan.
     ///
     /// - Throws: `StarSimError` naming the file and field (`cluster.device`, `prompt`,
     ///   `methods[i]…`), or the model's loading error.
-    public static func prepare(_ scenario: Scenario, progress: (String) -> Void = { _ in }) throws -> Prepared {
+    /// - Parameter force: replace trace files even when StarSim did not write them (`--force`).
+    public static func prepare(_ scenario: Scenario, force: Bool = false, progress: (String) -> Void = { _ in }) throws -> Prepared {
         let setup = try clusterSetup(scenario)
+        let traces = scenario.traceDirectory.map { OutputDirectory($0, option: "\(scenario.file): trace", force: force) }
+        try traces?.check(names: scenario.traceNames)
         progress("loading model \(scenario.modelFile ?? StarSimPaths.defaultModelFile)")
         let session = try ModelSession(path: scenario.modelFile)
         let prompt = session.prepare(scenario.prompt, seed: scenario.seed, format: scenario.promptFormat)
@@ -49,6 +54,7 @@ public struct ScenarioRun: Sendable {
                 "\(scenario.file): prompt",
                 "\(total) prompt tokens + \(scenario.generateTokens) generated exceed the model's context of \(session.model.config.contextLength) tokens")
         }
+        try session.checkMemory(tokens: total + scenario.generateTokens, field: "\(scenario.file): prompt")
         var methods: [(method: MethodSpec, plan: AttentionMethod, hosts: Int)] = []
         for (i, m) in scenario.methods.enumerated() {
             let hosts = m == .global ? 1 : scenario.cluster.hosts
@@ -60,15 +66,24 @@ public struct ScenarioRun: Sendable {
                 throw StarSimError.invalid(scenario.file, error.description)
             }
         }
-        return Prepared(scenario: scenario, setup: setup, session: session, prompt: prompt, methods: methods)
+        return Prepared(scenario: scenario, setup: setup, session: session, prompt: prompt, methods: methods, traces: traces)
     }
 
     /// Prepares the scenario (see `prepare`) and runs each method in scenario order.
     ///
     /// - Parameter progress: lines for stderr: loading, each method started/finished, and while a
     ///   method runs, where it is (phase, host, block, layer, share done, ETA) every 10% or 5 s.
-    public static func execute(_ scenario: Scenario, progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> ScenarioRun {
-        let prepared = try prepare(scenario, progress: progress)
+    public static func execute(
+        _ scenario: Scenario, force: Bool = false, progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws -> ScenarioRun {
+        try execute(prepare(scenario, force: force, progress: progress), progress: progress)
+    }
+
+    /// Runs each method of a prepared scenario in scenario order (see `execute(_:force:progress:)`).
+    public static func execute(
+        _ prepared: Prepared, progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws -> ScenarioRun {
+        let scenario = prepared.scenario
         let (setup, session, prompt) = (prepared.setup, prepared.session, prepared.prompt)
         progress("prompt: \(prompt.summary)")
         var results: [MethodResult] = []
@@ -84,11 +99,8 @@ public struct ScenarioRun: Sendable {
             let score = prompt.expected.isEmpty ? nil : (prompt.instance?.score(answer)
                 ?? EvaluationTask.Instance(context: "", question: "", answerPrefix: "", expected: prompt.expected).score(answer))
             var traceFile: String?
-            if let dir = scenario.traceDirectory {
-                let path = (dir as NSString).appendingPathComponent("\(scenario.name)-\(m.name)-\(i).json")
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                try TraceWriter.write(outcome.report.log, to: path)
-                traceFile = path
+            if let traces = prepared.traces {
+                traceFile = try traces.write(TraceWriter.chromeTraceJSON(outcome.report.log), name: scenario.traceNames[i])
             }
             progress("  \(m.name): done in \(String(format: "%.1f", outcome.wallSeconds)) s wall, \(outcome.report.finish) simulated")
             results.append(MethodResult(outcome: outcome, answer: answer, score: score, traceFile: traceFile))

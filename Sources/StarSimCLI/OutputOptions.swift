@@ -1,0 +1,40 @@
+import ArgumentParser
+import StarSim
+
+/// How a command prints its result: a table for people (default), CSV or JSON for programs.
+/// The flags exclude each other (`--csv --json` is a usage error, exit 64).
+enum OutputFormat: String, EnumerableFlag {
+    case table, csv, json
+
+    static func help(for value: OutputFormat) -> ArgumentHelp? {
+        switch value {
+        case .table: "Print a table (default)."
+        case .csv: "Print CSV instead of a table."
+        case .json: "Print JSON instead of a table."
+        }
+    }
+}
+
+/// The output options `project` shares with other commands that write files: the printed format,
+/// a directory for SVG charts, and `--force` to replace files StarSim did not write.
+struct OutputOptions: ParsableArguments {
+    @Flag(exclusivity: .exclusive)
+    var format: OutputFormat = .table
+    @Option(help: "Write SVG charts into this directory.")
+    var plots: String?
+    @Flag(help: "Replace existing output files even when StarSim did not write them.")
+    var force = false
+
+    /// `--plots`, as an output directory.
+    var plotDirectory: OutputDirectory? { plots.map { OutputDirectory($0, option: "--plots", force: force) } }
+}
+
+/// Checks a number from the command line against its documented range (`InputLimits`), so a value
+/// out of range is a clear input error (exit 2) naming the option, the value and the range.
+func checked(_ value: Int, _ option: String, _ range: ClosedRange<Int>, _ what: String = "") throws -> Int {
+    guard range.contains(value) else {
+        let unit = what.isEmpty ? "" : " \(what)"
+        try fail("\(option): \(value) is out of range; expected\(unit) in \(range.lowerBound)...\(range.upperBound)")
+    }
+    return value
+}
