@@ -23,7 +23,7 @@ public struct SimulationOptions: Sendable, Hashable {
     /// In `.asFastAsPossible` mode, events handled between two turns of the libuv loop.
     public var batchSize: Int
     /// Events after which the run stops with `ClusterError.tooManyEvents` (default
-    /// `InputLimits.eventsPerRun`), so that no input runs unbounded.
+    /// `InputLimits.engineEventLimit`), so that no input runs unbounded.
     public var eventLimit: Int
     /// Called every `progressInterval` events with (events handled, current simulated time), on the
     /// simulation's thread; for progress display of long runs.
@@ -31,7 +31,7 @@ public struct SimulationOptions: Sendable, Hashable {
     public var progressInterval: Int = 200_000
 
     public init(pacing: Pacing = .asFastAsPossible, timing: Timing = .modeled, recordsLog: Bool = true,
-                batchSize: Int = 4096, eventLimit: Int = InputLimits.eventsPerRun,
+                batchSize: Int = 4096, eventLimit: Int = InputLimits.engineEventLimit,
                 progress: (@Sendable (Int, SimInstant) -> Void)? = nil) {
         self.pacing = pacing
         self.timing = timing

@@ -14,12 +14,13 @@ public enum InputLimits {
     public static let contextTokens = 1...(1 << 24)
     /// Query tokens encoded after the context (projections).
     public static let queryTokens = 1...(1 << 20)
-    /// Tokens sampled in a projection (`generate`): 1 … 128K. Per-token results are aggregated, so
+    /// Tokens sampled in a projection (`generate`): 1 … 32K (engines cap outputs at 32K–64K). Per-token
+    /// results are aggregated, so
     /// memory does not grow with it; time does (progress is shown).
-    public static let generatedTokens = 1...131_072
+    public static let generatedTokens = 1...32_768
     /// Hosts of a projection: 1 … 1024 (a fully connected topology has hosts² links: 1M at 1024). Some
     /// methods schedule `hosts² · layers` events (ring), so a
-    /// large cluster can still exceed ``eventsPerRun``, which is checked before the run.
+    /// large cluster can exceed ``eventsPerRun``, which is checked before the run.
     public static let hosts = 1...1024
     /// GPUs per host: 1 … 128 (an NVL72 domain is 72).
     public static let gpusPerHost = 1...128
@@ -29,9 +30,13 @@ public enum InputLimits {
     public static let realRunGeneratedTokens = 1...8192
     /// Simulated events one run may handle: 5,000,000. The engine handles 40K–100K events per second
     /// on one core here (fewer with many concurrent flows), so this bounds one configuration to about
-    /// one or two minutes, with progress shown. Runs whose lower-bound estimate is above it are refused
-    /// before they start; others stop with an error when they reach it.
+    /// one or two minutes, with progress shown. Projections whose estimate (from the programs'
+    /// structure, at or above the real count) is above it are refused before they start; the engine
+    /// itself stops any run at ``engineEventLimit``.
     public static let eventsPerRun = 5_000_000
+    /// Events at which the engine stops a run with an error: ``eventsPerRun`` plus a quarter, so that
+    /// every run accepted by the estimate completes.
+    public static let engineEventLimit = eventsPerRun + eventsPerRun / 4
 
     /// Device peak FLOP/s: 1e6 … 1e18.
     public static let flopsPerSecond: ClosedRange<Double> = 1e6...1e18

@@ -120,6 +120,15 @@ public struct CostModel: Sendable {
     /// How ring steps run (``ringStepCost(queries:keyTokens:visiblePairs:)``).
     public let ringSteps: RingStepParameters
 
+    /// Why a host's GPUs cannot hold this model with `combine`, or nil: a pipeline gives each GPU whole
+    /// layers, so it needs at least as many layers as GPUs. Front ends check this before building a
+    /// cost model (whose precondition it is).
+    public static func splitProblem(gpusPerHost: Int, combine: ParallelCombine, shape: ModelShape) -> String? {
+        guard combine == .pipeline, gpusPerHost > shape.layers else { return nil }
+        return "a pipeline over \(gpusPerHost) GPUs per host needs at least as many layers; the model has \(shape.layers) "
+            + "(use at most \(shape.layers) GPUs per host, or tensor-parallel)"
+    }
+
     /// - Precondition: `gpusPerHost ≥ 1`; for `.pipeline`, `gpusPerHost ≤ shape.layers`; the device's
     ///   peak and bandwidth positive and finite, its kernel overhead finite and ≥ 0 (profiles read from
     ///   YAML are validated with messages before they get here).
@@ -139,7 +148,7 @@ public struct CostModel: Sendable {
             "CostModel: device '\(device.name)' needs positive finite flopsPerSecond and memoryBandwidthBytesPerSecond "
                 + "and a finite non-negative kernelOverheadSeconds")
         precondition(
-            combine == .tensorParallel || gpusPerHost <= shape.layers,
+            Self.splitProblem(gpusPerHost: gpusPerHost, combine: combine, shape: shape) == nil,
             "CostModel: pipeline over \(gpusPerHost) GPUs needs at least as many layers (\(shape.layers))")
         self.device = device
         self.efficiency = efficiency

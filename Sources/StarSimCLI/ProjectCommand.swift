@@ -36,7 +36,7 @@ struct Project: ParsableCommand {
     var block: String?
     @Option(parsing: .unconditional, help: "Star anchor size (default = block; 0 = no anchor).")
     var anchor: String?
-    @Option(parsing: .unconditional, help: "Tokens sampled in total (the first comes from the query; 1 to 131072).")
+    @Option(parsing: .unconditional, help: "Tokens sampled in total (the first comes from the query; 1 to 32768).")
     var generate: Int = 1
     @Option(parsing: .unconditional, help: "Query tokens encoded after the context (1 to 1M).")
     var query: Int = 64

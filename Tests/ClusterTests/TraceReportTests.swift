@@ -176,7 +176,7 @@ struct TraceGoldenTests {
     }
 
     static let expected = #"""
-{"displayTimeUnit":"ns","traceEvents":[
+{"displayTimeUnit":"ns","otherData":{"generator":"starsim"},"traceEvents":[
 {"name":"process_name","ph":"M","pid":0,"args":{"name":"host0"}},
 {"name":"process_sort_index","ph":"M","pid":0,"args":{"sort_index":0}},
 {"name":"process_name","ph":"M","pid":1,"args":{"name":"host1"}},

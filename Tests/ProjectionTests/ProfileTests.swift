@@ -109,10 +109,10 @@ struct ProfileTests {
     func badProfiles() throws {
         let d = try ProfileCatalog.parseDevice(yaml: Self.good, file: "good.yaml")
         #expect(d.memoryCapacityBytes.value == 16_000_000_000 && d.efficiency.attentionQueryExponent == 0.5)
-        expectProjectionError(["bad.yaml", "memory_bandwidth_bytes_per_second.value", "positive"]) {
+        expectProjectionError(["bad.yaml", "memory_bandwidth_bytes_per_second.value", "out of range"]) {
             _ = try ProfileCatalog.parseDevice(yaml: Self.good.replacingOccurrences(of: "value: 1e12", with: "value: 0"), file: "bad.yaml")
         }
-        expectProjectionError(["bad.yaml", "flops_per_second.value", "positive"]) {
+        expectProjectionError(["bad.yaml", "flops_per_second.value", "out of range"]) {
             _ = try ProfileCatalog.parseDevice(yaml: Self.good.replacingOccurrences(of: "value: 1e14", with: "value: -3"), file: "bad.yaml")
         }
         expectProjectionError(["bad.yaml", "flops_per_second.value", "expected a number"]) {
@@ -143,14 +143,14 @@ struct ProfileTests {
             latency_seconds: {value: 1e-6, source: assumed}
             message_overhead_seconds: {value: 0, source: assumed}
             """
-        expectProjectionError(["link.yaml", "bandwidth_bytes_per_second.value", "positive"]) {
+        expectProjectionError(["link.yaml", "bandwidth_bytes_per_second.value", "out of range"]) {
             _ = try ProfileCatalog.parseLink(yaml: link, file: "link.yaml")
         }
         expectProjectionError(["link.yaml", "latency_seconds", "missing"]) {
-            _ = try ProfileCatalog.parseLink(yaml: "name: l\nbandwidth_bytes_per_second: {value: 1, source: spec}", file: "link.yaml")
+            _ = try ProfileCatalog.parseLink(yaml: "name: l\nbandwidth_bytes_per_second: {value: 1e9, source: spec}", file: "link.yaml")
         }
         expectProjectionError(["link.yaml", "latency_us", "unknown field"]) {
-            _ = try ProfileCatalog.parseLink(yaml: link.replacingOccurrences(of: "value: 0", with: "value: 5") + "\nlatency_us: 3", file: "link.yaml")
+            _ = try ProfileCatalog.parseLink(yaml: link.replacingOccurrences(of: "bandwidth_bytes_per_second: {value: 0,", with: "bandwidth_bytes_per_second: {value: 5e9,") + "\nlatency_us: 3", file: "link.yaml")
         }
         expectProjectionError(["missing.yaml", "file not found"]) { _ = try ProfileCatalog.loadLink(file: "/nonexistent/missing.yaml") }
     }

@@ -29,7 +29,7 @@ import Testing
         ("context", "0"), ("context", "-5"), ("context", "1000000000000000000"), ("context", "99999999999999M"),
         ("context", "17M"), ("hosts", "0"), ("hosts", "-4"), ("hosts", "1025"), ("hosts", "99999999999999999999"),
         ("gpus-per-host", "0"), ("gpus-per-host", "100000"), ("generate", "0"), ("generate", "-1"),
-        ("generate", "131073"), ("query", "0"), ("query", "2000000"), ("block", "0"), ("block", "-1"),
+        ("generate", "32769"), ("query", "0"), ("query", "2000000"), ("block", "0"), ("block", "-1"),
         ("anchor", "-1"), ("anchor", "20M"),
     ])
     func projectNumbersOutOfRange(_ option: String, _ value: String) throws {
@@ -80,7 +80,7 @@ import Testing
     @Test func workBombsAreRefusedBeforeTheyStart() throws {
         let ring = try failure(["project", "--hosts", "1024", "--context", "1M", "--methods", "ring"])
         #expect(ring?.code == 2 && ring?.message.contains("simulated events") == true)
-        let decode = try failure(["project", "--generate", "100000", "--context", "16K", "--methods", "star"])
+        let decode = try failure(["project", "--generate", "30000", "--context", "16K", "--methods", "star"])
         #expect(decode?.code == 2 && decode?.message.contains("simulated events") == true)
     }
 

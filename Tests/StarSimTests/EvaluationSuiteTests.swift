@@ -76,7 +76,7 @@ import Testing
         #expect(message { _ = try EvaluationSuite.fromOptions(options { $0.contexts = ["two"] }) }
             == "--context: 'two' is not a context length; expected tokens like 2K or 2048")
         #expect(message { _ = try EvaluationSuite.fromOptions(options { $0.hosts = ["0"] }) }
-            == "--hosts: 0 is out of range; expected 1...4096")
+            == "--hosts: 0 is out of range; expected 1...64")
         #expect(message { _ = try EvaluationSuite.fromOptions(options { $0.samples = 0 }) }
             == "--samples: 0 is out of range; expected 1...1000")
         #expect(message { _ = try EvaluationSuite.fromOptions(options { $0.generate = 0 }) }

@@ -60,15 +60,29 @@ public struct ProjectionConfig: Sendable, Hashable {
         min((contextLength + max(hosts, 1) - 1) / max(hosts, 1), 32 * 1024)
     }
 
-    /// A lower bound on the simulated events of this configuration's run, from the programs' structure:
-    /// ring methods compute one step per (host, source block, layer) during prefill; Star's phase 2 and
-    /// ring decode compute on every host for every layer of every sampled token; global computes every
-    /// layer of every token. With coarse granularity, only one event per layer group is assumed.
-    public var minimumEvents: Int {
-        let h = effectiveHosts, layers = granularity == .coarse ? 1 : model.shape.layers
-        let decode = generateTokens * layers * (method == .global ? 1 : h)
-        let prefill = method == .ring || method == .ringZigzag ? h * h * layers : h
-        return decode + prefill
+    /// The simulated events this configuration's run will handle, estimated from the programs'
+    /// structure with factors measured on the engine (Llama-3.1-8B at 64K, 1–32 hosts, generate 1 and
+    /// 101; each factor rounded up, so the estimate is at or above the real count):
+    /// - prefill: global `7·layers`; Star `9·layers·hosts`; ring `layers·(1.6·hosts² + 8·hosts)`;
+    /// - each token after the first: global `3.2·layers` (3.2 with coarse granularity); Star and ring
+    ///   (phase 2 on every host) `5·layers·hosts`.
+    public var estimatedEvents: Int {
+        let h = Double(effectiveHosts), layers = Double(model.shape.layers)
+        let prefill: Double
+        let perToken: Double
+        switch method {
+        case .global:
+            prefill = 7 * layers
+            perToken = granularity == .coarse ? 3.2 : 3.2 * layers
+        case .ring, .ringZigzag:
+            prefill = layers * (1.6 * h * h + 8 * h)
+            perToken = 5 * layers * h
+        case .star, .starNoAnchor, .starPrevious:
+            prefill = 9 * layers * h
+            perToken = 5 * layers * h
+        }
+        let total = 256 + prefill + Double(max(generateTokens - 1, 0)) * perToken
+        return total >= 9e18 ? .max : Int(total.rounded(.up))
     }
 
     /// Hosts the method actually uses (1 for global).
@@ -84,6 +98,9 @@ public struct ProjectionConfig: Sendable, Hashable {
     public func attentionMethod() throws(StarSimError) -> AttentionMethod {
         guard hosts >= 1 else { throw .invalid("hosts", "\(hosts)", "at least 1 host") }
         guard gpusPerHost >= 1 else { throw .invalid("gpus-per-host", "\(gpusPerHost)", "at least 1 GPU per host") }
+        if let problem = CostModel.splitProblem(gpusPerHost: gpusPerHost, combine: combine, shape: model.shape) {
+            throw .invalid("gpus-per-host", "\(model.name): \(problem)")
+        }
         let spec = MethodSpec(kind: method, blockSize: effectiveBlock, anchorSize: anchorSize)
         do {
             return try spec.plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts,

@@ -121,15 +121,15 @@ public struct ProjectionSweep: Sendable {
     }
 
     /// Refuses, before any projection runs, configurations whose run would certainly exceed
-    /// `InputLimits.eventsPerRun` simulated events (``ProjectionConfig/minimumEvents``), naming the
+    /// `InputLimits.eventsPerRun` simulated events (``ProjectionConfig/estimatedEvents``), naming the
     /// configuration, the estimate and what to reduce.
     /// - Throws: ``StarSimError``.
     public func checkWork() throws(StarSimError) {
-        for c in configs() where c.minimumEvents > InputLimits.eventsPerRun {
+        for c in configs() where c.estimatedEvents > InputLimits.eventsPerRun {
             throw .invalid(
                 "\(c.method.rawValue) on \(c.effectiveHosts) hosts at \(TokenCount.format(c.contextLength))",
-                "needs at least \(c.minimumEvents) simulated events, over the limit of \(InputLimits.eventsPerRun) for one run "
-                    + "(about \(c.method.isStar || c.method == .global ? "generate × layers × hosts" : "layers × hosts²")); "
+                "needs about \(c.estimatedEvents) simulated events, over the limit of \(InputLimits.eventsPerRun) for one run "
+                    + "(\(c.method == .global ? "≈ 3 × generate × layers" : c.method.isStar ? "≈ 5 × generate × layers × hosts" : "≈ 1.6 × layers × hosts² + 5 × generate × layers × hosts")); "
                     + "use fewer hosts or generated tokens")
         }
     }

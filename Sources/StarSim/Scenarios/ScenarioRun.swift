@@ -55,6 +55,10 @@ public struct ScenarioRun: Sendable {
                 "\(total) prompt tokens + \(scenario.generateTokens) generated exceed the model's context of \(session.model.config.contextLength) tokens")
         }
         try session.checkMemory(tokens: total + scenario.generateTokens, field: "\(scenario.file): prompt")
+        if let problem = CostModel.splitProblem(gpusPerHost: scenario.cluster.gpusPerHost, combine: setup.combine,
+                                                shape: session.shape) {
+            throw StarSimError.invalid("\(scenario.file): cluster.gpus_per_host", problem)
+        }
         var methods: [(method: MethodSpec, plan: AttentionMethod, hosts: Int)] = []
         for (i, m) in scenario.methods.enumerated() {
             let hosts = m == .global ? 1 : scenario.cluster.hosts
