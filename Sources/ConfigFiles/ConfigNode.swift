@@ -33,35 +33,12 @@ public final class ConfigNode: @unchecked Sendable {
     /// overflow the stack on input like `x: [[[[…`.
     public static let maxDepth = 64
 
-    /// Reads a configuration file's text: it must be a regular file of at most ``maxFileBytes``,
-    /// in UTF-8. Errors name the file and say what it is instead (missing, a directory, a device,
-    /// too large, not UTF-8).
+    /// Reads a configuration file's text: a regular file of at most ``maxFileBytes``, in UTF-8
+    /// (``InputFile/read(_:limit:expected:)``).
     public static func readText(file: String) throws(ConfigError) -> String {
-        func fail(_ message: String) -> ConfigError { ConfigError(file: file, field: nil, line: nil, message: message) }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
-            throw fail("file not found")
-        }
-        if isDirectory.boolValue { throw fail("is a directory; expected a YAML file") }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-        if let type = attributes?[.type] as? FileAttributeType, type != .typeRegular {
-            throw fail("is not a regular file (a device, pipe or socket); expected a YAML file")
-        }
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
-        guard size <= maxFileBytes else {
-            throw fail("is \(size) bytes; configuration files are limited to \(maxFileBytes) bytes (4 MiB)")
-        }
-        guard let handle = FileHandle(forReadingAtPath: file) else { throw fail("cannot be opened for reading (permission denied?)") }
-        defer { try? handle.close() }
-        let data: Data
-        do { data = try handle.read(upToCount: maxFileBytes + 1) ?? Data() } catch {
-            throw fail("cannot be read: \(error.localizedDescription)")
-        }
-        guard data.count <= maxFileBytes else {
-            throw fail("is larger than \(maxFileBytes) bytes (4 MiB), the limit for configuration files")
-        }
+        let data = try InputFile.read(file, limit: maxFileBytes, expected: "a YAML file")
         guard let text = String(data: data, encoding: .utf8) else {
-            throw fail("is not UTF-8 text; expected a YAML file")
+            throw ConfigError(file: file, field: nil, line: nil, message: "is not UTF-8 text; expected a YAML file")
         }
         return text
     }

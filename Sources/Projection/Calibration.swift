@@ -1,3 +1,4 @@
+import ConfigFiles
 import DistributedAttention
 import Foundation
 
@@ -113,8 +114,9 @@ public enum Calibration {
     /// - Returns: the model shape (bf16 unless `dtype` says float32; vocab 128256 — unused by the
     ///   item kinds), the points, and the kinds it ignored.
     public static func load(file: String) throws(ProjectionError) -> (shape: ModelShape, points: [CalibrationPoint], ignored: [String]) {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ProjectionError(.calibration(file: file, item: nil, reason: "cannot read the file (does it exist?)"))
+        let data: Data
+        do { data = try InputFile.read(file, limit: 64 << 20, expected: "a calibration JSON file") } catch {
+            throw ProjectionError(.calibration(file: file, item: nil, reason: error.message))
         }
         let raw: RawFile
         do {

@@ -1,3 +1,4 @@
+import ConfigFiles
 import DistributedAttention
 import Foundation
 import GGUF
@@ -149,8 +150,9 @@ extension ModelSpec {
     public init(
         huggingFaceConfig path: String, name: String? = nil, bytesPerElement: Int = 2
     ) throws(ProjectionError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ProjectionError(.unreadable(file: path, reason: "cannot read the file (does it exist?)"))
+        let data: Data
+        do { data = try InputFile.read(path, limit: 4 << 20, expected: "a config.json") } catch {
+            throw ProjectionError(.unreadable(file: path, reason: error.message))
         }
         let config: HuggingFaceConfig
         do {

@@ -260,7 +260,16 @@ enum YAMLText {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
-            default: out.unicodeScalars.append(ch)
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                // Other control characters (and the ones YAML folds or refuses) as \uXXXX.
+                if ch.value < 0x20 || ch.value == 0x7F || (0x80...0x9F).contains(ch.value) || ch.value == 0x2028
+                    || ch.value == 0x2029 || ch.value == 0xFEFF {
+                    out += String(format: "\\u%04X", ch.value)
+                } else {
+                    out.unicodeScalars.append(ch)
+                }
             }
         }
         return out + "\""

@@ -2,6 +2,7 @@
 // command) needs are re-exported here, as swift-nio's `NIO` re-exports `NIOCore`.
 @_exported import Cluster
 @_exported import ClusterExecution
+@_exported import ConfigFiles
 @_exported import DistributedAttention
 @_exported import Kernels
 @_exported import Llama

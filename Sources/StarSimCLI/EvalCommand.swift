@@ -130,7 +130,8 @@ struct Eval: ParsableCommand {
         if let file = report {
             let saved: EvaluationReport
             do {
-                saved = try JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+                saved = try JSONDecoder().decode(
+                    EvaluationReport.self, from: InputFile.read(file, limit: 256 << 20, expected: "a saved `starsim eval --json` report"))
             } catch {
                 try fail("--report: cannot read \(file) as a saved `starsim eval --json` report: \(error.localizedDescription)")
             }

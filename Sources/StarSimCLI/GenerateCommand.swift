@@ -25,7 +25,11 @@ struct Generate: ParsableCommand {
     func run() throws {
         _ = try checked(maxTokens, "--max-tokens", InputLimits.realRunGeneratedTokens, "a number of tokens")
         var text = prompt
-        if prompt == "-" { text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
+        if prompt == "-" {
+            do { text = String(decoding: try InputFile.readStandardInput(limit: 16 << 20, expected: "a prompt"), as: UTF8.self) } catch {
+                try fail("\(error)")
+            }
+        }
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { try fail("the prompt is empty") }
         let session: ModelSession
         do { session = try ModelSession(path: model) } catch { try fail("\(error)") }

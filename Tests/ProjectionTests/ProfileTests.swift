@@ -35,6 +35,11 @@ struct ProfileTests {
         for l in ProfileCatalog.builtInLinks {
             #expect(try ProfileCatalog.parseLink(yaml: l.yaml, file: l.name) == l)
         }
+        // Text with control characters survives too (a fuzzer found a CR in a note breaking it).
+        var l = ProfileCatalog.builtInLinks[0]
+        l.summary = "a\rb\tc\u{1}d\u{7F}e\u{85}f\u{2028}g\"h\\i\nj"
+        l.name = "x\ry"
+        #expect(try ProfileCatalog.parseLink(yaml: l.yaml, file: "cr.yaml") == l)
     }
 
     @Test("Headline values and their sources")
