@@ -4,7 +4,7 @@ import PackageDescription
 
 /// libFuzzer harnesses for StarSim's input readers (GGUF, tokenizer, YAML, config.json), kept out of
 /// the main package so that it has no fuzz products. Build and run with `scripts/fuzz.sh` (release,
-/// `--sanitize=fuzzer --sanitize=address`); see `README.md` here.
+/// with the fuzzer and address sanitizers); see `README.md` here.
 ///
 /// A path dependency's identity is its folder's name, which differs between checkouts and
 /// worktrees, so it is read from this file's location rather than written out. (A checkout in a

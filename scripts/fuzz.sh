@@ -15,6 +15,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$root/.build-fuzz"
 all=(fuzz-gguf fuzz-tokenizer fuzz-yaml fuzz-config-json)
 say() { printf 'fuzz.sh: %s\n' "$*" >&2; }
+trap 'say "stopped: line $LINENO: $BASH_COMMAND"' ERR
 
 seconds=20
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then seconds=$1; shift; fi
@@ -57,8 +58,11 @@ if [ "${name,,}" = fuzz ]; then
   package="$copy/Fuzz"
 fi
 
+# `--sanitize` instruments the C code (Yams' libyaml) with both sanitizers, but swiftc keeps only the
+# last `-sanitize=` it is given, so SwiftPM's `-sanitize=fuzzer -sanitize=address` would build the
+# Swift code without coverage; the comma form, passed last, keeps both.
 build=(-c release --package-path "$package" --scratch-path "$work/build"
-       --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library)
+       --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 say "building ${harnesses[*]} (release, fuzzer + address sanitizers)"
 for h in "${harnesses[@]}"; do
   if ! swift build "${build[@]}" --product "$h" >"$work/build-$h.log" 2>&1; then
@@ -68,6 +72,10 @@ for h in "${harnesses[@]}"; do
   fi
 done
 bin="$(swift build "${build[@]}" --show-bin-path)"
+for h in "${harnesses[@]}"; do  # the Swift code adds tens of thousands of counters to libyaml's ~4,000
+  counters="$("$bin/$h" -runs=0 2>&1 | sed -n -E 's/.*\(([0-9]+) inline 8-bit counters\).*/\1/p' | head -1 || true)"
+  if [ "${counters:-0}" -lt 10000 ]; then say "warning: $h has ${counters:-no} coverage counters: is the Swift code instrumented?"; fi
+done
 
 max_len() {
   case "$1" in
