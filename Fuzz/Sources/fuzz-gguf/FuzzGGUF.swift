@@ -27,8 +27,8 @@ public func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = (spec.parameterCount, spec.weightBytes, spec.weightBytesPerLayer, spec.kvBytesPerToken, spec.description)
     }
     if let config = attempt("LlamaConfig", { try LlamaConfig(gguf: file) }) {
-        // Known: LlamaModel reserves `llama.block_count` layers before it looks at a tensor
-        // (Regressions/fuzz-gguf/, "huge block_count").
+        // Known (Regressions/fuzz-gguf/oom-huge-block-count.gguf): LlamaModel reserves
+        // `llama.block_count` layers before it looks at a tensor.
         let total = file.tensors.reduce(0) { $0 &+ $1.elementCount }
         if (!KnownCrashes.skip || config.layerCount <= 64), total >= 0, total <= maxTotalElements {
             _ = attempt("LlamaModel") { try LlamaModel(gguf: file) }
