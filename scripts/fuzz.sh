@@ -8,7 +8,6 @@
 # in Fuzz/lsan-suppressions.txt). Prints executions, exec/s, crashes,
 # leaks and timeouts per harness, and exits non-zero if any harness crashed, leaked, timed out or
 # ran out of memory; the input that did it is left in .build-fuzz/artifacts/<harness>/.
-#   STARSIM_FUZZ_KNOWN=crash   do not step around known crashes (see Fuzz/README.md)
 #   FUZZ_ARGS="..."      extra libFuzzer flags for every harness (e.g. -seed=1)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -93,12 +92,15 @@ run() {
   local dict="$root/Fuzz/Dictionaries/$1.dict" stamp="$work/logs/$1.start" args=()
   mkdir -p "$corpus" "$artifacts" "$work/logs"
   [ -f "$dict" ] && args+=("-dict=$dict")
+  # Inputs that once crashed a reader are replayed first (read-only corpus): a fix that regresses fails here.
+  local dirs=("$corpus" "$root/Fuzz/Corpus/$h")
+  [ -d "$root/Fuzz/Regressions/$h" ] && [ -n "$(ls -A "$root/Fuzz/Regressions/$h")" ] && dirs+=("$root/Fuzz/Regressions/$h")
   # shellcheck disable=SC2206
   [ -n "${FUZZ_ARGS:-}" ] && args+=(${FUZZ_ARGS})
   touch "$stamp"
   local rc=0
   ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}" \
-  LSAN_OPTIONS="suppressions=$root/Fuzz/lsan-suppressions.txt:print_suppressions=0:${LSAN_OPTIONS:-}" "$bin/$h" "$corpus" "$root/Fuzz/Corpus/$h" \
+  LSAN_OPTIONS="suppressions=$root/Fuzz/lsan-suppressions.txt:print_suppressions=0:${LSAN_OPTIONS:-}" "$bin/$h" "${dirs[@]}" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$h")" \
     -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$artifacts/" "${args[@]}" >"$log" 2>&1 || rc=$?
   local execs rate

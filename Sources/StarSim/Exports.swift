@@ -4,6 +4,7 @@
 @_exported import ClusterExecution
 @_exported import ConfigFiles
 @_exported import DistributedAttention
+@_exported import GGUF
 @_exported import Kernels
 @_exported import Llama
 @_exported import Projection

@@ -118,30 +118,6 @@ public enum FuzzArguments {
     }
 }
 
-/// Known crashes (each recorded under `Fuzz/Regressions/`) that the harnesses step around so that
-/// a run can find new ones. `STARSIM_FUZZ_KNOWN=crash` turns every filter off, to check whether a
-/// known crash is still there.
-public enum KnownCrashes {
-    /// Whether the harnesses skip inputs of known crash classes (default: yes).
-    public static let skip: Bool = {
-        guard let v = getenv("STARSIM_FUZZ_KNOWN") else { return true }
-        return String(cString: v) != "crash"
-    }()
-
-    /// Known (Regressions/fuzz-config-json/overflow-*): `ModelShape.validate` accepts any positive
-    /// size, so `parameterCount`, `weightBytes` and `kvBytesPerToken` trap on overflow for huge
-    /// ones. True when those counts (computed here in `Double`) come within a factor 2 of `Int.max`.
-    public static func countsOverflow(_ spec: ModelSpec) -> Bool {
-        let s = spec.shape
-        let (layers, hidden, heads, kv) = (Double(s.layers), Double(s.hidden), Double(s.heads), Double(s.kvHeads))
-        let (headDim, ffn, vocab) = (Double(s.headDim), Double(s.ffn), Double(s.vocab))
-        let perLayer = hidden * (heads + 2 * kv) * headDim + heads * headDim * hidden + 3 * hidden * ffn + 2 * hidden
-        let parameters = 2 * vocab * hidden + layers * perLayer + hidden
-        let kvBytes = layers * 2 * kv * headDim * Double(s.bytesPerElement)
-        return max(parameters * max(1, spec.weightBytesPerParameter), kvBytes) >= 0x1p62
-    }
-}
-
 /// Whether `STARSIM_FUZZ_VERBOSE` is set: `attempt` then prints what each reader made of the input
 /// (run a harness on one file to see how far a new corpus file gets).
 public let fuzzVerbose = getenv("STARSIM_FUZZ_VERBOSE") != nil
