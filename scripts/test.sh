@@ -6,8 +6,10 @@
 #      OPENBLAS_CORETYPE=Haswell (Docs/Determinism.md), whatever this machine's environment sets;
 #   3. a package that depends on the StarSim library by URL and version builds and runs a projection
 #      (scripts/check-consumer.sh);
-#   4. the whole suite, in this machine's environment.
-# Extra arguments go to the last `swift test` (e.g. --filter NAME).
+#   4. the whole suite, in this machine's environment;
+#   5. each fuzz harness for 20 s (scripts/fuzz.sh; STARSIM_FUZZ_SECONDS changes it, 0 skips it),
+#      after replaying every input in Fuzz/Regressions/.
+# Extra arguments go to the suite's `swift test` (e.g. --filter NAME).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
@@ -27,4 +29,9 @@ env OPENBLAS_CORETYPE=Haswell swift test --skip-build "${build[@]}" --filter "$b
 say "a package depending on the library"
 scripts/check-consumer.sh
 say "the whole suite"
-exec swift test --skip-build "${build[@]}" "$@"
+swift test --skip-build "${build[@]}" "$@"
+fuzz_seconds="${STARSIM_FUZZ_SECONDS:-20}"
+if [ "$fuzz_seconds" -gt 0 ]; then
+  say "fuzzing each input reader for ${fuzz_seconds}s"
+  scripts/fuzz.sh "$fuzz_seconds"
+fi
