@@ -38,6 +38,11 @@ public enum InputLimits {
     /// every run accepted by the estimate completes.
     public static let engineEventLimit = eventsPerRun + eventsPerRun / 4
 
+    /// Configurations in one sweep (models × contexts × hosts × GPUs × methods, or points): 10,000.
+    public static let configurationsPerSweep = 10_000
+    /// Estimated events of a whole sweep: 50 runs at the per-run limit (about an hour here at worst).
+    public static let eventsPerSweep = 50 * eventsPerRun
+
     /// Device peak FLOP/s: 1e6 … 1e18.
     public static let flopsPerSecond: ClosedRange<Double> = 1e6...1e18
     /// Device memory bandwidth, bytes/s: 1e6 … 1e15.

@@ -84,6 +84,19 @@ import Testing
         #expect(decode?.code == 2 && decode?.message.contains("simulated events") == true)
     }
 
+    /// Sweeps are bounded in configurations and in total work, before anything runs.
+    @Test func hugeSweepsAreRefusedBeforeTheyStart() throws {
+        let hosts = (1...100).map(String.init).joined(separator: ",")
+        let contexts = (1...20).map { "\($0)K" }.joined(separator: ",")
+        let many = try failure(["project", "--hosts", hosts, "--context", contexts,
+                                "--methods", "global,star,star-noanchor,star-prev,ring,ring-zigzag"])
+        #expect(many?.code == 2 && many?.message.contains("configurations") == true, "\(String(describing: many))")
+        // 60 ring configurations of about 4.7M events each: each fits, together they do not.
+        var sweep = ProjectionSweep(models: [.llama31_8B], contexts: (1...60).map { $0 * 4096 }, hosts: [300])
+        sweep.methods = [.ring]
+        #expect(throws: StarSimError.self) { try sweep.checkWork() }
+    }
+
     /// Scenario names start trace file names, so anything that is not a plain file name is refused.
     @Test(arguments: ["../../x", "", ".", "..", "a/b", "/etc/passwd", "tab\there"])
     func scenarioNamesMustBeFileNames(_ name: String) {

@@ -68,6 +68,12 @@ public struct ProjectionSweep: Sendable {
     /// - Throws: ``StarSimError`` naming the option.
     public func validate() throws(StarSimError) {
         guard !models.isEmpty else { throw .invalid("model", "", "at least one model") }
+        let count = [models.count, points?.count ?? contexts.count * hosts.count * gpusPerHost.count, methods.count]
+            .reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? .max : $0 * $1 }
+        guard count <= InputLimits.configurationsPerSweep else {
+            throw .invalid("sweep", "\(count) configurations is over the limit of \(InputLimits.configurationsPerSweep) for one sweep; "
+                + "split it into smaller sweeps")
+        }
         guard !methods.isEmpty else { throw .invalid("methods", "", "at least one of global, star, ring, ring-zigzag") }
         func inRange(_ values: [Int], _ field: String, _ range: ClosedRange<Int>, _ what: String) throws(StarSimError) {
             for v in values where !range.contains(v) {
@@ -125,7 +131,14 @@ public struct ProjectionSweep: Sendable {
     /// configuration, the estimate and what to reduce.
     /// - Throws: ``StarSimError``.
     public func checkWork() throws(StarSimError) {
-        for c in configs() where c.estimatedEvents > InputLimits.eventsPerRun {
+        let configs = configs()
+        var total = 0
+        for c in configs { total = total.addingReportingOverflow(c.estimatedEvents).overflow ? .max : total + c.estimatedEvents }
+        if total > InputLimits.eventsPerSweep {
+            throw .invalid("sweep", "its \(configs.count) configurations need about \(total) simulated events in all, over the "
+                + "limit of \(InputLimits.eventsPerSweep) for one sweep; split it into smaller sweeps")
+        }
+        for c in configs where c.estimatedEvents > InputLimits.eventsPerRun {
             throw .invalid(
                 "\(c.method.rawValue) on \(c.effectiveHosts) hosts at \(TokenCount.format(c.contextLength))",
                 "needs about \(c.estimatedEvents) simulated events, over the limit of \(InputLimits.eventsPerRun) for one run "

@@ -47,6 +47,23 @@ public struct ScenarioRun: Sendable {
         try traces?.check(names: scenario.traceNames)
         progress("loading model \(scenario.modelFile ?? StarSimPaths.defaultModelFile)")
         let session = try ModelSession(path: scenario.modelFile)
+        // A synthetic prompt longer than the model's context is refused before it is built.
+        switch scenario.prompt {
+        case .passkey(let tokens, _, _), .task(_, let tokens):
+            guard tokens + scenario.generateTokens <= session.model.config.contextLength else {
+                throw StarSimError.invalid(
+                    "\(scenario.file): prompt.context_tokens",
+                    "\(tokens) context tokens + \(scenario.generateTokens) generated exceed the model's context of "
+                        + "\(session.model.config.contextLength) tokens")
+            }
+        case .text(let context, let question, _):
+            // About 4 bytes per token: far more text than the context can hold is refused before tokenizing.
+            guard context.utf8.count + question.utf8.count <= 16 * session.model.config.contextLength else {
+                throw StarSimError.invalid(
+                    "\(scenario.file): prompt.context", "\(context.utf8.count) bytes of text cannot fit the model's context of "
+                        + "\(session.model.config.contextLength) tokens")
+            }
+        }
         let prompt = session.prepare(scenario.prompt, seed: scenario.seed, format: scenario.promptFormat)
         let total = prompt.split.context.count + prompt.split.query.count
         guard total + scenario.generateTokens <= session.model.config.contextLength else {
