@@ -12,7 +12,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$root/.build-fuzz"
-mkdir -p "$work"
+mkdir -p "$work/logs"
 all=(fuzz-gguf fuzz-tokenizer fuzz-yaml fuzz-config-json)
 say() { printf 'fuzz.sh: %s\n' "$*" >&2; }
 trap 'say "stopped: line $LINENO: $BASH_COMMAND"' ERR
