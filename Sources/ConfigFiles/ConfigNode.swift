@@ -93,17 +93,17 @@ public final class ConfigNode: @unchecked Sendable {
             }
             switch node {
             case .mapping(let m):
-                var seen: [String: Int?] = [:]
+                var seen: [String: Mark?] = [:]
                 for (k, v) in m {
                     let key = k.string ?? "\(k)"
-                    let line = k.mark?.line
                     if let first = seen[key] {
                         let field = path.isEmpty ? key : "\(path).\(key)"
-                        let firstText = first.map { " (first given at line \($0))" } ?? ""
-                        throw ConfigError(file: file, field: field, line: line,
-                                          message: "given twice\(firstText); each field may appear once")
+                        let at = k.mark.map { " at line \($0.line), column \($0.column)" } ?? ""
+                        let firstText = first.map { " (first given at line \($0.line), column \($0.column))" } ?? ""
+                        throw ConfigError(file: file, field: field, line: k.mark?.line,
+                                          message: "given twice\(at)\(firstText); each field may appear once")
                     }
-                    seen[key] = line
+                    seen[key] = k.mark
                     stack.append((v, path.isEmpty ? key : "\(path).\(key)"))
                 }
             case .sequence(let seq):

@@ -47,9 +47,13 @@ struct Generate: ParsableCommand {
         var firstToken: UInt64 = 0
         let out: [Int32]
         do {
+            let progress = ProgressOutput()
+            let total = maxTokens
             out = try session.model.generate(prompt: ids, maxTokens: maxTokens, stopAt: session.stopTokens, hook: &hook) { n in
                 if n == 1 { firstToken = DispatchTime.now().uptimeNanoseconds }
+                if total >= 64 { progress.status("generating: \(n)/\(total) tokens") }
             }
+            progress.finish()
         } catch {
             try fail("\(error)", code: 1)
         }
