@@ -97,27 +97,11 @@ public struct OutputDirectory: Sendable {
         let file = (path as NSString).appendingPathComponent(name)
         try checkReplaceable(file)
         let temporary = (path as NSString).appendingPathComponent(".\(name.prefix(100)).\(getpid()).tmp")
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw .failed("cannot write \(file): \(Self.reason(errno))") }
-        var bytes = Array(text.utf8)
-        var written = 0
-        var failure: Int32 = 0
-        bytes.withUnsafeMutableBytes { raw in
-            while written < raw.count {
-                let n = Self.writeBytes(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                written += n
-            }
-        }
-        bytes = []
-        if close(fd) != 0 && failure == 0 { failure = errno }
-        if failure != 0 {
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+        } catch {
             unlink(temporary)
-            throw .failed("cannot write \(file): \(Self.reason(failure))")
+            throw .failed("cannot write \(file): \(Self.reason(Self.posixCode(of: error)))")
         }
         guard rename(temporary, file) == 0 else {
             let e = errno
@@ -163,12 +147,14 @@ public struct OutputDirectory: Sendable {
         return text.contains(TraceWriter.generatorMark) || text.contains(SVGGenerator.mark)
     }
 
-    private static func writeBytes(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
-        #if canImport(Glibc)
-        return Glibc.write(fd, p, n)
-        #else
-        return Darwin.write(fd, p, n)
-        #endif
+    /// The POSIX error code behind a Foundation file error (EIO when there is none).
+    private static func posixCode(of error: Error) -> Int32 {
+        let ns = error as NSError
+        if ns.domain == NSPOSIXErrorDomain { return Int32(ns.code) }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return Int32(underlying.code)
+        }
+        return EIO
     }
 
     /// `strerror` text for an errno, in plain words.
