@@ -145,7 +145,15 @@ public struct OutputDirectory: Sendable {
         guard let head = try? handle.read(upToCount: 512) else { return false }
         let text = String(decoding: head, as: UTF8.self)
         return text.contains(TraceWriter.generatorMark) || text.contains(SVGGenerator.mark)
+            || legacyPrefixes.contains { text.hasPrefix($0) }
     }
+
+    /// How StarSim's outputs began before they carried the mark (0.1.0), so that upgrading does not
+    /// make a user's old traces and charts unreplaceable without `--force`.
+    static let legacyPrefixes = [
+        "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":0,",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"",
+    ]
 
     /// The POSIX error code behind a Foundation file error (EIO when there is none).
     private static func posixCode(of error: Error) -> Int32 {

@@ -155,6 +155,17 @@ import Testing
         #expect(names == ["afile", "plots", "traces"])
     }
 
+    /// Traces written before outputs carried the mark are still recognised as StarSim's.
+    @Test func tracesFromBeforeTheMarkCanBeReplaced() throws {
+        let dir = try temporaryDirectory()
+        try "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":0,\"args\":{}}\n]}\n"
+            .write(toFile: dir + "/old.json", atomically: true, encoding: .utf8)
+        try "{\"traceEvents\":[]}".write(toFile: dir + "/other.json", atomically: true, encoding: .utf8)
+        let out = OutputDirectory(dir, option: "--trace")
+        #expect(throws: Never.self) { try out.check(names: ["old.json"]) }
+        #expect(throws: StarSimError.self) { try out.check(names: ["other.json"]) }
+    }
+
     @Test func outputNamesCannotEscapeTheirDirectory() throws {
         let dir = OutputDirectory(try temporaryDirectory(), option: "--trace")
         for name in ["../x", "a/b", "", ".", "..", "x\u{0}y", String(repeating: "a", count: 300)] {
