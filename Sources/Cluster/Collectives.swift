@@ -73,7 +73,7 @@ public enum Collectives {
         let ns = Double(bytes) / link.bandwidthBytesPerSecond * 1e9
         let nearest = ns.rounded()
         let whole = abs(ns - nearest) <= 1e-9 * max(1, ns) ? nearest : ns.rounded(.up)
-        return link.latency + .nanoseconds(whole >= 9.2e18 ? .max : Int64(whole))
+        return link.latency + SimDuration(saturatingNanoseconds: whole)
     }
 
     public static func broadcastTime(hosts: Int, bytes: Int, link: LinkProfile) -> SimDuration {

@@ -381,8 +381,8 @@ public struct FlowNetwork: Sendable {
         let ns = remaining / rate * 1e9
         let nearest = ns.rounded()
         let whole = abs(ns - nearest) <= 1e-9 * max(1, ns) ? nearest : ns.rounded(.up)
-        // Saturate rather than trap: a pathological size / rate pair gives a time past the horizon,
+        // Saturates rather than traps: a pathological size / rate pair gives a time past the horizon,
         // which the scheduler reports as an error.
-        return now + SimDuration(nanoseconds: whole >= 9.2e18 ? .max : max(1, Int64(whole)))
+        return now + SimDuration(saturatingNanoseconds: max(1, whole))
     }
 }

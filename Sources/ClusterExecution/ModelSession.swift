@@ -34,8 +34,7 @@ public final class ModelSession: Sendable {
         let kvPerToken = 2 * c.layerCount * c.kvWidth * 4
         let activationsPerToken = (c.qkvWidth + 2 * c.intermediateSize + 2 * c.hiddenSize) * 4
         let (needed, overflow) = tokens.multipliedReportingOverflow(by: 2 * kvPerToken + activationsPerToken)
-        let weights = file.tensors.reduce(0) { $0 &+ $1.elementCount &* 4 }
-        let available = Int(clamping: ProcessInfo.processInfo.physicalMemory / 5 * 4) - weights
+        let available = LlamaModel.memoryBudgetBytes - LlamaModel.f32WeightBytes(file)
         guard !overflow, needed <= available else {
             throw .invalid(field, "\(tokens) tokens need about \(needed / 1_048_576) MiB of KV cache and activations; "
                 + "this machine has about \(max(0, available) / 1_048_576) MiB to spare (80% of its memory, less the weights)")

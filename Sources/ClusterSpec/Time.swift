@@ -42,8 +42,13 @@ public struct SimDuration: Comparable, Hashable, Sendable, AdditiveArithmetic, C
     /// `Int64.max` nanoseconds (292 years) instead of trapping.
     public static func seconds(_ s: Double) -> SimDuration {
         precondition(s.isFinite && s >= 0, "duration must be finite and non-negative, got \(s)")
-        let ns = (s * 1e9).rounded(.up)
-        return SimDuration(nanoseconds: ns >= 9.2e18 ? .max : Int64(ns))
+        return SimDuration(saturatingNanoseconds: (s * 1e9).rounded(.up))
+    }
+
+    /// A whole number of nanoseconds given as a non-negative `Double`, saturating at `Int64.max`
+    /// (292 years) instead of trapping; the scheduler stops a run long before.
+    public init(saturatingNanoseconds ns: Double) {
+        self.init(nanoseconds: ns >= 9.2e18 ? .max : Int64(ns))
     }
     public var seconds: Double { Double(nanoseconds) / 1e9 }
 

@@ -83,8 +83,7 @@ public final class LlamaModel: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         let config = try LlamaConfig(gguf: gguf)
         // Weights are dequantized to f32: refuse a file that cannot fit before allocating any of it.
-        let needed = gguf.tensors.reduce(0) { $0 &+ min($1.elementCount, Int.max / 8) &* 4 }
-        let available = Int(clamping: ProcessInfo.processInfo.physicalMemory / 5 * 4)
+        let needed = Self.f32WeightBytes(gguf), available = Self.memoryBudgetBytes
         guard needed <= available else {
             throw ModelError(.insufficientMemory(path: gguf.path, neededBytes: needed, availableBytes: available))
         }
@@ -116,6 +115,14 @@ public final class LlamaModel: Sendable {
         }
         self.layers = layers
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// Memory a model and its runs may use on this machine: 80% of physical memory, bytes.
+    public static var memoryBudgetBytes: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory / 5 * 4) }
+
+    /// Bytes of every tensor of `gguf` once dequantized to f32 (what loading allocates).
+    public static func f32WeightBytes(_ gguf: GGUFFile) -> Int {
+        gguf.tensors.reduce(0) { $0 &+ min($1.elementCount, Int.max / 8) &* 4 }
     }
 
     /// Opens the GGUF at `path` and loads it (see `init(gguf:decodePath:)`).
