@@ -78,7 +78,7 @@ public enum BLAS {
     /// Rows of one chunk of `parallelSgemm` (when `m` has at least two such chunks).
     public static let rowChunk = 256
     /// Columns of one chunk of `parallelSgemm` when `m` is too small to split (e.g. an output head
-    /// over a few tokens), and output elements of one chunk of `parallelSgemv`.
+    /// over a few tokens); `parallelSgemv` is such a product with `m = 1`.
     public static let columnChunk = 1024
     /// Products below this many multiply-adds (m·n·k) run as one call: dispatch would cost more.
     public static let parallelThreshold = 1 << 21
@@ -118,23 +118,20 @@ public enum BLAS {
         }
     }
 
-    /// `sgemv` with the output cut into fixed chunks of `columnChunk` elements (when the product is
-    /// large), taken by up to `workers` threads: bitwise the same for every worker count.
-    /// Parameters and shapes as `sgemv`.
+    /// `sgemv` cut by the same rule as `parallelSgemm`: its `outputs` results are the `n` of a
+    /// `1 × outputs × inputs` product, so `gemmChunks(m: 1, n: outputs, k: inputs)` gives the chunks
+    /// (whole when small, else `columnChunk` outputs each), taken by up to `workers` threads: bitwise
+    /// the same for every worker count. Parameters and shapes as `sgemv`.
     public static func parallelSgemv(
         trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
         x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>, workers: Int = defaultWorkers
     ) {
         precondition(m >= 0 && n >= 0, "BLAS.parallelSgemv: negative dimension m=\(m) n=\(n)")
         if m == 0 || n == 0 { return }
-        let outputs = trans ? n : m
-        let chunkCount = m * n < parallelThreshold ? 1 : (outputs + columnChunk - 1) / columnChunk
-        if chunkCount <= 1 {
-            sgemv(trans: trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
-            return
-        }
-        WorkSharing.forEach(chunkCount, workers: workers) { i in
-            let lo = i * columnChunk, count = min(outputs, lo + columnChunk) - lo
+        let (outputs, inputs) = trans ? (n, m) : (m, n)
+        let chunks = gemmChunks(m: 1, n: outputs, k: inputs).map(\.columns)
+        WorkSharing.forEach(chunks.count, workers: workers) { i in
+            let lo = chunks[i].lowerBound, count = chunks[i].count
             if trans {
                 sgemv(trans: true, m: m, n: count, alpha: alpha, a: a + lo, lda: lda, x: x, beta: beta, y: y + lo)
             } else {
