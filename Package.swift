@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "ConfigFilesTests", dependencies: ["ConfigFiles"], swiftSettings: strict),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"], swiftSettings: strict),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "ClusterSpec", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "StarSimTests", dependencies: ["StarSim", "StarSimCLI"], swiftSettings: strict),
+        .testTarget(name: "StarSimTests", dependencies: ["StarSim", "StarSimCLI", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "BenchmarksTests", dependencies: ["Benchmarks", "Kernels", "Llama", "Cluster", "TestSupport"],
             swiftSettings: strict),

@@ -111,7 +111,7 @@ public enum Collectives {
     /// - Returns: one timing per send, ordered by (step, index in step); the finish is the latest delivery.
     /// - Throws: routing errors from the topology (unknown or failed hosts, no path).
     public static func simulate(_ plan: Plan, on topology: Topology, start: SimInstant = .zero,
-                                phase: String = "") throws(ClusterError) -> [Timing] {
+                                phase: PhaseTag = .none) throws(ClusterError) -> [Timing] {
         let h = topology.hostCount
         let steps = plan.steps.count
         for step in plan.steps {

@@ -21,7 +21,7 @@ public struct CriticalPath: Sendable, Hashable {
         /// The computing host, or a transfer's sender.
         public var host: HostID
         public var label: String
-        public var phase: String
+        public var phase: PhaseTag
         public var start: SimInstant
         public var end: SimInstant
         /// Time between the previous step's end (or time zero) and this step's start.
@@ -40,7 +40,7 @@ public struct CriticalPath: Sendable, Hashable {
     public let byPhase: [PhaseTime]
 
     public struct PhaseTime: Sendable, Hashable {
-        public var phase: String
+        public var phase: PhaseTag
         public var compute: SimDuration
         public var transfer: SimDuration
     }
@@ -69,7 +69,7 @@ public struct CriticalPath: Sendable, Hashable {
         var steps: [Step] = []
         var previousEnd = SimInstant.zero
         var compute = SimDuration.zero, transfer = SimDuration.zero, waiting = SimDuration.zero
-        var phases: [String: (SimDuration, SimDuration)] = [:]
+        var phases: [PhaseTag: (SimDuration, SimDuration)] = [:]
         for r in chain {
             let kind: Kind
             if case .compute = r { kind = .compute } else { kind = .transfer }
@@ -105,7 +105,7 @@ public struct CriticalPath: Sendable, Hashable {
     public var summary: String {
         var lines = ["critical path: \(finish) = compute \(computeTime) + transfer \(transferTime) + waiting \(waitingTime)"]
         for p in byPhase {
-            lines.append("  phase \(p.phase.isEmpty ? "(none)" : p.phase): compute \(p.compute), transfer \(p.transfer)")
+            lines.append("  phase \(p.phase.isNone ? "(none)" : p.phase.name): compute \(p.compute), transfer \(p.transfer)")
         }
         for s in steps {
             let wait = s.waitBefore > .zero ? " (after waiting \(s.waitBefore))" : ""

@@ -51,7 +51,7 @@ public struct FlowNetwork: Sendable {
         public let to: HostID
         public let route: [LinkID]
         public let bytes: Int
-        public let phase: String
+        public let phase: PhaseTag
         public let startedAt: SimInstant
         /// `startedAt + route latency`: when the bandwidth-sharing phase begins.
         public let transferStartsAt: SimInstant
@@ -117,7 +117,7 @@ public struct FlowNetwork: Sendable {
     ///   id, `bytes < 0`, `at` before `now`, or `at` later than a pending event (call `advance(to: at)` first
     ///   so that no delivery is skipped).
     public mutating func start(_ id: FlowID, from: HostID, to: HostID, bytes: Int, at: SimInstant,
-                               phase: String = "") throws(ClusterError) {
+                               phase: PhaseTag = .none) throws(ClusterError) {
         if flows[id] != nil { throw .invalidFlow(id, reason: "flow id already used in this network") }
         if bytes < 0 { throw .invalidFlow(id, reason: "message size must be >= 0 bytes, got \(bytes)") }
         if at < now {

@@ -48,7 +48,7 @@ public struct Message<Payload: Sendable>: Sendable {
     public let bytes: Int
     public let payload: Payload
     public let label: String
-    public let phase: String
+    public let phase: PhaseTag
     /// When the sender handed it to the network.
     public let sentAt: SimInstant
     /// When its last byte arrived (the time of the `received` callback).
@@ -108,7 +108,7 @@ public actor SimHost<Payload: Sendable> {
     private struct PendingCompute {
         var token: ComputeToken
         var label: String
-        var phase: String
+        var phase: PhaseTag
         var cost: SimDuration
         var work: (() -> Void)?
         var cause: Int?
@@ -174,7 +174,7 @@ public actor SimHost<Payload: Sendable> {
     ///     timing mode the step lasts the wall time `work` took, and `cost` is ignored; in `.modeled`
     ///     mode it runs but its wall time is ignored.
     /// - Returns: the token `computed` will be called with.
-    public func compute(label: String, phase: String = "", cost: SimDuration,
+    public func compute(label: String, phase: PhaseTag = .none, cost: SimDuration,
                         work: (() -> Void)? = nil) -> ComputeToken {
         precondition(cost >= .zero, "compute '\(label)' on \(id): cost must be >= 0, got \(cost.nanoseconds) ns")
         let token = ComputeToken(host: id, index: nextToken)
@@ -194,7 +194,7 @@ public actor SimHost<Payload: Sendable> {
     /// `received` is called when the last byte arrives. Sending does not occupy the compute queue.
     ///
     /// A message to an unknown or failed host stops the run with a `ClusterError` (`run` throws it).
-    public func send(to destination: HostID, bytes: Int, payload: Payload, label: String, phase: String = "") {
+    public func send(to destination: HostID, bytes: Int, payload: Payload, label: String, phase: PhaseTag = .none) {
         precondition(bytes >= 0, "send '\(label)' from \(id): bytes must be >= 0, got \(bytes)")
         counters.messagesSent += 1
         lastAction = .sent(label: label, to: destination)

@@ -25,3 +25,24 @@ public struct FlowID: Hashable, Comparable, Sendable, CustomStringConvertible, C
     public static func < (a: FlowID, b: FlowID) -> Bool { a.rawValue < b.rawValue }
     public var description: String { "flow\(rawValue)" }
 }
+
+/// The phase a compute step or message belongs to, for per-phase time and traffic. The engine does
+/// not interpret phases; the layer above names them (`DistributedAttention.Phase` maps onto these as
+/// `context`, `query`, `generation`). ``none`` is the phase of work given none. Ordered by name.
+public struct PhaseTag: Hashable, Comparable, Sendable, CustomStringConvertible,
+                        ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
+    public let name: String
+    public init(_ name: String) { self.name = name }
+    public init(stringLiteral value: String) { self.name = value }
+    public static let none = PhaseTag("")
+    public var isNone: Bool { name.isEmpty }
+    public static func < (a: PhaseTag, b: PhaseTag) -> Bool { a.name < b.name }
+    public var description: String { name }
+}
+
+extension Dictionary where Key == PhaseTag {
+    /// The same values keyed by phase name (for JSON and other string-keyed outputs).
+    public var keyedByName: [String: Value] {
+        Dictionary<String, Value>(uniqueKeysWithValues: map { ($0.key.name, $0.value) })
+    }
+}

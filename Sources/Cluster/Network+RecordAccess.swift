@@ -68,11 +68,11 @@ extension RunLog.Record {
         }
     }
 
-    var phase: String {
+    var phase: PhaseTag {
         switch self {
         case .compute(let c): c.phase
         case .transfer(let t): t.phase
-        case .memory, .mark: ""
+        case .memory, .mark: .none
         }
     }
 }

@@ -19,18 +19,18 @@ public struct RunCounters: Sendable, Hashable {
         public var host: HostID
         public var bytesSent = 0
         public var bytesReceived = 0
-        public var sentByPhase: [String: Int] = [:]
-        public var receivedByPhase: [String: Int] = [:]
+        public var sentByPhase: [PhaseTag: Int] = [:]
+        public var receivedByPhase: [PhaseTag: Int] = [:]
         public var busy = SimDuration.zero
         public var idle = SimDuration.zero
-        public var computeByPhase: [String: SimDuration] = [:]
+        public var computeByPhase: [PhaseTag: SimDuration] = [:]
         public var peakMemoryBytes: Int64 = 0
     }
 
     public struct LinkCounters: Sendable, Hashable {
         public var link: LinkID
         public var bytes = 0
-        public var bytesByPhase: [String: Int] = [:]
+        public var bytesByPhase: [PhaseTag: Int] = [:]
         public var busy = SimDuration.zero
         /// busy / run length (0 for an empty run).
         public var utilisation = 0.0
@@ -40,7 +40,7 @@ public struct RunCounters: Sendable, Hashable {
     public let hosts: [HostCounters]
     public let links: [LinkCounters]
     /// Every phase seen, sorted.
-    public let phases: [String]
+    public let phases: [PhaseTag]
 
     /// Counters of a whole log (the same arithmetic as the scheduler's streaming ``Accumulator``).
     public init(log: RunLog, topology: Topology? = nil, runLength: SimDuration? = nil) {
@@ -49,7 +49,7 @@ public struct RunCounters: Sendable, Hashable {
         self = accumulator.counters(runLength: runLength)
     }
 
-    init(runLength: SimDuration, hosts: [HostCounters], links: [LinkCounters], phases: [String]) {
+    init(runLength: SimDuration, hosts: [HostCounters], links: [LinkCounters], phases: [PhaseTag]) {
         self.runLength = runLength
         self.hosts = hosts
         self.links = links
@@ -67,7 +67,7 @@ public struct RunCounters: Sendable, Hashable {
         private var linkMap: [LinkID: LinkCounters] = [:]
         private var computeBusy: [HostID: IntervalUnion] = [:]
         private var linkBusy: [LinkID: IntervalUnion] = [:]
-        private var phaseSet = Set<String>()
+        private var phaseSet = Set<PhaseTag>()
 
         public init(hosts: [HostID], links: [LinkID], topology: Topology? = nil) {
             self.topology = topology

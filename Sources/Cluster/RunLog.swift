@@ -20,7 +20,7 @@ public struct RunLog: Sendable {
             public var id: Int
             public var host: HostID
             public var label: String
-            public var phase: String
+            public var phase: PhaseTag
             public var start: SimInstant
             public var end: SimInstant
             public var dependsOn: [Int]
@@ -36,7 +36,7 @@ public struct RunLog: Sendable {
             public var route: [LinkID]
             public var bytes: Int
             public var label: String
-            public var phase: String
+            public var phase: PhaseTag
             public var sent: SimInstant
             public var delivered: SimInstant
             public var dependsOn: [Int]
@@ -59,13 +59,13 @@ public struct RunLog: Sendable {
             public var label: String
         }
 
-        public static func compute(id: Int, host: HostID, label: String, phase: String, start: SimInstant,
+        public static func compute(id: Int, host: HostID, label: String, phase: PhaseTag, start: SimInstant,
                                    end: SimInstant, dependsOn: [Int]) -> Record {
             .compute(Compute(id: id, host: host, label: label, phase: phase, start: start, end: end, dependsOn: dependsOn))
         }
 
         public static func transfer(id: Int, flow: FlowID, from: HostID, to: HostID, route: [LinkID], bytes: Int,
-                                    label: String, phase: String, sent: SimInstant, delivered: SimInstant,
+                                    label: String, phase: PhaseTag, sent: SimInstant, delivered: SimInstant,
                                     dependsOn: [Int]) -> Record {
             .transfer(Transfer(id: id, flow: flow, from: from, to: to, route: route, bytes: bytes, label: label,
                                phase: phase, sent: sent, delivered: delivered, dependsOn: dependsOn))

@@ -17,7 +17,7 @@ actor Scheduler<Payload: Sendable> {
         var bytes: Int
         var payload: Payload
         var label: String
-        var phase: String
+        var phase: PhaseTag
         var sentAt: SimInstant
         var route: [LinkID]
         /// Record id (== index in `log.records` when logging) of the transfer; `cause` its trigger.
@@ -94,7 +94,7 @@ actor Scheduler<Payload: Sendable> {
         events.push(event, at: time)
     }
 
-    func startFlow(from: HostID, to: HostID, bytes: Int, payload: Payload, label: String, phase: String,
+    func startFlow(from: HostID, to: HostID, bytes: Int, payload: Payload, label: String, phase: PhaseTag,
                    at time: SimInstant, cause: Int?) {
         let context = "send '\(label)' from \(from) to \(to)"
         if !topology.contains(to) {

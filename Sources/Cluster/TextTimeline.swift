@@ -20,7 +20,7 @@ public enum TextTimeline {
         var rows: [(time: String, host: String, kind: String, detail: String)] = []
         for r in shown {
             let time = milliseconds(r.startTime.nanoseconds)
-            let label = oneLine(r.label), phase = oneLine(r.phase)
+            let label = oneLine(r.label), phase = oneLine(r.phase.name)
             switch r {
             case .compute(let step):
                 rows.append((time, name(step.host), "compute", "\(label)\(tag(phase))  \(step.end - step.start)"))

@@ -209,10 +209,10 @@ public enum TraceWriter {
                 switch r {
                 case .compute(let step):
                     let key = track(ofRecord: r)!
-                    lines.append("{\"name\":\(jsonString(step.label)),\"cat\":\"compute\",\"ph\":\"X\",\"ts\":\(microseconds(step.start.nanoseconds)),\"dur\":\(microseconds((step.end - step.start).nanoseconds)),\"pid\":\(pid(key)),\"tid\":\(tid[key]!),\"args\":{\"id\":\(step.id),\"phase\":\(jsonString(step.phase))}}")
+                    lines.append("{\"name\":\(jsonString(step.label)),\"cat\":\"compute\",\"ph\":\"X\",\"ts\":\(microseconds(step.start.nanoseconds)),\"dur\":\(microseconds((step.end - step.start).nanoseconds)),\"pid\":\(pid(key)),\"tid\":\(tid[key]!),\"args\":{\"id\":\(step.id),\"phase\":\(jsonString(step.phase.name))}}")
                 case .transfer(let message):
                     let key = track(ofRecord: r)!
-                    lines.append("{\"name\":\(jsonString(message.label)),\"cat\":\"transfer\",\"ph\":\"X\",\"ts\":\(microseconds(message.sent.nanoseconds)),\"dur\":\(microseconds((message.delivered - message.sent).nanoseconds)),\"pid\":\(pid(key)),\"tid\":\(tid[key]!),\"args\":{\"id\":\(message.id),\"flow\":\(message.flow.rawValue),\"from\":\(jsonString(hostName(message.from))),\"to\":\(jsonString(hostName(message.to))),\"bytes\":\(message.bytes),\"phase\":\(jsonString(message.phase))}}")
+                    lines.append("{\"name\":\(jsonString(message.label)),\"cat\":\"transfer\",\"ph\":\"X\",\"ts\":\(microseconds(message.sent.nanoseconds)),\"dur\":\(microseconds((message.delivered - message.sent).nanoseconds)),\"pid\":\(pid(key)),\"tid\":\(tid[key]!),\"args\":{\"id\":\(message.id),\"flow\":\(message.flow.rawValue),\"from\":\(jsonString(hostName(message.from))),\"to\":\(jsonString(hostName(message.to))),\"bytes\":\(message.bytes),\"phase\":\(jsonString(message.phase.name))}}")
                 case .mark(let point):
                     let key = TrackKey.compute(host: point.host, lane: 0)
                     lines.append("{\"name\":\(jsonString(point.label)),\"cat\":\"mark\",\"ph\":\"i\",\"s\":\"t\",\"ts\":\(microseconds(point.at.nanoseconds)),\"pid\":\(point.host.rawValue),\"tid\":\(tid[key] ?? 1),\"args\":{\"id\":\(point.id)}}")

@@ -97,13 +97,13 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
                 accountBeforeCompute(op, host)
                 let charged = cost(op)
                 let token = host.compute(
-                    label: op.description, phase: op.phase.description, cost: charged, work: backend.work(for: op))
+                    label: op.description, phase: op.phase.tag, cost: charged, work: backend.work(for: op))
                 pending[token] = (id, op, charged)
             case .send(let to, let message):
                 host.send(
                     to: HostID(to), bytes: message.bytes,
                     payload: WireMessage(message: message, data: backend.data(for: message)),
-                    label: message.description, phase: message.phase.description)
+                    label: message.description, phase: message.phase.tag)
             case .dropKV(let layer, let ref):
                 let tokens = storeTokens[ref]?[layer] ?? 0
                 if tokens > 0 {

@@ -43,13 +43,13 @@ extension MethodOutcome {
 
     /// Latest end of any compute or transfer of `phase`.
     public func phaseEnd(_ phase: Phase) -> SimInstant? {
-        let name = phase.description
+        let tag = phase.tag
         var latest: SimInstant?
         for record in report.log.records {
             switch record {
-            case .compute(let step) where step.phase == name:
+            case .compute(let step) where step.phase == tag:
                 latest = max(latest ?? step.end, step.end)
-            case .transfer(let message) where message.phase == name:
+            case .transfer(let message) where message.phase == tag:
                 latest = max(latest ?? message.delivered, message.delivered)
             default: break
             }

@@ -14,6 +14,12 @@ public enum Phase: Int, Hashable, Sendable, CaseIterable, CustomStringConvertibl
         case .generation: return "generation"
         }
     }
+
+    /// The phase whose ``description`` is `name`, nil for any other text.
+    public init?(name: String) {
+        guard let phase = Phase.allCases.first(where: { $0.description == name }) else { return nil }
+        self = phase
+    }
 }
 
 /// Names one KV store on a host. Stores hold, per layer, K and V `[tokens, kvHeads*headDim]` and the

@@ -59,13 +59,9 @@ struct Eval: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "End the query with the task's answer prefix, as RULER does ('The pass key is'; default), or not (the model answers freely).")
     var answerPrefix: Bool?
 
-    @Flag(help: "Print JSON (cells and every sample) instead of the table.")
-    var json = false
+    @OptionGroup var output: FormatOptions
 
-    @Flag(help: "Print CSV (one line per sample) instead of the table.")
-    var csv = false
-
-    @Flag(help: "Print the table as Markdown.")
+    @Flag(help: "Print the table as Markdown (with the default --table format).")
     var markdown = false
 
     @Option(help: ArgumentHelp("Print the table (or --csv/--markdown) of a report saved with --json instead of running.", valueName: "file"))
@@ -81,9 +77,6 @@ struct Eval: ParsableCommand {
         let listOptions: [(String, String?)] = [("--tasks", tasks), ("--context", context), ("--methods", methods),
                                                 ("--hosts", hosts), ("--block", block), ("--anchor", anchor)]
         let given = listOptions.filter { $0.1 != nil }.map(\.0)
-        if [json, csv, markdown].filter({ $0 }).count > 1 {
-            throw StarSimError.invalid("--json/--csv/--markdown", "choose one output format")
-        }
         if suite != nil && quick { throw StarSimError.invalid("--quick", "cannot be combined with --suite") }
         func split(_ v: String?) -> [String]? { v.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } }
         var s: EvaluationSuite
@@ -126,6 +119,12 @@ struct Eval: ParsableCommand {
         return s
     }
 
+    func validate() throws {
+        if markdown && output.format != .table {
+            throw ValidationError("--markdown is a table style; it cannot be combined with --\(output.format.rawValue)")
+        }
+    }
+
     func run() throws {
         if let file = report {
             let saved: EvaluationReport
@@ -144,8 +143,8 @@ struct Eval: ParsableCommand {
         do { suite = try makeSuite() } catch { try fail("\(error)") }
         let session: ModelSession
         do { session = try ModelSession(path: model) } catch { try fail("\(error)", code: 1) }
-        let err = FileHandle.standardError
-        func note(_ s: String) { err.write(Data((s + "\n").utf8)) }
+        let output = ProgressOutput()
+        func note(_ s: String) { output.line(s) }
         note("starsim eval: suite '\(suite.name)', \(suite.runCount) runs (\(suite.samples) samples per cell); model loaded in \(String(format: "%.1f", session.loadSeconds)) s")
         let start = DispatchTime.now().uptimeNanoseconds
         let results: [EvaluationResult]
@@ -171,11 +170,12 @@ struct Eval: ParsableCommand {
     /// Prints a report in the chosen format on stdout.
     func emit(_ report: EvaluationReport) throws {
         let wall = report.wallSeconds
-        if json {
+        switch output.format {
+        case .json:
             do { print(try report.json(), terminator: "") } catch { try fail("\(error)", code: 1) }
-        } else if csv {
+        case .csv:
             print(report.csv, terminator: "")
-        } else {
+        case .table:
             print("Suite '\(report.suite)', model \(report.model), \(report.samples) samples per cell, \(ExecutionProgress.clock(wall)) wall")
             print(markdown ? report.markdownTable : report.table, terminator: "")
             print("accuracy: mean RULER string_match_all (%); vs global: accuracy / global accuracy of the same cell (n/a when global scored 0);")

@@ -15,11 +15,18 @@ enum OutputFormat: String, EnumerableFlag {
     }
 }
 
-/// The output options `project` shares with other commands that write files: the printed format,
-/// a directory for SVG charts, and `--force` to replace files StarSim did not write.
-struct OutputOptions: ParsableArguments {
+/// `--table` / `--csv` / `--json`: the one way every command that prints results chooses a format
+/// (`run`, `eval`, `project`, `plan`, `paper`).
+struct FormatOptions: ParsableArguments {
     @Flag(exclusivity: .exclusive)
     var format: OutputFormat = .table
+}
+
+/// The output options of commands that also write charts: the printed format, a directory for SVG
+/// charts, and `--force` to replace files StarSim did not write.
+struct OutputOptions: ParsableArguments {
+    @OptionGroup var formatOptions: FormatOptions
+    var format: OutputFormat { formatOptions.format }
     @Option(help: "Write SVG charts into this directory.")
     var plots: String?
     @Flag(help: "Replace existing output files even when StarSim did not write them.")

@@ -18,8 +18,7 @@ struct Paper: ParsableCommand {
 
     @Option(help: "Directory holding the paper scenario files.")
     var directory: String = "scenarios/paper"
-    @Flag(help: "Print CSV (table,row,column,paper,projected,projected_note,error).")
-    var csv = false
+    @OptionGroup var output: FormatOptions
     @Flag(help: "Skip the modern (H100, zigzag) variant.")
     var noModern = false
     @Flag(help: "Refit the per-message overhead and the ring-step efficiency to the 8B Table 6 rows and print them.")
@@ -45,9 +44,14 @@ struct Paper: ParsableCommand {
         } catch {
             try fail("\(error)")
         }
-        if csv {
+        switch output.format {
+        case .csv:
             print(PaperComparison.csv(report), terminator: "")
             return
+        case .json:
+            print(PaperComparison.json(report), terminator: "")
+            return
+        case .table: break
         }
         print(PaperComparison.text(report))
         print(PaperComparison.explanation)

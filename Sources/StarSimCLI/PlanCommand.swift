@@ -24,6 +24,7 @@ struct Plan: ParsableCommand {
     var maxTTFT: String?
     @Option(name: .customLong("max-memory-per-host"), parsing: .unconditional, help: "Target peak memory per host, e.g. 160GB.")
     var maxMemoryPerHost: String?
+    @OptionGroup var output: FormatOptions
 
     func run() throws {
         do {
@@ -44,7 +45,11 @@ struct Plan: ParsableCommand {
             let plans = try planner.plan { done, total in
                 progress.update("projecting \(done)/\(total)", done: done, total: total)
             }
-            print(planner.text(plans), terminator: "")
+            switch output.format {
+            case .table: print(planner.text(plans), terminator: "")
+            case .csv: print(planner.csv(plans), terminator: "")
+            case .json: print(planner.json(plans), terminator: "")
+            }
         } catch {
             try fail("\(error)")
         }

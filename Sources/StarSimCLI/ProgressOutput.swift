@@ -41,6 +41,14 @@ final class ProgressOutput: Sendable {
         }
     }
 
+    /// Writes a line that stays (a step started or finished), ending a redrawn line first.
+    func line(_ text: String) {
+        state.withLock { s in
+            write((s.open ? "\n" : "") + text + "\n")
+            s.open = false
+        }
+    }
+
     /// Ends a line left open on a terminal (e.g. when the work stopped early).
     func finish() {
         state.withLock { s in

@@ -20,8 +20,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Print the text timeline of every method (small runs).")
     var timeline = false
 
-    @Flag(help: "Print JSON instead of the table.")
-    var json = false
+    @OptionGroup var output: FormatOptions
 
     @Flag(name: .shortAndLong, help: "No progress lines on stderr.")
     var quiet = false
@@ -34,9 +33,9 @@ struct Run: ParsableCommand {
         do { s = try Scenario.load(file: scenario) } catch { try fail("\(error)") }
         if let traceDir { s.traceDirectory = traceDir }
         if timeline { s.timeline = true }
-        let quiet = self.quiet
+        let quiet = self.quiet, lines = ProgressOutput()
         let progress: @Sendable (String) -> Void = { line in
-            if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            if !quiet { lines.line(line) }
         }
         // Everything `prepare` rejects is bad input (exit 2); a failure while running is exit 1.
         let prepared: ScenarioRun.Prepared
@@ -47,9 +46,12 @@ struct Run: ParsableCommand {
         } catch {
             try fail("\(scenario): \(error)", code: 1)
         }
-        if json {
+        switch output.format {
+        case .json:
             do { print(try ScenarioReport.json(result)) } catch { try fail("cannot encode JSON: \(error)", code: 1) }
-        } else {
+        case .csv:
+            print(ScenarioReport.csv(result), terminator: "")
+        case .table:
             print(ScenarioReport.text(result))
         }
     }

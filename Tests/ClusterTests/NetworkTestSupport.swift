@@ -38,7 +38,7 @@ extension FlowNetwork {
     /// Bytes of the delivered flows among `FlowID(0..<flows)` whose route crosses `link` (each flow
     /// counts fully on every link of its route), optionally only those of `phase`. The network keeps
     /// no byte counter of its own (`RunCounters` is the one); tests read its flows.
-    func deliveredBytes(over link: LinkID, phase: String? = nil, flows: Int = 256) -> Int {
+    func deliveredBytes(over link: LinkID, phase: PhaseTag? = nil, flows: Int = 256) -> Int {
         (0..<flows).reduce(0) { total, i in
             guard let f = flow(FlowID(i)), case .delivered = f.state, f.route.contains(link),
                   phase == nil || f.phase == phase else { return total }

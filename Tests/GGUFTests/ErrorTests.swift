@@ -1,12 +1,13 @@
 import Foundation
 import GGUF
 import Testing
+import TestSupport
 
 @Suite("GGUF bad inputs produce actionable errors")
 struct ErrorTests {
     /// Writes `bytes` to a temp file, opens it, expects an error mentioning the path and `parts`.
     func expectOpenError(_ bytes: [UInt8], _ parts: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let f = TempFile()
+        let f = TemporaryFile(extension: "gguf")
         defer { f.cleanup() }
         try f.write(bytes)
         expectGGUFError(["GGUF file '\(f.path)'"] + parts, sourceLocation: sourceLocation) {
@@ -118,7 +119,7 @@ struct ErrorTests {
     @Test func unsupportedTensorTypeForDequantization() throws {
         var w = GGUFWriter()
         try w.addRawTensor(name: "k", dimensions: [256], type: .q6_K, bytes: [UInt8](repeating: 0, count: 210))
-        let f = TempFile()
+        let f = TemporaryFile(extension: "gguf")
         defer { f.cleanup() }
         try w.write(to: f.path)
         let g = try GGUFFile(path: f.path)  // opening is fine
@@ -131,7 +132,7 @@ struct ErrorTests {
 
     @Test func tensorDataPastEnd() throws {
         let b = try validFile()
-        let f = TempFile()
+        let f = TemporaryFile(extension: "gguf")
         defer { f.cleanup() }
         try f.write(b)
         let g = try GGUFFile(path: f.path)
@@ -164,7 +165,7 @@ struct ErrorTests {
         let c = oneTensorFile(dataBytes: 64, kvs: { m in m.str("general.alignment"); m.u32(4); m.u32(4); return 1 }) { x in
             x.str("m"); x.u32(1); x.u64(4); x.u32(0); x.u64(4)
         }
-        let f = TempFile()
+        let f = TemporaryFile(extension: "gguf")
         defer { f.cleanup() }
         try f.write(c)
         #expect(try GGUFFile(path: f.path).alignment == 4)

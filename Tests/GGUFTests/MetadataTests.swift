@@ -1,5 +1,6 @@
 import GGUF
 import Testing
+import TestSupport
 
 @Suite("GGUF metadata")
 struct MetadataTests {
@@ -21,7 +22,7 @@ struct MetadataTests {
     ]
 
     @Test func roundTripEveryValueTypeInOrder() throws {
-        let f = TempFile()
+        let f = TemporaryFile(extension: "gguf")
         defer { f.cleanup() }
         var w = GGUFWriter()
         for (k, v) in Self.all { w.set(k, v) }
@@ -36,7 +37,7 @@ struct MetadataTests {
     }
 
     @Test func typedAccessors() throws {
-        let f = TempFile()
+        let f = TemporaryFile(extension: "gguf")
         defer { f.cleanup() }
         var w = GGUFWriter()
         for (k, v) in Self.all { w.set(k, v) }
@@ -69,7 +70,7 @@ struct MetadataTests {
     @Test func setOverwritesInPlaceAndMixedArraysAreRejected() throws {
         var w = GGUFWriter()
         w.set("a", .uint8(1)); w.set("b", .uint8(2)); w.set("a", .string("x"))
-        let f = TempFile()
+        let f = TemporaryFile(extension: "gguf")
         defer { f.cleanup() }
         try w.write(to: f.path)
         let g = try GGUFFile(path: f.path)
@@ -84,7 +85,7 @@ struct MetadataTests {
         w.set("x", .uint8(1))
         try w.addTensor(name: "a", dimensions: [3], type: .f32, values: [1, 2, 3])
         try w.addTensor(name: "b", dimensions: [2], type: .f32, values: [4, 5])
-        let f = TempFile()
+        let f = TemporaryFile(extension: "gguf")
         defer { f.cleanup() }
         try w.write(to: f.path)
         let g = try GGUFFile(path: f.path)
@@ -103,7 +104,7 @@ struct MetadataTests {
         x.pad(to: 32)
         let start = x.b.count
         x.u32(Float(1.5).bitPattern); x.u32(Float(-3).bitPattern)
-        let f = TempFile()
+        let f = TemporaryFile(extension: "gguf")
         defer { f.cleanup() }
         try f.write(x.b)
         let g = try GGUFFile(path: f.path)

@@ -129,7 +129,7 @@ struct TensorRoundTripTests {
         w.set("general.architecture", .string("test"))
         try w.addTensor(name: "pad", dimensions: [1], type: .f32, values: [9])  // forces a padded offset
         try w.addTensor(name: "w", dimensions: dims, type: type, values: x)
-        let f = TempFile()
+        let f = TemporaryFile(extension: "gguf")
         defer { f.cleanup() }
         try w.write(to: f.path)
         let g = try GGUFFile(path: f.path)

@@ -3,20 +3,6 @@ import GGUF
 import Testing
 import TestSupport
 
-/// A file path under the temporary directory, removed by `cleanup()`.
-struct TempFile {
-    let path: String
-    init(_ tag: String = #function) {
-        let safe = tag.filter { $0.isLetter || $0.isNumber }
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("gguftests-\(safe)-\(UUID().uuidString).gguf").path
-    }
-    func write(_ bytes: [UInt8]) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-    }
-    func cleanup() { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// Little-endian byte builder for hand-made (possibly malformed) GGUF files.
 struct Bytes {
     var b: [UInt8] = []

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+import TestSupport
 
 @Suite("RMSNorm, RoPE, SiLU·up, residual, fast exp")
 struct ElementwiseTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+import TestSupport
 
 /// Tolerances: inputs are ~N(0, 1) (logits up to |x| ≈ 10 after scaling in the "sharp" cases), the
 /// kernel computes in Float with a polynomial exp2 (relative error ≤ 3e-7); the reference is Double.

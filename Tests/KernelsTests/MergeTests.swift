@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+import TestSupport
 
 private let smol = AttentionGeometry(heads: 9, kvHeads: 3, headDim: 64)
 

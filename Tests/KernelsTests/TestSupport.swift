@@ -52,22 +52,3 @@ func referenceAttention(
     }
     return (out, lse)
 }
-
-/// Largest |a − b| over two equal-length arrays; infinities must match exactly (else returns +inf).
-func maxAbsDifference(_ a: [Float], _ b: [Double]) -> Double {
-    precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
-    var worst = 0.0
-    for (x, y) in zip(a, b) {
-        if x.isInfinite || y.isInfinite {
-            if Double(x) != y { return .infinity }
-            continue
-        }
-        if x.isNaN || y.isNaN { return .infinity }
-        worst = max(worst, abs(Double(x) - y))
-    }
-    return worst
-}
-
-func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Double {
-    maxAbsDifference(a, b.map(Double.init))
-}

@@ -3,6 +3,7 @@ import GGUF
 import Kernels
 import Llama
 import Testing
+import TestSupport
 
 /// `QuantizedMatVec` against dequantize-then-`sgemv` (GGUF's `Dequantize` + OpenBLAS), and the
 /// model's quantized decode path against its f32 path.
@@ -117,14 +118,14 @@ import Testing
         let positions = (0..<Int32(prompt.count)).map { $0 }
         var lq = try quantized.forward(tokens: prompt, positions: positions, hook: &hq)
         var lf = try f32.forward(tokens: prompt, positions: positions, hook: &hf)
-        var worst = Support.maxAbsDiff(lq, lf)
+        var worst = maxAbsDifference(lq, lf)
         var next = Int32(prompt.count)
         for _ in 0..<12 {
             let tq = LlamaModel.argmax(lq), tf = LlamaModel.argmax(lf)
             #expect(tq == tf, "\(type): greedy tokens differ at position \(next)")
             lq = try quantized.forward(tokens: [tq], positions: [next], hook: &hq)
             lf = try f32.forward(tokens: [tq], positions: [next], hook: &hf)
-            worst = max(worst, Support.maxAbsDiff(lq, lf))
+            worst = max(worst, maxAbsDifference(lq, lf))
             next += 1
         }
         #expect(worst <= 1e-3, "\(type): quantized vs f32 decode max |Δlogit| = \(worst)")

@@ -100,7 +100,7 @@ struct RealModelTests {
                                         logitRows: rows, chunkSize: 512)
             let reference = try ReferenceFixtures.logits(p.logits_file)
             let last = out[rows.count - 1]
-            let d = Support.maxAbsDiff(last, reference)
+            let d = maxAbsDifference(last, reference)
             #expect(d <= 1e-2, "\(p.name): max |Δlogit| over the vocabulary at the last position = \(d)")
             #expect(LlamaModel.argmax(last) == LlamaModel.argmax(reference), "\(p.name): top-1 differs")
             #expect(Int(LlamaModel.argmax(last)) == Int(p.last_top10[0][0]))

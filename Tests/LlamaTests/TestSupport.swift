@@ -33,20 +33,6 @@ enum Support {
         }
     }
 
-    static func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
-        precondition(a.count == b.count, "length mismatch \(a.count) vs \(b.count)")
-        var m: Float = 0
-        for i in a.indices { m = max(m, abs(a[i] - b[i])) }
-        return m
-    }
-
-    static func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
-        precondition(a.count == b.count, "length mismatch \(a.count) vs \(b.count)")
-        var m = 0.0
-        for i in a.indices { m = max(m, abs(Double(a[i]) - b[i])) }
-        return m
-    }
-
     /// Copies the GGUF at `source` to a new file, changing metadata and tensors (all written as F32).
     static func rewrite(
         _ source: String, dropKeys: Set<String> = [], setKeys: [String: GGUFValue] = [:],

@@ -3,6 +3,7 @@ import GGUF
 import Kernels
 import Llama
 import Testing
+import TestSupport
 import Tokenizer
 
 /// Tests on random-weight TinyLlama models written by the test itself (no download).
@@ -40,10 +41,10 @@ import Tokenizer
             stepwise.append(try model.forward(tokens: [tokens[i]], positions: [positions[i]], hook: &hook))
         }
         #expect(hook.cache.count == n)
-        var dChunk: Float = 0, dStep: Float = 0
+        var dChunk = 0.0, dStep = 0.0
         for i in 0..<n {
-            dChunk = max(dChunk, Support.maxAbsDiff(batch[i], chunked[i]))
-            dStep = max(dStep, Support.maxAbsDiff(batch[i], stepwise[i]))
+            dChunk = max(dChunk, maxAbsDifference(batch[i], chunked[i]))
+            dStep = max(dStep, maxAbsDifference(batch[i], stepwise[i]))
         }
         #expect(dChunk <= 1e-4, "batch vs chunks of 7: max |Δlogit| = \(dChunk)")
         #expect(dStep <= 1e-4, "batch vs token-by-token: max |Δlogit| = \(dStep)")
@@ -63,7 +64,7 @@ import Tokenizer
         let ours = try allLogits(tokens, positions, chunk: 6, model: m)
         let theirs = reference.forward(tokens: tokens, positions: positions)
         var d = 0.0
-        for i in tokens.indices { d = max(d, Support.maxAbsDiff(ours[i], theirs[i])) }
+        for i in tokens.indices { d = max(d, maxAbsDifference(ours[i], theirs[i])) }
         #expect(d <= 1e-3, "\(type): max |Δlogit| vs Double reference = \(d)")
     }
 
@@ -78,7 +79,7 @@ import Tokenizer
         let positions: [Int32] = [0, 1, 2, 3]
         let ours = try allLogits(tokens, positions, chunk: 100, model: m)
         let theirs = try NaiveLlama(path: path).forward(tokens: tokens, positions: positions)
-        #expect(Support.maxAbsDiff(ours[3], theirs[3]) <= 1e-3)
+        #expect(maxAbsDifference(ours[3], theirs[3]) <= 1e-3)
     }
 
     @Test func ropeIsRelative() throws {
@@ -87,14 +88,14 @@ import Tokenizer
         let base = (0..<Int32(n)).map { $0 }
         let a = try allLogits(tokens, base, chunk: 8)
         let shifted = try allLogits(tokens, base.map { $0 + 100 }, chunk: 8)
-        var same: Float = 0
-        for i in 0..<n { same = max(same, Support.maxAbsDiff(a[i], shifted[i])) }
+        var same = 0.0
+        for i in 0..<n { same = max(same, maxAbsDifference(a[i], shifted[i])) }
         #expect(same <= 1e-3, "all positions +100: max |Δlogit| = \(same)")
         // A gap changes relative distances, so it must change the logits after the gap.
         let gapped = base.map { $0 < 12 ? $0 : $0 + 30 }
         let b = try allLogits(tokens, gapped, chunk: 8)
-        #expect(Support.maxAbsDiff(a[5], b[5]) <= 1e-4, "rows before the gap are unaffected")
-        #expect(Support.maxAbsDiff(a[n - 1], b[n - 1]) > 1e-2, "positions must matter")
+        #expect(maxAbsDifference(a[5], b[5]) <= 1e-4, "rows before the gap are unaffected")
+        #expect(maxAbsDifference(a[n - 1], b[n - 1]) > 1e-2, "positions must matter")
     }
 
     @Test func layerSteppedAPIComposesToForward() throws {
@@ -113,11 +114,11 @@ import Tokenizer
         let stepped = model.logits(hidden: hidden, row: 5)
         var hook2 = GlobalAttention(config: config)
         let composed = try model.forward(tokens: tokens, positions: positions, hook: &hook2)
-        #expect(Support.maxAbsDiff(stepped, composed) == 0)
+        #expect(maxAbsDifference(stepped, composed) == 0)
         // Several rows at once equal the single-row head.
         let two = model.logits(hidden: hidden, rows: [5, 2])
         // (one row goes through sgemv, two through sgemm: equal up to summation order)
-        #expect(Support.maxAbsDiff(Array(two[0..<config.vocabularySize]), stepped) <= 1e-5)
+        #expect(maxAbsDifference(Array(two[0..<config.vocabularySize]), stepped) <= 1e-5)
     }
 
     @Test func generateIsGreedyAndStops() throws {

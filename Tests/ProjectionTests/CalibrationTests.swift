@@ -1,6 +1,7 @@
 import DistributedAttention
 import Projection
 import Testing
+import TestSupport
 
 @Suite("Calibration")
 struct CalibrationTests {
@@ -50,7 +51,7 @@ struct CalibrationTests {
 
     @Test("Bad calibration files are reported with the item")
     func badFiles() throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         let header = #""dtype": "bf16", "model": {"hidden": 64, "heads": 4, "kv_heads": 2, "head_dim": 16, "ffn": 128, "layers": 2}"#
         let missing = try dir.write("m.json", "{\(header), \"items\": [{\"kind\": \"layer_linear\", \"seconds\": 0.1}]}")

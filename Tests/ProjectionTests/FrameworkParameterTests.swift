@@ -3,6 +3,7 @@ import DistributedAttention
 import Foundation
 import Projection
 import Testing
+import TestSupport
 
 /// The framework parameters of a profile: ring-step efficiency and overlap (device), per-message
 /// overhead (link). Their effect on time through the whole engine is tested in StarSimTests

@@ -38,7 +38,7 @@ struct ModelCatalogTests {
 
     @Test("HF config.json of Llama-3.1-8B gives the built-in shape")
     func huggingFaceConfig() throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         let file = try dir.write("Meta-Llama-3.1-8B/config.json", """
             {"architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
@@ -57,7 +57,7 @@ struct ModelCatalogTests {
 
     @Test("HF config.json errors name the file and the field")
     func huggingFaceConfigErrors() throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         let missing = try dir.write("missing.json", #"{"hidden_size": 4096, "num_attention_heads": 32, "num_hidden_layers": 32, "vocab_size": 128256}"#)
         expectProjectionError(["missing.json", "intermediate_size", "missing"]) { _ = try ModelSpec(huggingFaceConfig: missing) }
@@ -70,7 +70,7 @@ struct ModelCatalogTests {
 
     @Test("GGUF llama.* metadata gives the shape; a missing key is named")
     func ggufMetadata() throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         func write(_ name: String, skip: String? = nil, output: Bool = false) throws -> String {
             var w = GGUFWriter()

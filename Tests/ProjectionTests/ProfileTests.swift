@@ -2,6 +2,7 @@ import ClusterSpec
 import Foundation
 import Projection
 import Testing
+import TestSupport
 
 @Suite("Profiles")
 struct ProfileTests {
@@ -81,7 +82,7 @@ struct ProfileTests {
         expectProjectionError(["unknown link 'ib-xdr'", "nvlink-h100", "ethernet-25g"]) { _ = try ProfileCatalog.link(named: "ib-xdr") }
         #expect(try ProfileCatalog.device(named: "h200") == ProfileCatalog().device(named: "h200"))
         #expect(try ProfileCatalog.device(named: "\(Self.profiles)/devices/h200.yaml") == ProfileCatalog.device(named: "h200"))
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         var mine = try ProfileCatalog().device(named: "h100-sxm")
         mine.name = "my-h100"

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConfigFiles
 import Foundation
 import Testing
+import TestSupport
 @testable import StarSim
 @testable import StarSimCLI
 
@@ -69,7 +70,9 @@ import Testing
         #expect(devNull?.message.contains("not a regular file") == true)
         let directory = try failure(["validate", "/tmp"])
         #expect(directory?.message.contains("is a directory") == true)
-        let config = try temporaryDirectory() + "/config.json"
+        let configDirectory = try TemporaryDirectory()
+        defer { configDirectory.cleanup() }
+        let config = configDirectory.path + "/config.json"
         try #"{"hidden_size": 9223372036854775807, "num_hidden_layers": 32, "num_attention_heads": 32, "intermediate_size": 100, "vocab_size": 100}"#
             .write(toFile: config, atomically: true, encoding: .utf8)
         let model = try failure(["project", "--model", config, "--context", "16K"])
@@ -123,7 +126,9 @@ import Testing
     /// Output directories: checked before any work; a file StarSim did not write is never replaced
     /// (unless forced); its own outputs are; nothing is written outside the directory.
     @Test func outputFilesAreCheckedAndNeverReplacedUnlessStarSimWroteThem() throws {
-        let root = try temporaryDirectory()
+        let rootDirectory = try TemporaryDirectory()
+        defer { rootDirectory.cleanup() }
+        let root = rootDirectory.path
         let traces = root + "/traces"
         let name = "000-star-llama-3.1-8b-16K-4x2.json"
         #expect(try failure(["project", "--context", "16K", "--methods", "star", "--trace", traces]) == nil)
@@ -157,7 +162,9 @@ import Testing
 
     /// Traces written before outputs carried the mark are still recognised as StarSim's.
     @Test func tracesFromBeforeTheMarkCanBeReplaced() throws {
-        let dir = try temporaryDirectory()
+        let dirDirectory = try TemporaryDirectory()
+        defer { dirDirectory.cleanup() }
+        let dir = dirDirectory.path
         try "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":0,\"args\":{}}\n]}\n"
             .write(toFile: dir + "/old.json", atomically: true, encoding: .utf8)
         try "{\"traceEvents\":[]}".write(toFile: dir + "/other.json", atomically: true, encoding: .utf8)
@@ -167,7 +174,9 @@ import Testing
     }
 
     @Test func outputNamesCannotEscapeTheirDirectory() throws {
-        let dir = OutputDirectory(try temporaryDirectory(), option: "--trace")
+        let temporary = try TemporaryDirectory()
+        defer { temporary.cleanup() }
+        let dir = OutputDirectory(temporary.path, option: "--trace")
         for name in ["../x", "a/b", "", ".", "..", "x\u{0}y", String(repeating: "a", count: 300)] {
             #expect(throws: StarSimError.self, "\(name)") { try dir.write("{}", name: name) }
         }
@@ -176,17 +185,13 @@ import Testing
     /// A trace directory that cannot be used is reported by `validate` (before the model is loaded),
     /// not at the end of `run`.
     @Test func validateChecksTheTraceDirectory() throws {
-        let root = try temporaryDirectory()
+        let rootDirectory = try TemporaryDirectory()
+        defer { rootDirectory.cleanup() }
+        let root = rootDirectory.path
         try "x".write(toFile: root + "/notadir", atomically: true, encoding: .utf8)
         let scenario = root + "/s.yaml"
         try "prompt: {kind: passkey}\nmethods: [global]\ntrace: \(root)/notadir\n".write(toFile: scenario, atomically: true, encoding: .utf8)
         let f = try failure(["validate", scenario])
         #expect(f?.code == 2 && f?.message.contains("is a file") == true, "\(String(describing: f))")
-    }
-
-    private func temporaryDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("starsim-bad-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
     }
 }

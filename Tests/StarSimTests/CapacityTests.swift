@@ -5,6 +5,7 @@ import Llama
 import Projection
 import StarSim
 import Testing
+import TestSupport
 
 /// `starsim project` / `paper` / `plan`: projections through the same runner as real runs, output
 /// formats, parallel sweeps, planning and input errors.
@@ -114,12 +115,21 @@ import Testing
         #expect(best.result.peakMemoryPerHost <= best.result.hostCapacity)
         #expect(star.rejected.contains { $0.hosts == 1 && $0.gpusPerHost == 1 && $0.rejection!.hasPrefix("OOM") })
         #expect(planner.text(plans).contains("smallest:"))
+        // --csv and --json: one row per reported candidate, the same rows.
+        let reported = plans.reduce(0) { $0 + $1.smallest.count + $1.rejected.count }
+        let csv = planner.csv(plans).split(separator: "\n")
+        #expect(csv.first == "method,hosts,gpus_per_host,gpus,verdict,reason,ttft_s,peak_memory_per_host_bytes")
+        #expect(csv.count == 1 + reported)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(planner.json(plans).utf8)) as? [[String: Any]])
+        #expect(rows.count == reported)
+        #expect(rows.filter { $0["verdict"] as? String == "smallest" }.count == plans.reduce(0) { $0 + $1.smallest.count })
+        #expect(rows.contains { ($0["reason"] as? String)?.hasPrefix("OOM") == true && $0["method"] as? String == "global" })
     }
 
     @Test func paperCommandComparesEveryCell() throws {
         // Tiny stand-ins for the paper files keep the test fast; the real files are parsed too.
         for f in ["llama8b-1node", "llama8b-multinode", "llama70b-1node", "llama70b-multinode", "modern-h100"] {
-            _ = try ProjectionSweep.load(file: Self.repo + "/scenarios/paper/\(f).yaml")
+            _ = try ProjectionSweep.load(file: repositoryRoot + "/scenarios/paper/\(f).yaml")
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("starsim-paper-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -153,6 +163,13 @@ import Testing
         #expect(text.contains("held-out") && text.contains("fitted") && PaperComparison.summary(report).contains("held-out:"))
         #expect(PaperComparison.csv(report).split(separator: "\n").dropFirst().allSatisfy { $0.hasSuffix(",fitted") || $0.hasSuffix(",derived")
             || $0.hasSuffix(",held-out") || $0.hasSuffix(",independent") })
+        // --json: the same cells, every one with the same keys (null where absent).
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(PaperComparison.json(report).utf8)) as? [String: Any])
+        let cells = try #require(doc["cells"] as? [[String: Any]])
+        #expect(cells.count == all.count)
+        #expect(cells.allSatisfy { Set($0.keys) == ["table", "row", "column", "paper", "projected", "projected_note", "error", "fit"] })
+        let json16K = try #require(cells.first { $0["table"] as? String == "table6" && $0["row"] as? String == "16K" && $0["column"] as? String == "star" })
+        #expect(json16K["projected"] as? Double == cell.projected && json16K["paper"] as? Double == 9)
     }
 
     /// The fit's objective replaces exactly the two fitted parameters: Star time rises with the
@@ -173,12 +190,6 @@ import Testing
         let r02 = try PaperComparison.projectedTotal(ring, messageOverheadSeconds: 0, ringAttentionEfficiency: 0.2)
         #expect(r02 > r1 && r1 == CapacityProjection.project(ring).totalTime)
     }
-
-    static let repo: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
 
     @Test func badInputMessages() throws {
         #expect(throws: StarSimError.self) { try CapacityModels.resolve("llama-9b") }
@@ -225,7 +236,7 @@ import Testing
         #expect(s.configs().count == 2 * 2 * 2)
         #expect(s.configs().map(\.contextLength) == [2048, 2048, 2048, 2048, 4096, 4096, 4096, 4096])
         for f in ["llama8b-a100", "llama70b-1m", "smollm2-small"] {
-            _ = try ProjectionSweep.load(file: Self.repo + "/scenarios/projections/\(f).yaml")
+            _ = try ProjectionSweep.load(file: repositoryRoot + "/scenarios/projections/\(f).yaml")
         }
     }
 

@@ -38,6 +38,33 @@ import Testing
         }
     }
 
+    /// Every command that prints results chooses its format the same way: `--table`, `--csv` or
+    /// `--json`, exclusive (a usage error, exit 64, when two are given).
+    @Test func everyResultCommandTakesTheSameExclusiveFormatFlags() {
+        let commands: [(String, [String])] = [
+            ("run", ["run", "scenarios/default.yaml"]), ("eval", ["eval"]), ("project", ["project"]),
+            ("plan", ["plan", "--model", "llama-3.1-8b", "--context", "128K"]), ("paper", ["paper"]),
+        ]
+        for (name, arguments) in commands {
+            for flag in ["--table", "--csv", "--json"] {
+                #expect(throws: Never.self, "\(name) \(flag)") { _ = try StarSimCommand.parseAsRoot(arguments + [flag]) }
+            }
+            do {
+                _ = try StarSimCommand.parseAsRoot(arguments + ["--csv", "--json"])
+                Issue.record("\(name) accepted --csv --json")
+            } catch {
+                #expect(StarSimCommand.exitCode(for: error).rawValue == 64, "\(name)")
+            }
+        }
+        do {
+            _ = try StarSimCommand.parseAsRoot(["eval", "--markdown", "--json"])
+            Issue.record("eval accepted --markdown --json")
+        } catch {
+            #expect(StarSimCommand.message(for: error).contains("--markdown"))
+            #expect(StarSimCommand.exitCode(for: error).rawValue == 64)
+        }
+    }
+
     /// Errors of a command's own checks are thrown (`CommandFailure`), not exited: message and code
     /// are checked here in process.
     @Test func commandErrorsNameTheInputAndCarryTheExitCode() throws {

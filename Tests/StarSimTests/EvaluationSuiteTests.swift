@@ -2,6 +2,7 @@ import ConfigFiles
 import Foundation
 import StarSim
 import Testing
+import TestSupport
 
 /// `starsim eval` options, suite files and their validation messages (pure logic, no model).
 @Suite struct EvaluationSuiteTests {
@@ -129,8 +130,7 @@ import Testing
     }
 
     @Test func shippedSuiteFilesAndTheQuickSuiteAreValid() throws {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scenarios/eval")
+        let dir = URL(fileURLWithPath: repositoryRoot).appendingPathComponent("scenarios/eval")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
         #expect(files.contains("paper.yaml"))
         for f in files { _ = try EvaluationSuite.load(file: dir.appendingPathComponent(f).path) }

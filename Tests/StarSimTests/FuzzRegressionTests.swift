@@ -1,12 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import StarSim
 
 /// Replays every input the fuzzers found (`Fuzz/Regressions/<harness>/`) through the readers they
 /// crashed or broke: each must now give a clear error or a correct result.
 @Suite struct FuzzRegressionTests {
-    static let regressions = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/Regressions").path
+    static let regressions = repositoryRoot + "/Fuzz/Regressions"
 
     static func files(_ harness: String) -> [String] {
         let dir = regressions + "/" + harness

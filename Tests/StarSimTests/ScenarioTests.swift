@@ -111,6 +111,28 @@ import Testing
         #expect(p.prompt.split.context.count > 150)
     }
 
+    /// `run --csv` and `--json` carry the same per-method numbers: one CSV row per method, parsed back.
+    @Test func csvAndJSONReportTheSameMethods() throws {
+        let run = try ScenarioRun.execute(try Self.scenario(methods: "[global, star, ring]", hosts: 2))
+        let lines = ScenarioReport.csv(run).split(separator: "\n").map(String.init)
+        #expect(lines.first == "scenario,method,plan,hosts,answer,score,time_to_first_token_s,time_per_output_token_s,"
+            + "total_s,bytes_moved,peak_memory_per_host_bytes,wall_s,trace")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(ScenarioReport.json(run).utf8)) as? [String: Any])
+        let methods = try #require(json["methods"] as? [[String: Any]])
+        #expect(lines.count == 1 + methods.count && methods.count == 3)
+        for (line, m) in zip(lines.dropFirst(), methods) {
+            // Answers of a tiny random model may hold commas or quotes: the quoted field is last but
+            // several, so check the fields before it and the numbers after it from the right.
+            #expect(line.hasPrefix("p,\(m["method"] as! String),"))
+            // ttft, tpot, total, bytes, peak memory, wall, trace
+            let tail = Array(line.split(separator: ",", omittingEmptySubsequences: false).suffix(7).map(String.init))
+            let total = try #require(Double(tail[2]))
+            #expect(abs(total - (m["total_s"] as! Double)) <= 1e-12 * max(1, total))
+            #expect(Int(tail[3]) == (m["bytes_moved"] as! Int))
+            #expect(Int64(tail[4]) == (m["peak_memory_per_host_bytes"] as! NSNumber).int64Value)
+        }
+    }
+
     /// A bad last method is reported before the first one would run, naming the file and method.
     @Test func aBadMethodFailsBeforeAnyRun() throws {
         let s = try Self.scenario(methods: "[global, {star: {block: 100000}}]")

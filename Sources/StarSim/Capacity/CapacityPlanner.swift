@@ -62,6 +62,13 @@ public struct CapacityPlanner: Sendable {
     /// Runs the search.
     /// - Throws: ``StarSimError`` for unknown device/link names or no target.
     public func plan(progress: (@Sendable (Int, Int) -> Void)? = nil) throws(StarSimError) -> [MethodPlan] {
+        let configs = try searchConfigs()
+        return plans(from: CapacityProjection.sweep(configs, parallel: true, progress: progress))
+    }
+
+    /// Every candidate of the search, in a fixed order (what `plan --shard` deals to shards).
+    /// - Throws: ``StarSimError`` for unknown device/link names.
+    public func searchConfigs() throws(StarSimError) -> [ProjectionConfig] {
         var configs: [ProjectionConfig] = []
         for method in methods {
             for h in (method == .global ? [1] : hostCounts) {
@@ -74,7 +81,11 @@ public struct CapacityPlanner: Sendable {
             }
         }
         _ = try configs[0].clusterSetup()  // unknown device / link: fail before searching
-        let results = CapacityProjection.sweep(configs, parallel: true, progress: progress)
+        return configs
+    }
+
+    /// The plan per method from the projected candidates (``searchConfigs()``'s results, any order).
+    public func plans(from results: [ProjectionResult]) -> [MethodPlan] {
         var plans: [MethodPlan] = []
         for method in methods {
             let candidates = results.filter { $0.config.method == method }.map { r in
@@ -102,6 +113,41 @@ public struct CapacityPlanner: Sendable {
             return String(format: "too slow: projected TTFT %.3f s > target %.3f s", ttft, t)
         }
         return nil
+    }
+
+    /// One row per reported candidate (the smallest feasible and the rejected ones), in the text's order.
+    struct PlanRow: Encodable {
+        var method: String, hosts: Int, gpusPerHost: Int, gpus: Int, verdict: String, reason: String?
+        var ttftSeconds: Double?, peakMemoryPerHostBytes: Int64
+    }
+
+    func rows(_ plans: [MethodPlan]) -> [PlanRow] {
+        plans.flatMap { p in
+            (p.smallest.map { ($0, "smallest") } + p.rejected.map { ($0, "rejected") }).map { c, verdict in
+                PlanRow(method: p.method.rawValue, hosts: c.hosts, gpusPerHost: c.gpusPerHost, gpus: c.gpus, verdict: verdict,
+                        reason: c.rejection, ttftSeconds: c.result.timeToFirstToken,
+                        peakMemoryPerHostBytes: c.result.peakMemoryPerHost)
+            }
+        }
+    }
+
+    /// CSV: one row per reported candidate (`verdict` is `smallest` or `rejected`, with the reason).
+    public func csv(_ plans: [MethodPlan]) -> String {
+        CSV.document(
+            header: ["method", "hosts", "gpus_per_host", "gpus", "verdict", "reason", "ttft_s", "peak_memory_per_host_bytes"],
+            rows: rows(plans).map { r in
+                [r.method, "\(r.hosts)", "\(r.gpusPerHost)", "\(r.gpus)", r.verdict, r.reason ?? "",
+                 r.ttftSeconds.map { "\($0)" } ?? "", "\(r.peakMemoryPerHostBytes)"]
+            })
+    }
+
+    /// JSON: an array of the same rows as ``csv(_:)`` (sorted keys, snake_case).
+    public func json(_ plans: [MethodPlan]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let data = (try? encoder.encode(rows(plans))) ?? Data("[]".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
     }
 
     /// Printable report.

@@ -38,12 +38,14 @@ public enum CapacityProjection {
             result.peakMemoryPerHost = outcome.peakMemoryPerHost
             let counters = outcome.counters
             for h in counters.hosts {
-                for (phase, bytes) in h.sentByPhase.sorted(by: { $0.key < $1.key }) {
+                for (tag, bytes) in h.sentByPhase.sorted(by: { $0.key < $1.key }) {
+                    guard let phase = Phase(tag: tag) else { continue }
                     result.hostBytes.append(PhaseBytes(name: h.host.description, phase: phase, bytes: bytes))
                 }
             }
             for l in counters.links where l.bytes > 0 {
-                for (phase, bytes) in l.bytesByPhase.sorted(by: { $0.key < $1.key }) {
+                for (tag, bytes) in l.bytesByPhase.sorted(by: { $0.key < $1.key }) {
+                    guard let phase = Phase(tag: tag) else { continue }
                     result.linkBytes.append(PhaseBytes(name: l.link.description, phase: phase, bytes: bytes))
                 }
             }

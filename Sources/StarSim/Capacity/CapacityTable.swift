@@ -11,7 +11,7 @@ public struct CapacityTable: Sendable {
     /// Methods that appear, in first-seen order (speedup columns).
     public var methods: [MethodKind]
     /// Phases shown for bytes, in this order.
-    public static let phases = ["context", "query", "generation"]
+    public static let phases = Phase.allCases
 
     public init(results: [ProjectionResult]) {
         self.results = results
@@ -43,12 +43,12 @@ public struct CapacityTable: Sendable {
     }
 
     /// Largest bytes any one host sent in `phase`.
-    static func maxHostBytes(_ r: ProjectionResult, _ phase: String) -> Int {
+    static func maxHostBytes(_ r: ProjectionResult, _ phase: Phase) -> Int {
         r.hostBytes.filter { $0.phase == phase }.map(\.bytes).max() ?? 0
     }
 
     /// Largest bytes any one link carried in `phase`.
-    static func maxLinkBytes(_ r: ProjectionResult, _ phase: String) -> Int {
+    static func maxLinkBytes(_ r: ProjectionResult, _ phase: Phase) -> Int {
         r.linkBytes.filter { $0.phase == phase }.map(\.bytes).max() ?? 0
     }
 
@@ -90,8 +90,8 @@ public struct CapacityTable: Sendable {
                 let memPct = r.hostCapacity > 0 ? Double(r.peakMemoryPerHost) / Double(r.hostCapacity) * 100 : 0
                 row += [Self.seconds(r.timeToFirstToken), Self.seconds(r.timePerOutputToken), Self.seconds(r.totalTime),
                         Self.bytes(r.peakMemoryPerHost) + String(format: " (%.0f%%)", memPct),
-                        Self.bytes(Int64(Self.maxHostBytes(r, "context"))),
-                        Self.bytes(Int64(Self.maxHostBytes(r, "generation"))),
+                        Self.bytes(Int64(Self.maxHostBytes(r, .contextEncoding))),
+                        Self.bytes(Int64(Self.maxHostBytes(r, .generation))),
                         Self.bytes(Int64(r.linkBytes.map(\.bytes).max() ?? 0))]
                 row += methods.map { m in speedup(of: r, over: m).map { String(format: "%.2f×", $0) } ?? "-" }
             case .outOfMemory(let m):
@@ -136,9 +136,6 @@ public struct CapacityTable: Sendable {
 
     /// RFC 4180 CSV: one header row, one row per result; seconds with full precision, empty when absent.
     public func csv() -> String {
-        func q(_ s: String) -> String {
-            s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
         func d(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
         var lines = [csvHeader.joined(separator: ",")]
         for r in results {
@@ -152,7 +149,7 @@ public struct CapacityTable: Sendable {
             for p in Self.phases { f.append("\(Self.maxLinkBytes(r, p))") }
             f += methods.map { d(speedup(of: r, over: $0)) }
             f.append(r.message ?? "")
-            lines.append(f.map(q).joined(separator: ","))
+            lines.append(f.map(CSV.field).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -218,12 +218,42 @@ public enum PaperComparison {
         """
 
     /// CSV of both tables: `table,row,column,paper,projected,projected_note,error,fit`.
+    /// The same cells as JSON: `{"parameters": [...], "cells": [{"table", "row", "column", "paper",
+    /// "projected", "projected_note", "error", "fit"}]}` (sorted keys; null where absent).
+    public static func json(_ r: Report) -> String {
+        struct JSONCell: Encodable {
+            var table: String, row: String, column: String, paper: Double?, projected: Double?
+            var projectedNote: String?, error: Double?, fit: String
+            func encode(to encoder: any Encoder) throws {
+                // Explicit nulls, so every cell has the same keys.
+                enum K: String, CodingKey { case table, row, column, paper, projected, projectedNote = "projected_note", error, fit }
+                var c = encoder.container(keyedBy: K.self)
+                try c.encode(table, forKey: .table); try c.encode(row, forKey: .row); try c.encode(column, forKey: .column)
+                try c.encode(paper, forKey: .paper); try c.encode(projected, forKey: .projected)
+                try c.encode(projectedNote, forKey: .projectedNote); try c.encode(error, forKey: .error)
+                try c.encode(fit, forKey: .fit)
+            }
+        }
+        struct Document: Encodable { var parameters: [String]; var cells: [JSONCell] }
+        var cells: [JSONCell] = []
+        for (name, list) in [("table6", r.table6), ("speedup", r.speedups)] {
+            for c in list {
+                cells.append(JSONCell(table: name, row: c.row, column: c.column, paper: c.paper, projected: c.projected,
+                                      projectedNote: c.projectedNote, error: c.error, fit: c.role.rawValue))
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = (try? encoder.encode(Document(parameters: r.parameters, cells: cells))) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
     public static func csv(_ r: Report) -> String {
         var lines = ["table,row,column,paper,projected,projected_note,error,fit"]
         for (name, cells) in [("table6", r.table6), ("speedup", r.speedups)] {
             for c in cells {
                 lines.append([name, c.row, c.column, c.paper.map { "\($0)" } ?? "OOM", c.projected.map { "\($0)" } ?? "",
-                              c.projectedNote ?? "", c.error.map { "\($0)" } ?? "", c.role.rawValue].joined(separator: ","))
+                              c.projectedNote ?? "", c.error.map { "\($0)" } ?? "", c.role.rawValue].map(CSV.field).joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"

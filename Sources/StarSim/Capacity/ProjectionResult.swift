@@ -5,11 +5,39 @@ import Foundation
 import GGUF
 import Projection
 
-/// Bytes one host sent in one phase.
+/// Bytes one host sent (or one link carried) in one phase. Encoded as
+/// `{"name": "host0", "phase": "context", "bytes": 123}`.
 public struct PhaseBytes: Sendable, Hashable, Codable {
     public var name: String
-    public var phase: String
+    public var phase: Phase
     public var bytes: Int
+
+    public init(name: String, phase: Phase, bytes: Int) {
+        self.name = name
+        self.phase = phase
+        self.bytes = bytes
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, phase, bytes }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        let text = try c.decode(String.self, forKey: .phase)
+        guard let phase = Phase(name: text) else {
+            throw DecodingError.dataCorruptedError(forKey: .phase, in: c, debugDescription:
+                "unknown phase '\(text)'; expected one of \(Phase.allCases.map(\.description).joined(separator: ", "))")
+        }
+        self.phase = phase
+        bytes = try c.decode(Int.self, forKey: .bytes)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(phase.description, forKey: .phase)
+        try c.encode(bytes, forKey: .bytes)
+    }
 }
 
 /// The projected outcome of one ``ProjectionConfig``.
@@ -61,3 +89,4 @@ public struct ProjectionResult: Sendable, Hashable {
         }
     }
 }
+

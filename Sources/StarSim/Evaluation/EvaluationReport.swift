@@ -150,13 +150,9 @@ public struct EvaluationReport: Sendable, Codable {
                 "\(r.sample)", "\(r.seed)", r.depth.map { String(format: "%.4f", $0) } ?? "", String(format: "%.4f", r.score), String(format: "%.2f", r.seconds),
                 r.expected.joined(separator: ";"), r.output,
             ]
-            lines.append(fields.map(Self.csvField).joined(separator: ","))
+            lines.append(fields.map(CSV.field).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }

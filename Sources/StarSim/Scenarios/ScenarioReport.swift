@@ -87,11 +87,12 @@ public enum ScenarioReport {
                 "per_host": counters.hosts.map { h in [
                     "host": h.host.rawValue, "bytes_sent": h.bytesSent, "bytes_received": h.bytesReceived,
                     "busy_s": h.busy.seconds, "idle_s": h.idle.seconds, "peak_memory_bytes": h.peakMemoryBytes,
-                    "compute_s_by_phase": h.computeByPhase.mapValues(\.seconds), "bytes_sent_by_phase": h.sentByPhase,
+                    "compute_s_by_phase": h.computeByPhase.mapValues(\.seconds).keyedByName,
+                    "bytes_sent_by_phase": h.sentByPhase.keyedByName,
                 ] as [String: Any] },
                 "links": counters.links.filter { $0.bytes > 0 }.map { l in [
                     "from": l.link.from.rawValue, "to": l.link.to.rawValue, "bytes": l.bytes,
-                    "bytes_by_phase": l.bytesByPhase, "utilisation": l.utilisation,
+                    "bytes_by_phase": l.bytesByPhase.keyedByName, "utilisation": l.utilisation,
                 ] as [String: Any] },
             ]
         }
@@ -103,6 +104,21 @@ public enum ScenarioReport {
         ]
         let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// One CSV row per method (header first): the summary table's numbers at full precision, seconds
+    /// and bytes as plain numbers, empty when absent.
+    public static func csv(_ run: ScenarioRun) -> String {
+        func d(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
+        let header = ["scenario", "method", "plan", "hosts", "answer", "score", "time_to_first_token_s",
+                      "time_per_output_token_s", "total_s", "bytes_moved", "peak_memory_per_host_bytes", "wall_s", "trace"]
+        let rows = run.results.map { r -> [String] in
+            let o = r.outcome
+            return [run.scenario.name, o.name, "\(o.method)", "\(o.method.hosts)", r.answer, d(r.score),
+                    d(o.timeToFirstToken?.seconds), d(o.timePerOutputToken?.seconds), d(o.report.finish.seconds),
+                    "\(o.bytesMoved)", "\(o.peakMemoryPerHost)", d(o.wallSeconds), r.traceFile ?? ""]
+        }
+        return CSV.document(header: header, rows: rows)
     }
 
     static func rightText(_ score: Double) -> String {
