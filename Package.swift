@@ -74,6 +74,7 @@ let package = Package(
             dependencies: [
                 "GGUF", "Tokenizer", "Kernels", "Llama", "Cluster", "DistributedAttention",
                 "Projection", "ClusterExecution", "ConfigFiles", "Plots",
+                .product(name: "Collections", package: "swift-collections"),
             ],
             swiftSettings: strict),
         // Speed and memory measurements behind `starsim bench` (not library API).

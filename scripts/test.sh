@@ -7,7 +7,10 @@
 #   3. a package that depends on the StarSim library by URL and version builds and runs a projection
 #      (scripts/check-consumer.sh);
 #   4. the whole suite, in this machine's environment;
-#   5. each fuzz harness for 20 s (scripts/fuzz.sh; STARSIM_FUZZ_SECONDS changes it, 0 skips it),
+#   5. sharded sweeps on a real single-node Slurm started here and stopped again
+#      (scripts/slurm/test-sweep.sh: job array + merge byte-identical to one process; kill and resume;
+#      STARSIM_SLURM_TEST=0 skips it);
+#   6. each fuzz harness for 20 s (scripts/fuzz.sh; STARSIM_FUZZ_SECONDS changes it, 0 skips it),
 #      after replaying every input in Fuzz/Regressions/.
 # Extra arguments go to the suite's `swift test` (e.g. --filter NAME).
 set -euo pipefail
@@ -30,6 +33,10 @@ say "a package depending on the library"
 scripts/check-consumer.sh
 say "the whole suite"
 swift test --skip-build "${build[@]}" "$@"
+if [ "${STARSIM_SLURM_TEST:-1}" != 0 ]; then
+  say "sharded sweeps on a local Slurm"
+  scripts/slurm/test-sweep.sh
+fi
 fuzz_seconds="${STARSIM_FUZZ_SECONDS:-20}"
 if [ "$fuzz_seconds" -gt 0 ]; then
   say "fuzzing each input reader for ${fuzz_seconds}s"

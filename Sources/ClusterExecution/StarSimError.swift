@@ -27,6 +27,12 @@ public struct StarSimError: Error, CustomStringConvertible, Sendable, Equatable 
         invalid(field, value, expected)
     }
 
+    /// True for bad input (exit status 2), false for a failure while working (exit status 1).
+    public var isInputError: Bool {
+        if case .failed = kind { return false }
+        return true
+    }
+
     public var description: String {
         switch kind {
         case .modelMissing(let path):

@@ -40,6 +40,11 @@ public enum InputLimits {
 
     /// Configurations in one sweep (models × contexts × hosts × GPUs × methods, or points): 10,000.
     public static let configurationsPerSweep = 10_000
+    /// Configurations in a sharded sweep (`--shard I/N`): 1,000,000. Each shard's own share must
+    /// still be within ``configurationsPerSweep`` and ``eventsPerSweep``.
+    public static let configurationsPerShardedSweep = 1_000_000
+    /// Shards of one sweep: 1 … 100,000.
+    public static let shards = 1...100_000
     /// Estimated events of a whole sweep: 50 runs at the per-run limit (about an hour here at worst).
     public static let eventsPerSweep = 50 * eventsPerRun
 

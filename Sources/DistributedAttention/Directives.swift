@@ -8,9 +8,9 @@ public struct OpID: Hashable, Comparable, Sendable, CustomStringConvertible {
 }
 
 /// How finely local work is split into ops.
-public enum Granularity: Hashable, Sendable {
+public enum Granularity: String, Hashable, Sendable, Codable {
     /// One op per layer step (`layerInputs`, `attend`, `merge`, `finishLayer`): the default.
-    case perLayer
+    case perLayer = "per-layer"
     /// Any stretch of work on one segment that needs no communication (Star phase 1 blocks, a
     /// single-host prefill, single-host decode steps) becomes one ``Op/encode(_:keys:dropAnchor:visiblePairsPerLayer:keyTokensPerLayer:)``.
     /// Work interleaved with messages stays per layer. For very large sweeps.

@@ -3,7 +3,7 @@ import DistributedAttention
 import Foundation
 
 /// How the GPUs of one host share a model.
-public enum ParallelCombine: String, Sendable, Hashable, CaseIterable {
+public enum ParallelCombine: String, Sendable, Hashable, CaseIterable, Codable {
     /// Layers split across the GPUs (the paper's runs, HF `device_map`): a segment goes through the
     /// GPUs one after another, so an op runs on one GPU at one GPU's speed; memory is ×G; the hidden
     /// states are handed from GPU to GPU at slice boundaries (see ``CostModel/intraHostTransfers(of:)``).

@@ -10,7 +10,7 @@ import GGUF
 /// `vocab·hidden` (embedding) + `layers · (hidden·(heads+2·kvHeads)·headDim + heads·headDim·hidden
 /// + 3·hidden·ffn + 2·hidden)` + `hidden` (final norm) + `vocab·hidden` unless the output head is tied
 /// to the embedding. Llama-3.1-8B: 8,030,261,248; 70B: 70,553,706,496; 405B: 405,853,388,800.
-public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
+public struct ModelSpec: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Catalog name, e.g. `llama-3.1-8b`.
     public var name: String
     /// Shapes; `shape.bytesPerElement` is the activation / KV element size (2 = bf16, 4 = f32).

@@ -25,6 +25,9 @@ struct Plan: ParsableCommand {
     @Option(name: .customLong("max-memory-per-host"), parsing: .unconditional, help: "Target peak memory per host, e.g. 160GB.")
     var maxMemoryPerHost: String?
     @OptionGroup var output: FormatOptions
+    @OptionGroup var sharding: ShardOptions
+    @Flag(help: "Replace existing files in --out even when StarSim did not write them.")
+    var force = false
 
     func run() throws {
         do {
@@ -41,6 +44,11 @@ struct Plan: ParsableCommand {
             }
             planner.profileDirectory = hardware.profiles
             try ProfileCatalog(userDirectory: hardware.profiles).checkUserDirectory()
+            if let shard = try sharding.spec() {
+                try sharding.run(try planner.searchConfigs(), shard: shard, plan: planner, serial: false, trace: nil,
+                                 format: output.format, force: force)
+                return
+            }
             let progress = ProgressOutput()
             let plans = try planner.plan { done, total in
                 progress.update("projecting \(done)/\(total)", done: done, total: total)
@@ -51,6 +59,7 @@ struct Plan: ParsableCommand {
             case .json: print(planner.json(plans), terminator: "")
             }
         } catch {
+            if let failure = error as? CommandFailure { throw failure }
             try fail("\(error)")
         }
     }

@@ -16,6 +16,9 @@ struct Project: ParsableCommand {
             Examples:
               starsim project --model llama-3.1-8b --context 16K,32K,64K,128K --hosts 4 --gpus-per-host 2
               starsim project scenarios/projections/llama8b-a100.yaml --csv
+            A sweep too big for one machine runs as shards (each on its own machine, resumable), then merges:
+              starsim project SWEEP.yaml --shard 0/4 --out runs/sweep1   (… --shard 3/4)
+              starsim merge runs/sweep1
             """)
 
     @Argument(help: "Optional sweep file (YAML); when given, its fields replace the sweep options (output options still apply).")
@@ -45,6 +48,7 @@ struct Project: ParsableCommand {
     @Option(help: "Write one Chrome trace per configuration into this directory.")
     var trace: String?
     @OptionGroup var output: OutputOptions
+    @OptionGroup var sharding: ShardOptions
     @Flag(help: "Run serially (default: independent configurations on all cores).")
     var serial = false
     @Flag(help: "Print the projection benchmark timings (70B at 1M on 16 hosts; a 200-configuration sweep) and exit.")
@@ -56,14 +60,20 @@ struct Project: ParsableCommand {
             return
         }
         let sweep: ProjectionSweep
+        let shard = try sharding.spec()
         do {
             sweep = try sweepFile.map { f throws(StarSimError) in try ProjectionSweep.load(file: f) } ?? buildSweep()
-            try sweep.validate()
+            try sweep.validate(sharded: shard != nil)
         } catch {
             try fail("\(error)")
         }
         let configs = sweep.configs()
         let traces = trace.map { OutputDirectory($0, option: "--trace", force: output.force) }
+        if let shard {
+            if output.plots != nil { try fail("--plots: a shard writes rows; draw the charts with `starsim merge \(sharding.out!) --plots DIR`") }
+            try sharding.run(configs, shard: shard, plan: nil, serial: serial, trace: traces, format: output.format, force: output.force)
+            return
+        }
         do {
             try sweep.checkWork()
             try traces?.check(names: configs.indices.map { CapacityProjection.traceName(configs[$0], index: $0) })

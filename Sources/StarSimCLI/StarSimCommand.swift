@@ -14,8 +14,8 @@ struct StarSimCommand: AsyncParsableCommand {
             128K–1M-token contexts on A100/H100 clusters. Start with:
               starsim run scenarios/default.yaml
             """,
-        version: "0.1.0",
-        subcommands: [Run.self, Generate.self, Eval.self, Project.self, Plan.self, Paper.self, Profiles.self, Bench.self, Validate.self])
+        version: StarSimVersion.current,
+        subcommands: [Run.self, Generate.self, Eval.self, Project.self, Plan.self, Merge.self, Paper.self, Profiles.self, Bench.self, Validate.self])
 
     /// Parses, runs, and turns a ``CommandFailure`` into `starsim: error: …` and its exit code; other
     /// errors (usage, `--help`) go to the argument parser as usual.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Testing
 @testable import StarSimCLI
 
@@ -43,7 +44,7 @@ import Testing
     @Test func everyResultCommandTakesTheSameExclusiveFormatFlags() {
         let commands: [(String, [String])] = [
             ("run", ["run", "scenarios/default.yaml"]), ("eval", ["eval"]), ("project", ["project"]),
-            ("plan", ["plan", "--model", "llama-3.1-8b", "--context", "128K"]), ("paper", ["paper"]),
+            ("plan", ["plan", "--model", "llama-3.1-8b", "--context", "128K"]), ("paper", ["paper"]), ("merge", ["merge", "runs/x"]),
         ]
         for (name, arguments) in commands {
             for flag in ["--table", "--csv", "--json"] {
@@ -54,6 +55,15 @@ import Testing
                 Issue.record("\(name) accepted --csv --json")
             } catch {
                 #expect(StarSimCommand.exitCode(for: error).rawValue == 64, "\(name)")
+            }
+        }
+        // --shard and --out go together (usage errors).
+        for arguments in [["project", "--shard", "0/2"], ["project", "--out", "x"], ["plan", "--model", "llama-3.1-8b", "--context", "16K", "--shard", "0/2"]] {
+            do {
+                _ = try StarSimCommand.parseAsRoot(arguments)
+                Issue.record("\(arguments) was accepted")
+            } catch {
+                #expect(StarSimCommand.exitCode(for: error).rawValue == 64, "\(arguments)")
             }
         }
         do {
@@ -79,6 +89,11 @@ import Testing
         #expect(validate?.message.contains("/no/such/scenario.yaml") == true && validate?.code == 2)
         let project = try failure(["project", "--combine", "bogus"])
         #expect(project?.message == "--combine: 'bogus' is invalid; expected pipeline or tensor-parallel")
+        let merge = try failure(["merge", "/no/such/sweep"])
+        #expect(merge?.message == "merge: /no/such/sweep is not a directory" && merge?.code == 2)
+        let shard = try failure(["project", "--shard", "5/4", "--out", "/tmp/never-written"])
+        #expect(shard?.message.contains("--shard") == true && shard?.code == 2)
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/never-written"))
         let peer = try failure(["bench", "peer", "--rounds", "0"])
         #expect(peer?.message == "--rounds: expected 1…20, got 0")
     }

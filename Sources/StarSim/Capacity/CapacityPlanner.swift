@@ -8,7 +8,7 @@ import Projection
 /// every candidate (all cores), and for each method reports the feasible clusters with the fewest
 /// GPUs (ties: fewer hosts), plus why every smaller candidate fails: OOM (with bytes), over the memory
 /// target, too slow (with the projected TTFT), or a plan that cannot split the context.
-public struct CapacityPlanner: Sendable {
+public struct CapacityPlanner: Sendable, Codable {
     public var model: ModelSpec
     public var contextLength: Int
     public var queryLength: Int = 64

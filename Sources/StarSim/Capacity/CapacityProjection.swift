@@ -61,19 +61,26 @@ public enum CapacityProjection {
     /// Projects every configuration; with `parallel`, independent configurations run concurrently on
     /// all cores (`DispatchQueue.concurrentPerform`). Results are in input order and identical to a
     /// serial run (each projection is deterministic and shares nothing).
+    /// - Parameter traceIndices: the index each configuration's trace is named after (default: its
+    ///   position in `configs`; a sweep shard passes the indices in the whole sweep).
     /// - Parameter progress: called (from any thread, serialised) with (done, total) after each one.
     /// - Parameter running: called from the configuration's thread with (index, events, simulated time)
     ///   every 200,000 events of a long configuration.
+    /// - Parameter completed: called from the configuration's thread with (index, result) as each
+    ///   one finishes (a sweep shard appends its row there).
     public static func sweep(
         _ configs: [ProjectionConfig], parallel: Bool = true, traceDirectory: OutputDirectory? = nil,
-        progress: (@Sendable (Int, Int) -> Void)? = nil, running: (@Sendable (Int, Int, SimInstant) -> Void)? = nil
+        traceIndices: [Int]? = nil,
+        progress: (@Sendable (Int, Int) -> Void)? = nil, running: (@Sendable (Int, Int, SimInstant) -> Void)? = nil,
+        completed: (@Sendable (Int, ProjectionResult) -> Void)? = nil
     ) -> [ProjectionResult] {
         let box = ResultBox(count: configs.count)
         let work: @Sendable (Int) -> Void = { i in
-            let trace = traceDirectory.map { ($0, traceName(configs[i], index: i)) }
+            let trace = traceDirectory.map { ($0, traceName(configs[i], index: traceIndices?[i] ?? i)) }
             var onEvents: (@Sendable (Int, SimInstant) -> Void)?
             if let running { onEvents = { events, time in running(i, events, time) } }
             let r = project(configs[i], trace: trace, running: onEvents)
+            completed?(i, r)
             let done = box.store(r, at: i)
             progress?(done, configs.count)
         }

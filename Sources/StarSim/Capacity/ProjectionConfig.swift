@@ -6,7 +6,7 @@ import GGUF
 import Projection
 
 /// One point of a projection sweep: a model, a method, a cluster and a context length.
-public struct ProjectionConfig: Sendable, Hashable {
+public struct ProjectionConfig: Sendable, Hashable, Codable {
     public var model: ModelSpec
     public var method: MethodKind
     public var contextLength: Int

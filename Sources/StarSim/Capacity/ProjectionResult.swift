@@ -88,5 +88,57 @@ public struct ProjectionResult: Sendable, Hashable {
         case .outOfMemory(let m), .failed(let m): return m
         }
     }
+
+    public init(config: ProjectionConfig, status: Status) {
+        self.config = config
+        self.status = status
+    }
 }
 
+/// Encoded flat: the configuration, `status` (`ok`/`OOM`/`error`) with its `message`, then the
+/// numbers (sweep shards store results this way and `starsim merge` reads them back exactly).
+extension ProjectionResult: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case config, status, message, timeToFirstToken, timePerOutputToken, totalTime, bytesMoved, peakMemoryPerHost
+        case hostCapacity, hostBytes, linkBytes, wallSeconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        config = try c.decode(ProjectionConfig.self, forKey: .config)
+        let text = try c.decode(String.self, forKey: .status)
+        let message = try c.decodeIfPresent(String.self, forKey: .message) ?? ""
+        switch text {
+        case "ok": status = .ok
+        case "OOM": status = .outOfMemory(message)
+        case "error": status = .failed(message)
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .status, in: c, debugDescription: "unknown status '\(text)'; expected ok, OOM or error")
+        }
+        timeToFirstToken = try c.decodeIfPresent(Double.self, forKey: .timeToFirstToken)
+        timePerOutputToken = try c.decodeIfPresent(Double.self, forKey: .timePerOutputToken)
+        totalTime = try c.decodeIfPresent(Double.self, forKey: .totalTime)
+        bytesMoved = try c.decode(Int.self, forKey: .bytesMoved)
+        peakMemoryPerHost = try c.decode(Int64.self, forKey: .peakMemoryPerHost)
+        hostCapacity = try c.decode(Int64.self, forKey: .hostCapacity)
+        hostBytes = try c.decode([PhaseBytes].self, forKey: .hostBytes)
+        linkBytes = try c.decode([PhaseBytes].self, forKey: .linkBytes)
+        wallSeconds = try c.decode(Double.self, forKey: .wallSeconds)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(config, forKey: .config)
+        try c.encode(statusText, forKey: .status)
+        try c.encodeIfPresent(message, forKey: .message)
+        try c.encodeIfPresent(timeToFirstToken, forKey: .timeToFirstToken)
+        try c.encodeIfPresent(timePerOutputToken, forKey: .timePerOutputToken)
+        try c.encodeIfPresent(totalTime, forKey: .totalTime)
+        try c.encode(bytesMoved, forKey: .bytesMoved)
+        try c.encode(peakMemoryPerHost, forKey: .peakMemoryPerHost)
+        try c.encode(hostCapacity, forKey: .hostCapacity)
+        try c.encode(hostBytes, forKey: .hostBytes)
+        try c.encode(linkBytes, forKey: .linkBytes)
+        try c.encode(wallSeconds, forKey: .wallSeconds)
+    }
+}

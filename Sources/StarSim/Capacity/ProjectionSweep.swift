@@ -66,13 +66,17 @@ public struct ProjectionSweep: Sendable {
 
     /// Checks the values every configuration needs (before spending time on projections).
     /// - Throws: ``StarSimError`` naming the option.
-    public func validate() throws(StarSimError) {
+    /// - Parameter sharded: the sweep runs as shards (`--shard I/N`), so the whole sweep may hold up
+    ///   to `InputLimits.configurationsPerShardedSweep` configurations (each shard is checked by
+    ///   ``checkWork(indices:)``).
+    public func validate(sharded: Bool = false) throws(StarSimError) {
         guard !models.isEmpty else { throw .invalid("model", "", "at least one model") }
         let count = [models.count, points?.count ?? contexts.count * hosts.count * gpusPerHost.count, methods.count]
             .reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? .max : $0 * $1 }
-        guard count <= InputLimits.configurationsPerSweep else {
-            throw .invalid("sweep", "\(count) configurations is over the limit of \(InputLimits.configurationsPerSweep) for one sweep; "
-                + "split it into smaller sweeps")
+        let limit = sharded ? InputLimits.configurationsPerShardedSweep : InputLimits.configurationsPerSweep
+        guard count <= limit else {
+            throw .invalid("sweep", "\(count) configurations is over the limit of \(limit) for one \(sharded ? "sharded " : "")sweep; "
+                + (sharded ? "split it into several sweeps" : "run it in shards (--shard I/N --out DIR) or split it into smaller sweeps"))
         }
         guard !methods.isEmpty else { throw .invalid("methods", "", "at least one of global, star, ring, ring-zigzag") }
         func inRange(_ values: [Int], _ field: String, _ range: ClosedRange<Int>, _ what: String) throws(StarSimError) {
@@ -131,12 +135,23 @@ public struct ProjectionSweep: Sendable {
     /// configuration, the estimate and what to reduce.
     /// - Throws: ``StarSimError``.
     public func checkWork() throws(StarSimError) {
-        let configs = configs()
+        try Self.checkWork(configs())
+    }
+
+    /// The same checks on a subset (one shard's configurations): its size and events are what one
+    /// machine runs. `shard` names it in the message.
+    public static func checkWork(_ configs: [ProjectionConfig], shard: String? = nil) throws(StarSimError) {
+        let what = shard.map { "shard \($0)" } ?? "sweep"
+        guard configs.count <= InputLimits.configurationsPerSweep else {
+            throw .invalid(what, "\(configs.count) configurations is over the limit of \(InputLimits.configurationsPerSweep) "
+                + "for one run; use more shards")
+        }
         var total = 0
         for c in configs { total = total.addingReportingOverflow(c.estimatedEvents).overflow ? .max : total + c.estimatedEvents }
         if total > InputLimits.eventsPerSweep {
-            throw .invalid("sweep", "its \(configs.count) configurations need about \(total) simulated events in all, over the "
-                + "limit of \(InputLimits.eventsPerSweep) for one sweep; split it into smaller sweeps")
+            throw .invalid(what, "its \(configs.count) configurations need about \(total) simulated events in all, over the "
+                + "limit of \(InputLimits.eventsPerSweep) for one run; "
+                + (shard == nil ? "run it in shards (--shard I/N --out DIR) or split it into smaller sweeps" : "use more shards"))
         }
         for c in configs where c.estimatedEvents > InputLimits.eventsPerRun {
             throw .invalid(
