@@ -144,9 +144,12 @@ public struct OutputDirectory: Sendable {
         defer { try? handle.close() }
         guard let head = try? handle.read(upToCount: 512) else { return false }
         let text = String(decoding: head, as: UTF8.self)
-        return text.contains(TraceWriter.generatorMark) || text.contains(SVGGenerator.mark)
+        return text.contains(TraceWriter.generatorMark) || text.contains(SVGGenerator.mark) || text.hasPrefix(yamlMark)
             || legacyPrefixes.contains { text.hasPrefix($0) }
     }
+
+    /// The first line of YAML files StarSim writes (fitted profiles).
+    public static let yamlMark = "# generator: starsim"
 
     /// How StarSim's outputs began before they carried the mark (0.1.0), so that upgrading does not
     /// make a user's old traces and charts unreplaceable without `--force`.
