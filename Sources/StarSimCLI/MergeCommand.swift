@@ -22,31 +22,10 @@ struct Merge: ParsableCommand {
         do { merged = try SweepMerge.load(directory: directory) } catch { try fail("\(error)") }
         if let planner = merged.plan {
             if output.plots != nil { try fail("--plots: a plan's sweep has no charts; merge prints the plan") }
-            let plans = planner.plans(from: merged.results)
-            switch output.format {
-            case .table: print(planner.text(plans), terminator: "")
-            case .csv: print(planner.csv(plans), terminator: "")
-            case .json: print(planner.json(plans), terminator: "")
-            }
+            output.formatOptions.print(planner, planner.plans(from: merged.results))
             return
         }
         try output.plotDirectory.map { d in do { try d.check(names: CapacityPlots.fileNames) } catch { try fail("\(error)") } }
-        let table = CapacityTable(results: merged.results)
-        switch output.format {
-        case .csv: print(table.csv(), terminator: "")
-        case .json: print(table.json(), terminator: "")
-        case .table: print(table.text(), terminator: "")
-        }
-        if let plots = output.plotDirectory {
-            do {
-                let paths = try CapacityPlots.write(table, to: plots)
-                note("wrote " + paths.joined(separator: ", "))
-            } catch {
-                try fail("\(error)", code: 1)
-            }
-        }
-        if merged.results.contains(where: { if case .failed = $0.status { return true } else { return false } }) {
-            throw ExitCode(1)
-        }
+        try output.emit(merged.results)
     }
 }

@@ -20,6 +20,15 @@ enum OutputFormat: String, EnumerableFlag {
 struct FormatOptions: ParsableArguments {
     @Flag(exclusivity: .exclusive)
     var format: OutputFormat = .table
+
+    /// Prints a plan (`plan`, and `merge` of a planner's sweep) in the chosen format.
+    func print(_ planner: CapacityPlanner, _ plans: [CapacityPlanner.MethodPlan]) {
+        switch format {
+        case .table: Swift.print(planner.text(plans), terminator: "")
+        case .csv: Swift.print(planner.csv(plans), terminator: "")
+        case .json: Swift.print(planner.json(plans), terminator: "")
+        }
+    }
 }
 
 /// The output options of commands that also write charts: the printed format, a directory for SVG
@@ -31,6 +40,28 @@ struct OutputOptions: ParsableArguments {
     var plots: String?
     @Flag(help: "Replace existing output files even when StarSim did not write them.")
     var force = false
+
+    /// Prints projection results in the chosen format, writes the charts when `--plots` was given,
+    /// and exits 1 when any configuration failed (`project` and `merge` print sweeps this one way).
+    func emit(_ results: [ProjectionResult]) throws {
+        let table = CapacityTable(results: results)
+        switch format {
+        case .csv: print(table.csv(), terminator: "")
+        case .json: print(table.json(), terminator: "")
+        case .table: print(table.text(), terminator: "")
+        }
+        if let plots = plotDirectory {
+            do {
+                let paths = try CapacityPlots.write(table, to: plots)
+                note("wrote " + paths.joined(separator: ", "))
+            } catch {
+                try fail("\(error)", code: 1)
+            }
+        }
+        if results.contains(where: { if case .failed = $0.status { return true } else { return false } }) {
+            throw ExitCode(1)
+        }
+    }
 
     /// `--plots`, as an output directory.
     var plotDirectory: OutputDirectory? { plots.map { OutputDirectory($0, option: "--plots", force: force) } }

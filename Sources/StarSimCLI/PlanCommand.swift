@@ -53,11 +53,7 @@ struct Plan: ParsableCommand {
             let plans = try planner.plan { done, total in
                 progress.update("projecting \(done)/\(total)", done: done, total: total)
             }
-            switch output.format {
-            case .table: print(planner.text(plans), terminator: "")
-            case .csv: print(planner.csv(plans), terminator: "")
-            case .json: print(planner.json(plans), terminator: "")
-            }
+            output.print(planner, plans)
         } catch {
             if let failure = error as? CommandFailure { throw failure }
             try fail("\(error)")

@@ -90,23 +90,7 @@ struct Project: ParsableCommand {
                     + "\(configs[i].effectiveHosts) hosts, \(TokenCount.format(configs[i].contextLength))): "
                     + "\(events / 1000)K events, \(time) simulated")
             })
-        let table = CapacityTable(results: results)
-        switch output.format {
-        case .csv: print(table.csv(), terminator: "")
-        case .json: print(table.json(), terminator: "")
-        case .table: print(table.text(), terminator: "")
-        }
-        if let plots = output.plotDirectory {
-            do {
-                let paths = try CapacityPlots.write(table, to: plots)
-                note("wrote " + paths.joined(separator: ", "))
-            } catch {
-                try fail("\(error)", code: 1)
-            }
-        }
-        if results.contains(where: { if case .failed = $0.status { return true } else { return false } }) {
-            throw ExitCode(1)
-        }
+        try output.emit(results)
     }
 
     func buildSweep() throws(StarSimError) -> ProjectionSweep {

@@ -7,17 +7,13 @@ import Projection
 
 /// Bytes one host sent (or one link carried) in one phase. Encoded as
 /// `{"name": "host0", "phase": "context", "bytes": 123}`.
-public struct PhaseBytes: Sendable, Hashable, Codable {
+public struct PhaseBytes: Sendable, Hashable {
     public var name: String
     public var phase: Phase
     public var bytes: Int
+}
 
-    public init(name: String, phase: Phase, bytes: Int) {
-        self.name = name
-        self.phase = phase
-        self.bytes = bytes
-    }
-
+extension PhaseBytes: Codable {
     private enum CodingKeys: String, CodingKey { case name, phase, bytes }
 
     public init(from decoder: any Decoder) throws {
