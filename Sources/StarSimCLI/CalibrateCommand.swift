@@ -55,11 +55,12 @@ struct CalibrateCheck: ParsableCommand {
 
     func run() throws {
         let device = try hardware.spec()
-        let report: CalibrationReport
-        do { report = try Calibration.check(file: file, device: device) } catch { try fail("\(error)") }
+        let loaded: (shape: ModelShape, points: [CalibrationPoint], ignored: [String])
+        do { loaded = try Calibration.load(file: file) } catch { try fail("\(error)") }
+        let (shape, points) = (loaded.shape, loaded.points)
+        let report = Calibration.check(points: points, shape: shape, device: device, file: file, ignored: loaded.ignored)
         print(CalibrationText.render(report, device: device.name, format: output.format), terminator: "")
         guard crossValidate else { return }
-        let (shape, points, _) = try Calibration.load(file: file)
         let folds = Calibration.crossValidate(points: points, shape: shape, device: device)
         switch output.format {
         case .table:
@@ -70,7 +71,7 @@ struct CalibrateCheck: ParsableCommand {
                 rows.append([fold.heldOut.rawValue, "\(e.points)", String(format: "%.1f%%", 100 * e.median), String(format: "%.1f%%", 100 * e.max),
                              "\(e.within10)/\(e.points)", "\(e.within25)/\(e.points)"])
             }
-            print(CalibrationText.columns(rows), terminator: "")
+            print(TextTable.lines(rows).joined(separator: "\n"))
         case .csv:
             print(CSV.document(header: ["held_out", "point", "measured_s", "predicted_s", "error"], rows: folds.flatMap { fold in
                 fold.rows.map { [fold.heldOut.rawValue, $0.point.description, "\($0.point.seconds)", "\($0.predictedSeconds)", "\($0.relativeError)"] }
@@ -93,7 +94,7 @@ struct CalibrateFit: ParsableCommand {
         discussion: """
             Starts from --device's peaks (spec values: FLOP/s, bandwidth, memory), fits the measurable \
             efficiency parameters and the per-kernel overhead (Docs/Projection.md), prints the fit's \
-            per-point errors and writes DIR/NAME.yaml, labelled `fitted` with the file it came from. Use \
+            per-point errors and writes DIR/NAME.yaml, labelled `calibrated` with the file it came from. Use \
             it with --profiles DIR --device NAME.
             """)
 
@@ -159,14 +160,14 @@ enum CalibrationText {
                 rows.append([row.point.description, row.point.group.rawValue, seconds(row.point.seconds), seconds(row.predictedSeconds),
                              String(format: "%+.1f%%", 100 * row.relativeError)])
             }
-            s += columns(rows)
+            s += TextTable.lines(rows).joined(separator: "\n") + "\n"
             s += "\nper kind (|error|):\n"
             var kinds = [["kind", "latency", "points", "median", "max", "within 10%", "within 25%"]]
             for (g, e) in r.groupSummaries + [(nil, r.overall)] as [(CalibrationPoint.Group?, CalibrationErrorSummary)] {
                 kinds.append([g?.rawValue ?? "all", g?.latency ?? "", "\(e.points)", String(format: "%.1f%%", 100 * e.median),
                               String(format: "%.1f%%", 100 * e.max), "\(e.within10)/\(e.points)", "\(e.within25)/\(e.points)"])
             }
-            s += columns(kinds)
+            s += TextTable.lines(kinds).joined(separator: "\n") + "\n"
             if !r.ignoredKinds.isEmpty { s += "\nnot predicted (kinds this model does not map): \(r.ignoredKinds.joined(separator: ", "))\n" }
             return s
         }
@@ -174,14 +175,5 @@ enum CalibrationText {
 
     static func seconds(_ x: Double) -> String {
         x >= 1 ? String(format: "%.3f s", x) : x >= 1e-3 ? String(format: "%.3f ms", x * 1e3) : String(format: "%.1f µs", x * 1e6)
-    }
-
-    static func columns(_ rows: [[String]]) -> String {
-        guard let first = rows.first else { return "" }
-        let widths = first.indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
-        return rows.map { r in
-            r.indices.map { i in r[i] + String(repeating: " ", count: widths[i] - r[i].count) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces) + "\n"
-        }.joined()
     }
 }

@@ -143,8 +143,8 @@ struct Eval: ParsableCommand {
         do { suite = try makeSuite() } catch { try fail("\(error)") }
         let session: ModelSession
         do { session = try ModelSession(path: model) } catch { try fail("\(error)", code: 1) }
-        let output = ProgressOutput()
-        func note(_ s: String) { output.line(s) }
+        let lines = ProgressOutput()
+        func note(_ s: String) { lines.line(s) }
         note("starsim eval: suite '\(suite.name)', \(suite.runCount) runs (\(suite.samples) samples per cell); model loaded in \(String(format: "%.1f", session.loadSeconds)) s")
         let start = DispatchTime.now().uptimeNanoseconds
         let results: [EvaluationResult]

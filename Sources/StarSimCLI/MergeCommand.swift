@@ -25,7 +25,8 @@ struct Merge: ParsableCommand {
             output.formatOptions.print(planner, planner.plans(from: merged.results))
             return
         }
-        try output.plotDirectory.map { d in do { try d.check(names: CapacityPlots.fileNames) } catch { try fail("\(error)") } }
+        // Charts that cannot be written are refused before anything is printed (as `project` does).
+        do { try output.plotDirectory?.check(names: CapacityPlots.fileNames) } catch { try fail("\(error)") }
         try output.emit(merged.results)
     }
 }

@@ -137,8 +137,7 @@ public struct CapacityTable: Sendable {
     /// RFC 4180 CSV: one header row, one row per result; seconds with full precision, empty when absent.
     public func csv() -> String {
         func d(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
-        var lines = [csvHeader.joined(separator: ",")]
-        for r in results {
+        return CSV.document(header: csvHeader, rows: results.map { r in
             let c = r.config
             var f = [c.model.name, "\(c.contextLength)", c.method.rawValue, "\(c.effectiveHosts)", "\(c.gpusPerHost)",
                      c.device, c.intraHostLink, c.interHostLink, c.combine.rawValue,
@@ -149,9 +148,8 @@ public struct CapacityTable: Sendable {
             for p in Self.phases { f.append("\(Self.maxLinkBytes(r, p))") }
             f += methods.map { d(speedup(of: r, over: $0)) }
             f.append(r.message ?? "")
-            lines.append(f.map(CSV.field).joined(separator: ","))
-        }
-        return lines.joined(separator: "\n") + "\n"
+            return f
+        })
     }
 
     struct JSONRow: Encodable {

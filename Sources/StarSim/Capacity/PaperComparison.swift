@@ -217,8 +217,7 @@ public enum PaperComparison {
           HF's full-sequence fp32 logits reports OOM, as the paper does (line above).
         """
 
-    /// CSV of both tables: `table,row,column,paper,projected,projected_note,error,fit`.
-    /// The same cells as JSON: `{"parameters": [...], "cells": [{"table", "row", "column", "paper",
+    /// The cells of both tables as JSON: `{"parameters": [...], "cells": [{"table", "row", "column", "paper",
     /// "projected", "projected_note", "error", "fit"}]}` (sorted keys; null where absent).
     public static func json(_ r: Report) -> String {
         struct JSONCell: Encodable {
@@ -248,14 +247,16 @@ public enum PaperComparison {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
+    /// CSV of both tables: `table,row,column,paper,projected,projected_note,error,fit`.
     public static func csv(_ r: Report) -> String {
-        var lines = ["table,row,column,paper,projected,projected_note,error,fit"]
-        for (name, cells) in [("table6", r.table6), ("speedup", r.speedups)] {
-            for c in cells {
-                lines.append([name, c.row, c.column, c.paper.map { "\($0)" } ?? "OOM", c.projected.map { "\($0)" } ?? "",
-                              c.projectedNote ?? "", c.error.map { "\($0)" } ?? "", c.role.rawValue].map(CSV.field).joined(separator: ","))
-            }
-        }
-        return lines.joined(separator: "\n") + "\n"
+        let tables = [("table6", r.table6), ("speedup", r.speedups)]
+        return CSV.document(
+            header: ["table", "row", "column", "paper", "projected", "projected_note", "error", "fit"],
+            rows: tables.flatMap { name, cells in
+                cells.map { c in
+                    [name, c.row, c.column, c.paper.map { "\($0)" } ?? "OOM", c.projected.map { "\($0)" } ?? "",
+                     c.projectedNote ?? "", c.error.map { "\($0)" } ?? "", c.role.rawValue]
+                }
+            })
     }
 }

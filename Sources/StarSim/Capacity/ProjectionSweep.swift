@@ -68,7 +68,7 @@ public struct ProjectionSweep: Sendable {
     /// - Throws: ``StarSimError`` naming the option.
     /// - Parameter sharded: the sweep runs as shards (`--shard I/N`), so the whole sweep may hold up
     ///   to `InputLimits.configurationsPerShardedSweep` configurations (each shard is checked by
-    ///   ``checkWork(indices:)``).
+    ///   ``checkWork(_:shard:)``).
     public func validate(sharded: Bool = false) throws(StarSimError) {
         guard !models.isEmpty else { throw .invalid("model", "", "at least one model") }
         let count = [models.count, points?.count ?? contexts.count * hosts.count * gpusPerHost.count, methods.count]

@@ -142,17 +142,14 @@ public struct EvaluationReport: Sendable, Codable {
 
     /// One line per sample (RFC 4180 quoting).
     public var csv: String {
-        var lines = ["task,context,context_tokens,query_tokens,method,kind,hosts,block,anchor,sample,seed,depth,score,seconds,expected,output"]
-        for r in results {
-            let fields: [String] = [
+        CSV.document(
+            header: ["task", "context", "context_tokens", "query_tokens", "method", "kind", "hosts", "block", "anchor", "sample",
+                     "seed", "depth", "score", "seconds", "expected", "output"],
+            rows: results.map { r in [
                 r.task, "\(r.context)", "\(r.contextTokens)", "\(r.queryTokens)", r.method.label, r.method.kind.rawValue,
                 "\(r.method.hosts)", r.blockTokens.map(String.init) ?? "", r.anchorTokens.map(String.init) ?? "",
                 "\(r.sample)", "\(r.seed)", r.depth.map { String(format: "%.4f", $0) } ?? "", String(format: "%.4f", r.score), String(format: "%.2f", r.seconds),
                 r.expected.joined(separator: ";"), r.output,
-            ]
-            lines.append(fields.map(CSV.field).joined(separator: ","))
-        }
-        return lines.joined(separator: "\n") + "\n"
+            ] })
     }
-
 }

@@ -24,7 +24,7 @@ public enum ScenarioReport {
                 formatBytes(Int(o.peakMemoryPerHost)), String(format: "%.1f s", o.wallSeconds),
             ])
         }
-        out += table(rows)
+        out += TextTable.lines(rows)
 
         out.append("")
         out.append("per host — simulated compute time by phase, bytes sent, peak memory:")
@@ -32,7 +32,7 @@ public enum ScenarioReport {
             let counters = r.outcome.counters
             for h in counters.hosts {
                 let phases = counters.phases.map { p in "\(p) \(h.computeByPhase[p] ?? .zero)" }.joined(separator: "  ")
-                out.append("  \(pad(r.outcome.name, 10)) \(pad("\(h.host)", 6)) \(phases)  sent \(formatBytes(h.bytesSent))  "
+                out.append("  \(TextTable.pad(r.outcome.name, 10)) \(TextTable.pad("\(h.host)", 6)) \(phases)  sent \(formatBytes(h.bytesSent))  "
                     + "peak \(formatBytes(Int(h.peakMemoryBytes)))")
             }
         }
@@ -42,7 +42,7 @@ public enum ScenarioReport {
             out.append("links with traffic — bytes by phase, utilisation:")
             for (name, l) in busyLinks {
                 let phases = l.bytesByPhase.keys.sorted().map { "\($0) \(formatBytes(l.bytesByPhase[$0]!))" }.joined(separator: "  ")
-                out.append("  \(pad(name, 10)) \(pad("\(l.link)", 14)) \(phases)  utilisation \(String(format: "%.2f%%", 100 * l.utilisation))")
+                out.append("  \(TextTable.pad(name, 10)) \(TextTable.pad("\(l.link)", 14)) \(phases)  utilisation \(String(format: "%.2f%%", 100 * l.utilisation))")
             }
         }
         for r in run.results {
@@ -129,19 +129,5 @@ public enum ScenarioReport {
         let flat = s.replacingOccurrences(of: "\n", with: "⏎")
         let cut = flat.count > limit ? String(flat.prefix(limit - 1)) + "…" : flat
         return "\"\(cut)\""
-    }
-
-    static func pad(_ s: String, _ width: Int) -> String {
-        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
-    }
-
-    /// Left-aligned columns separated by two spaces.
-    static func table(_ rows: [[String]]) -> [String] {
-        guard let first = rows.first else { return [] }
-        let widths = (0..<first.count).map { col in rows.map { $0[col].count }.max() ?? 0 }
-        return rows.map { row in
-            row.enumerated().map { pad($0.element, widths[$0.offset]) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }
     }
 }

@@ -104,23 +104,23 @@ public enum ShardFiles {
         guard FileManager.default.fileExists(atPath: path) else { return ([], 0, 0) }
         let data: Data
         do { data = try InputFile.read(path, limit: maxFileBytes, expected: "a sweep shard's rows") } catch { throw .invalid(path, "\(error)") }
-        let bytes = [UInt8](data)
-        let end = (bytes.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
+        // Lines are decoded from slices of `data` (a shard file may be large: no second copy).
+        let end = (data.lastIndex(of: 0x0A).map { $0 + 1 }) ?? data.startIndex
         var rows: [Row] = []
-        var start = 0, lineNumber = 0
+        var start = data.startIndex, lineNumber = 0
         let decoder = decoder()
         while start < end {
-            let stop = bytes[start..<end].firstIndex(of: 0x0A)!
+            let stop = data[start..<end].firstIndex(of: 0x0A)!
             lineNumber += 1
             do {
-                rows.append(try decoder.decode(Row.self, from: Data(bytes[start..<stop])))
+                rows.append(try decoder.decode(Row.self, from: data[start..<stop]))
             } catch {
                 throw .invalid("\(path):\(lineNumber)", "is not a complete sweep row: \(Self.describe(error)); "
                     + "remove the file to run the shard again from the start")
             }
             start = stop + 1
         }
-        return (rows, end, bytes.count - end)
+        return (rows, end - data.startIndex, data.endIndex - end)
     }
 
     /// A decoding error in a sentence.
