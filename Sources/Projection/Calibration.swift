@@ -93,21 +93,18 @@ public struct CalibrationResult: Sendable {
 
 /// Fits ``EfficiencyParameters`` (and the per-kernel overhead) to measured timings.
 ///
-/// Procedure (deterministic): minimise `Σ_i (ln predicted_i − ln measured_i)²` over 9 bounded
-/// parameters (`gemmMax`, `gemmHalfRows`, `gemmRowsExponent`, `memory`, `attentionMax`, `attentionHalfQueries`,
-/// `attentionQueryExponent`, `causalHalfKeys`, kernel overhead; `gemmHalfColumns` stays as given;
-/// `attentionMemory` is set equal to `memory`: in the H100 file the decode point is explained by
-/// the query-count curve, so the data does not identify it) by cyclic coordinate descent: each sweep runs a golden-section search (60
-/// iterations) on each parameter over its whole bounded interval (log scale for the half-points and
-/// the overhead), keeping the new value only if the objective improves; sweeps stop after 100 or when
-/// a sweep improves the objective by less than 1e-12. The start point is always ``Calibration/start``
-/// (whatever the device's current efficiency), so the same file gives the same parameters.
+/// Procedure (deterministic): minimise `Σ_i (ln predicted_i − ln measured_i)²` over the 6
+/// ``EfficiencyParameters`` and the kernel overhead (7 bounded parameters; the device's peaks, compute
+/// units and kernel tiling are not fitted) by cyclic coordinate descent: each sweep runs a
+/// golden-section search (60 iterations) on each parameter over its whole bounded interval (log scale
+/// for `causalHalfKeys` and the overhead), keeping the new value only if the objective improves;
+/// sweeps stop after 100 or when a sweep improves the objective by less than 1e-12. The start point is
+/// always ``Calibration/start`` (whatever the device's current efficiency), so the same file gives the
+/// same parameters.
 public enum Calibration {
-    /// The fixed start point of every fit (`gemmHalfColumns` is taken from the device: not fitted)
-    /// and the start of the kernel overhead, 5 µs.
+    /// The fixed start point of every fit and the start of the kernel overhead, 5 µs.
     public static let start = EfficiencyParameters(
-        gemmMax: 0.7, gemmHalfRows: 256, gemmRowsExponent: 1, gemmHalfColumns: 128, memory: 0.8, attentionMax: 0.6,
-        attentionHalfQueries: 256, attentionQueryExponent: 0.5, causalHalfKeys: 512, attentionMemory: 0.6)
+        gemmMax: 0.7, memory: 0.8, saturatingUnitsFraction: 0.5, attentionMax: 0.6, causalHalfKeys: 512, attentionMemory: 0.6)
     public static let startKernelOverheadSeconds = 5e-6
 
     /// Reads a calibration file in the format of `profiles/calibration/h100-llama8b-layer.json`.
@@ -217,20 +214,16 @@ public enum Calibration {
         }
         let coordinates = [
             field(\.gemmMax, 0.05...1, log: false),
-            field(\.gemmHalfRows, 1...1e5, log: true),
-            field(\.gemmRowsExponent, 0.1...4, log: false),
             field(\.memory, 0.05...1, log: false),
+            field(\.saturatingUnitsFraction, 0.01...1, log: false),
             field(\.attentionMax, 0.05...1, log: false),
-            field(\.attentionHalfQueries, 1...1e6, log: true),
-            field(\.attentionQueryExponent, 0.1...1.5, log: false),
             field(\.causalHalfKeys, 1...1e6, log: true),
+            field(\.attentionMemory, 0.05...1, log: false),
             Coordinate(get: { _, o in o }, set: { _, o, v in o = v }, range: 1e-9...1e-3, log: true),
         ]
         func objective(_ p: EfficiencyParameters, _ overhead: Double) -> Double {
             var d = device.profile
             d.kernelOverheadSeconds = overhead
-            var p = p
-            p.attentionMemory = p.memory
             let model = CostModel(device: d, efficiency: p, shape: shape)
             var sum = 0.0
             for point in points {
@@ -240,7 +233,6 @@ public enum Calibration {
             return sum / Double(points.count)
         }
         var params = start
-        params.gemmHalfColumns = device.efficiency.gemmHalfColumns
         var overhead = startKernelOverheadSeconds
         // Start inside the bounds.
         for c in coordinates {
@@ -280,7 +272,6 @@ public enum Calibration {
             }
             if before - best < 1e-12 { break }
         }
-        params.attentionMemory = params.memory
         var d = device.profile
         d.kernelOverheadSeconds = overhead
         let model = CostModel(device: d, efficiency: params, shape: shape)

@@ -108,9 +108,10 @@ public struct RingStepParameters: Sendable, Hashable, CustomStringConvertible {
 /// Time of each compute op of a host program on a host of `gpusPerHost` devices: shapes × device
 /// profile × efficiencies → seconds. Pure.
 ///
-/// Every primitive costs `max(F / (P · e), B / (W · m)) + n · t₀` where `F` = FLOPs, `B` = bytes,
-/// `P` = peak FLOP/s, `W` = bandwidth, `e`, `m` = efficiencies of ``EfficiencyParameters`` for that
-/// primitive and shape, `n` = kernels, `t₀` = `device.kernelOverheadSeconds`. See `Docs/Projection.md`.
+/// Every primitive costs `max(compute, memory) + n · t₀`: compute from its FLOPs in whole blocks and
+/// waves over the device's compute units (`device.tiling`, `device.computeUnits`) at a fraction of peak
+/// FLOP/s, memory from its bytes at a fraction of bandwidth (fractions from ``EfficiencyParameters``),
+/// `n` = kernels, `t₀` = `device.kernelOverheadSeconds`. See `Docs/Projection.md`.
 public struct CostModel: Sendable {
     public let device: DeviceProfile
     public let efficiency: EfficiencyParameters
@@ -141,6 +142,7 @@ public struct CostModel: Sendable {
             ringSteps.attentionEfficiency > 0 && ringSteps.attentionEfficiency <= 1,
             "CostModel: ring attention efficiency must be in (0, 1], got \(ringSteps.attentionEfficiency)")
         precondition(gpusPerHost >= 1, "CostModel: gpusPerHost must be at least 1, got \(gpusPerHost)")
+        precondition(device.computeUnits >= 1, "CostModel: device '\(device.name)' needs at least one compute unit")
         precondition(
             device.flopsPerSecond > 0 && device.flopsPerSecond.isFinite && device.memoryBandwidthBytesPerSecond > 0
                 && device.memoryBandwidthBytesPerSecond.isFinite && device.kernelOverheadSeconds >= 0
@@ -265,58 +267,98 @@ public struct CostModel: Sendable {
 
     enum Shard { case columns, rows }
 
-    /// GEMM `[m, k] × [k, n]`: `2mnk` FLOPs; bytes = weights `k·n` + input `m·k` + output `m·n`.
-    /// Tensor parallel: `n` (columns) or `k` (rows) split G ways.
+    private var units: Double { Double(device.computeUnits) }
+
+    /// GEMM `[m, k] × [k, n]` (tensor parallel: `n` (columns) or `k` (rows) split G ways):
+    /// `2mnk` FLOPs; bytes = weights `k·n` + input `m·k` + output `m·n`.
+    ///
+    /// Up to `tiling.gemvMaxRows` rows a GEMV-like kernel streams the weights on every unit:
+    /// `max(2mnk / (P·gemmMax), bytes / (W·memory))`. Above, the output is cut into `b = ⌈m/r⌉·⌈n/c⌉`
+    /// blocks of `r × c` (`r` = `gemmSmallBlockRows` for small `m`, else `gemmBlockRows`), run in
+    /// `⌈b/U⌉` waves over the `U` compute units, each block `2·r·c·k` FLOPs at `P·gemmMax/U`; the
+    /// bytes stream at `W·memory·min(1, b / (U·saturatingUnitsFraction))`.
     func gemm(_ name: String, m: Int, n: Int, k: Int, shard: Shard) -> PrimitiveCost {
-        var nn = Double(n), kk = Double(k)
-        let M = Double(m)
-        var widthPenalty = 1.0
-        if tp > 1 {
-            if shard == .columns { nn /= Double(tp) } else { kk /= Double(tp) }
-            let c = efficiency.gemmHalfColumns
-            let full = Double(n) / (Double(n) + c)
-            let shardWidth = shard == .columns ? nn : Double(n)
-            // Row-split shards keep n but shorten k; treat the shorter k like a narrower shard.
-            let effective = shard == .columns ? shardWidth : Double(n) * kk / Double(k)
-            widthPenalty = (effective / (effective + c)) / full
+        var n = n, k = k
+        if tp > 1 { if shard == .columns { n = (n + tp - 1) / tp } else { k = (k + tp - 1) / tp } }
+        let M = Double(m), N = Double(n), K = Double(k)
+        let flops = 2 * M * N * K
+        let bytes = (K * N + M * K + M * N) * e
+        let peak = device.flopsPerSecond * efficiency.gemmMax
+        let bandwidth = device.memoryBandwidthBytesPerSecond * efficiency.memory
+        let t = device.tiling
+        guard m > t.gemvMaxRows else {
+            return primitive(name, flops: flops, computeSeconds: flops / peak, bytes: bytes, memorySeconds: bytes / bandwidth, kernels: 1)
         }
-        let flops = 2 * M * nn * kk
-        let bytes = (kk * nn + M * kk + M * nn) * e
-        let eff = efficiency.gemmMax * pow(M / (M + efficiency.gemmHalfRows), efficiency.gemmRowsExponent) * widthPenalty
-        return primitive(name, flops: flops, computeEff: eff, bytes: bytes, memEff: efficiency.memory, kernels: 1)
+        let rows = m <= t.gemmSmallBlockRows ? t.gemmSmallBlockRows : t.gemmBlockRows
+        let blocks = Double((m + rows - 1) / rows) * Double((n + t.gemmBlockColumns - 1) / t.gemmBlockColumns)
+        let waves = (blocks / units).rounded(.up)
+        let compute = waves * 2 * Double(rows * t.gemmBlockColumns) * K / (peak / units)
+        let streaming = min(1, blocks / (units * efficiency.saturatingUnitsFraction))
+        return primitive(name, flops: flops, computeSeconds: compute, bytes: bytes, memorySeconds: bytes / (bandwidth * streaming), kernels: 1)
     }
 
     /// A kernel bound by streaming `bytes` through memory.
     func stream(_ name: String, bytes: Double, kernels: Int) -> PrimitiveCost {
-        primitive(name, flops: 0, computeEff: 1, bytes: bytes, memEff: efficiency.memory, kernels: kernels)
+        primitive(name, flops: 0, computeSeconds: 0, bytes: bytes,
+                  memorySeconds: bytes / (device.memoryBandwidthBytesPerSecond * efficiency.memory), kernels: kernels)
     }
 
     /// Attention of `queries` rows to `keyTokens` keys of which `visiblePairs` (query, key) pairs are
-    /// visible: `4 · heads · headDim · visiblePairs` FLOPs; reads K and V (`keyTokens · kvBytes`), Q,
-    /// writes output + lse.
+    /// visible: `4 · heads · headDim · visiblePairs` FLOPs; bytes = K and V once per KV head
+    /// (`keyTokens · kvBytesPerTokenPerLayer`), Q read and output written per query head, fp32 lse.
+    ///
+    /// The kernel (FlashAttention-2 as `tiling` describes it) runs one block per query head and
+    /// `attentionBlockRows` query rows, each over all the keys its rows see. One-query decode with GQA
+    /// folds the `heads/kvHeads` query heads of a group into the rows of one block per KV head, and
+    /// splits the keys into as many parts as idle units allow (`decodeBlockRows` rows, then a combine
+    /// kernel). Compute time = `max(Σ block FLOPs / (P·eff), longest block / (P·eff/U))` with padded
+    /// rows — a kernel of fewer blocks than units runs at the speed of one block; memory time = bytes
+    /// / (W·attentionMemory). See ``attentionEfficiency``.
     public func attention(queries: Int, keyTokens: Int, visiblePairs: Int) -> PrimitiveCost {
+        attentionCost("attention", queries: queries, keyTokens: keyTokens, visiblePairs: visiblePairs, efficiencyFactor: 1)
+    }
+
+    private func attentionCost(
+        _ name: String, queries: Int, keyTokens: Int, visiblePairs: Int, efficiencyFactor: Double
+    ) -> PrimitiveCost {
         let s = shape
         guard queries > 0, visiblePairs > 0 else {
             return PrimitiveCost(name: "attention(empty)", flops: 0, bytes: 0, kernels: 0, seconds: 0, bound: .memory)
         }
-        let q = Double(queries), pairs = Double(visiblePairs)
-        let flops = 4 * Double(s.heads * s.headDim) * pairs / Double(tp)
-        let bytes = (Double(keyTokens) * Double(s.kvBytesPerTokenPerLayer)
-            + q * (2 * Double(s.heads * s.headDim) * e + Double(s.heads) * 4)) / Double(tp)
-        let eff = attentionEfficiency(queries: q, keyTokens: Double(keyTokens), visiblePairs: pairs)
-        return primitive("attention", flops: flops, computeEff: eff, bytes: bytes, memEff: efficiency.attentionMemory, kernels: 1)
+        let t = device.tiling
+        let heads = (s.heads + tp - 1) / tp, kvHeads = max(1, s.kvHeads / tp)
+        let group = max(1, heads / kvHeads)
+        let folded = queries == 1 && group > 1
+        let rows = folded ? group : queries
+        let blockRows = queries == 1 ? t.decodeBlockRows : t.attentionBlockRows
+        let blocks = (folded ? kvHeads : heads) * ((rows + blockRows - 1) / blockRows)
+        var splits = 1
+        if queries == 1, Double(blocks) < units {
+            splits = max(1, min((keyTokens + t.keyBlock - 1) / t.keyBlock, Int(units) / blocks))
+        }
+        let q = Double(queries), pairs = Double(visiblePairs), d = Double(s.headDim)
+        let flops = 4 * Double(heads) * d * pairs
+        let meanKeys = pairs / q
+        let rate = device.flopsPerSecond
+            * attentionEfficiency(queries: q, keyTokens: Double(keyTokens), visiblePairs: pairs) * efficiencyFactor
+        let total = Double(blocks) * 4 * Double(blockRows) * d * meanKeys
+        let longest = 4 * Double(blockRows) * d * Double(keyTokens) / Double(splits)
+        let compute = max(total / rate, longest / (rate / units))
+        let bytes = (Double(keyTokens) * Double(s.kvBytesPerTokenPerLayer) / Double(tp)
+            + q * Double(heads) * (2 * d * e + 4))
+        let memory = bytes / (device.memoryBandwidthBytesPerSecond * efficiency.attentionMemory)
+        return primitive(name, flops: flops, computeSeconds: compute, bytes: bytes, memorySeconds: memory, kernels: splits > 1 ? 2 : 1)
     }
 
-    /// Compute efficiency of attention: `attentionMax · (q / (q + halfQueries))^exponent`, times
-    /// `k̄ / (k̄ + causalHalfKeys)` when the causal mask hides part of the keys (`k̄` = visible keys per query).
+    /// Compute efficiency of an attention block: `attentionMax`, times `k̄ / (k̄ + causalHalfKeys)`
+    /// when the causal mask hides part of the keys (`k̄` = visible keys per query).
     private func attentionEfficiency(queries q: Double, keyTokens: Double, visiblePairs pairs: Double) -> Double {
         var eff = efficiency.attentionMax
-            * pow(q / (q + efficiency.attentionHalfQueries), efficiency.attentionQueryExponent)
         if pairs < q * keyTokens {  // the causal mask hides part of the keys
             let meanKeys = pairs / q
             eff *= meanKeys / (meanKeys + efficiency.causalHalfKeys)
         }
-        return eff
+        return max(eff, 1e-12)
     }
 
     /// Attention of one ring step (a host's queries against one block, its own or a received one):
@@ -325,21 +367,21 @@ public struct CostModel: Sendable {
     /// efficiency is 1. The blocking transfer of a naive ring is charged by the engine glue, which
     /// knows the link (see ``RingStepParameters``).
     public func ringStepCost(queries: Int, keyTokens: Int, visiblePairs: Int) -> PrimitiveCost {
-        let local = attention(queries: queries, keyTokens: keyTokens, visiblePairs: visiblePairs)
-        guard ringSteps.attentionEfficiency < 1, local.flops > 0 else { return local }
-        let eff = attentionEfficiency(queries: Double(queries), keyTokens: Double(keyTokens), visiblePairs: Double(visiblePairs))
-        return primitive("ring-step attention", flops: local.flops, computeEff: eff * ringSteps.attentionEfficiency,
-                         bytes: local.bytes, memEff: efficiency.attentionMemory, kernels: 1)
+        guard ringSteps.attentionEfficiency < 1 else {
+            return attention(queries: queries, keyTokens: keyTokens, visiblePairs: visiblePairs)
+        }
+        return attentionCost("ring-step attention", queries: queries, keyTokens: keyTokens, visiblePairs: visiblePairs,
+                             efficiencyFactor: ringSteps.attentionEfficiency)
     }
 
+    /// `max(computeSeconds, memorySeconds) + kernels · overhead`.
     private func primitive(
-        _ name: String, flops: Double, computeEff: Double, bytes: Double, memEff: Double, kernels: Int
+        _ name: String, flops: Double, computeSeconds: Double, bytes: Double, memorySeconds: Double, kernels: Int
     ) -> PrimitiveCost {
-        let compute = flops > 0 ? flops / (device.flopsPerSecond * max(computeEff, 1e-12)) : 0
-        let memory = bytes / (device.memoryBandwidthBytesPerSecond * memEff)
-        let t = max(compute, memory) + Double(kernels) * device.kernelOverheadSeconds
+        let t = max(computeSeconds, memorySeconds) + Double(kernels) * device.kernelOverheadSeconds
         return PrimitiveCost(
-            name: name, flops: flops, bytes: bytes, kernels: kernels, seconds: t, bound: compute > memory ? .compute : .memory)
+            name: name, flops: flops, bytes: bytes, kernels: kernels, seconds: t,
+            bound: computeSeconds > memorySeconds ? .compute : .memory)
     }
 
     // MARK: Intra-host transfers

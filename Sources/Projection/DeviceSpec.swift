@@ -17,6 +17,10 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
     public var memoryCapacityBytes: Labelled<Int64>
     /// Fixed cost per kernel launch, seconds.
     public var kernelOverheadSeconds: Labelled<Double>
+    /// Units that run kernel blocks side by side (SMs of a GPU, cores of a CPU).
+    public var computeUnits: Labelled<Int>
+    /// How the device's kernels cut work into blocks (a preset: `cuda` or `untiled`).
+    public var tiling: KernelTiling
     /// Fractions of peak reached by each kind of work.
     public var efficiency: EfficiencyParameters
     /// Where ``efficiency`` comes from.
@@ -39,6 +43,7 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
     public init(
         name: String, summary: String, flopsPerSecond: Labelled<Double>, memoryBandwidthBytesPerSecond: Labelled<Double>,
         memoryCapacityBytes: Labelled<Int64>, kernelOverheadSeconds: Labelled<Double>,
+        computeUnits: Labelled<Int>, tiling: KernelTiling,
         efficiency: EfficiencyParameters, efficiencySource: Provenance,
         ringAttentionEfficiency: Labelled<Double> = DeviceSpec.idealRingEfficiency,
         ringOverlapsTransfer: Labelled<Bool> = DeviceSpec.overlappedRing
@@ -49,6 +54,8 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
         self.memoryBandwidthBytesPerSecond = memoryBandwidthBytesPerSecond
         self.memoryCapacityBytes = memoryCapacityBytes
         self.kernelOverheadSeconds = kernelOverheadSeconds
+        self.computeUnits = computeUnits
+        self.tiling = tiling
         self.efficiency = efficiency
         self.efficiencySource = efficiencySource
         self.ringAttentionEfficiency = ringAttentionEfficiency
@@ -65,7 +72,8 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
         DeviceProfile(
             name: name, flopsPerSecond: flopsPerSecond.value,
             memoryBandwidthBytesPerSecond: memoryBandwidthBytesPerSecond.value,
-            memoryCapacityBytes: memoryCapacityBytes.value, kernelOverheadSeconds: kernelOverheadSeconds.value)
+            memoryCapacityBytes: memoryCapacityBytes.value, kernelOverheadSeconds: kernelOverheadSeconds.value,
+            computeUnits: computeUnits.value, tiling: tiling)
     }
 
     public var description: String {
@@ -75,6 +83,7 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
           bandwidth \(memoryBandwidthBytesPerSecond.value / 1e12) TB/s [\(memoryBandwidthBytesPerSecond.source)]
           capacity \(Double(memoryCapacityBytes.value) / 1e9) GB [\(memoryCapacityBytes.source)]
           kernel overhead \(kernelOverheadSeconds.value * 1e6) µs [\(kernelOverheadSeconds.source)]
+          compute units \(computeUnits.value) [\(computeUnits.source)], kernel tiling \(tiling.name)
           efficiency \(efficiency) [\(efficiencySource)]
           ring attention efficiency \(ringAttentionEfficiency.value) [\(ringAttentionEfficiency.source)]
           ring overlaps transfer \(ringOverlapsTransfer.value) [\(ringOverlapsTransfer.source)]

@@ -95,7 +95,9 @@ extension ProfileCatalog {
     /// memory_bandwidth_bytes_per_second: {value: 3.35e12, source: spec, note: "..."}
     /// memory_capacity_bytes: {value: 80000000000, source: spec, note: "..."}
     /// kernel_overhead_seconds: {value: 6e-6, source: calibrated, note: "..."}
-    /// efficiency: {source: calibrated, note: "...", gemm_max: 0.8, gemm_half_rows: 300, ...}
+    /// compute_units: {value: 132, source: spec, note: "132 SMs"}
+    /// kernel_tiling: cuda                  # or untiled (KernelTiling presets)
+    /// efficiency: {source: calibrated, note: "...", gemm_max: 0.7, memory: 0.88, ...}
     /// ring_attention_efficiency: {value: 1, source: assumed, note: "..."}   # (0, 1]
     /// ring_overlaps_transfer: {value: true, source: published, note: "..."}
     /// ```
@@ -145,6 +147,13 @@ extension ProfileCatalog {
         let capSource = try provenance(capNode)
         try capNode.finish()
         let overhead = try labelledDouble(root, "kernel_overhead_seconds", range: InputLimits.latencySeconds)
+        let unitsNode = try root.required("compute_units", expected: "a mapping with value, source, note")
+        guard unitsNode.isMapping else { throw unitsNode.error("expected a mapping with value, source, note; found \(unitsNode.kind)") }
+        let units = try unitsNode.int("value", range: 1...4096)
+        let unitsSource = try provenance(unitsNode)
+        try unitsNode.finish()
+        let tiling = try root.required("kernel_tiling", expected: "one of cuda, untiled")
+            .asChoice(["cuda": KernelTiling.cuda, "untiled": KernelTiling.untiled])
         let effNode = try root.required("efficiency", expected: "a mapping with source, note and the efficiency fields")
         var eff = EfficiencyParameters.calibratedH100
         for field in EfficiencyParameters.fields {
@@ -164,6 +173,7 @@ extension ProfileCatalog {
         return DeviceSpec(
             name: name, summary: summary, flopsPerSecond: flops, memoryBandwidthBytesPerSecond: bw,
             memoryCapacityBytes: Labelled(Int64(cap), capSource), kernelOverheadSeconds: overhead,
+            computeUnits: Labelled(units, unitsSource), tiling: tiling,
             efficiency: eff, efficiencySource: effSource, ringAttentionEfficiency: ringEff,
             ringOverlapsTransfer: Labelled(overlaps, overlapSource))
     }
@@ -218,6 +228,8 @@ extension DeviceSpec {
             memoryBandwidthBytesPerSecond.source)
         s += YAMLText.labelled("memory_capacity_bytes", "\(memoryCapacityBytes.value)", memoryCapacityBytes.source)
         s += YAMLText.labelled("kernel_overhead_seconds", YAMLText.number(kernelOverheadSeconds.value), kernelOverheadSeconds.source)
+        s += YAMLText.labelled("compute_units", "\(computeUnits.value)", computeUnits.source)
+        s += "kernel_tiling: \(tiling.name)\n"
         s += "efficiency:\n  source: \(efficiencySource.kind.rawValue)\n  note: \(YAMLText.quoted(efficiencySource.note))\n"
         for field in EfficiencyParameters.fields {
             s += "  \(field.key): \(YAMLText.number(efficiency[keyPath: field.path]))\n"

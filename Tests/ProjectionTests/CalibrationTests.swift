@@ -16,13 +16,9 @@ struct CalibrationTests {
         #expect(result.report.medianAbsoluteRelativeError <= 0.15)
         // The built-in GPU efficiencies are exactly what this procedure produces (not hand-tuned).
         let shipped = EfficiencyParameters.calibratedH100
-        #expect(relativeDifference(result.parameters.gemmMax, shipped.gemmMax) < 1e-4)
-        #expect(relativeDifference(result.parameters.gemmHalfRows, shipped.gemmHalfRows) < 1e-4)
-        #expect(relativeDifference(result.parameters.gemmRowsExponent, shipped.gemmRowsExponent) < 1e-4)
-        #expect(relativeDifference(result.parameters.memory, shipped.memory) < 1e-4)
-        #expect(relativeDifference(result.parameters.attentionMax, shipped.attentionMax) < 1e-4)
-        #expect(relativeDifference(result.parameters.attentionHalfQueries, shipped.attentionHalfQueries) < 1e-4)
-        #expect(relativeDifference(result.parameters.attentionQueryExponent, shipped.attentionQueryExponent) < 1e-4)
+        for field in EfficiencyParameters.fields {
+            #expect(relativeDifference(result.parameters[keyPath: field.path], shipped[keyPath: field.path]) < 1e-4, "\(field.key)")
+        }
         #expect(relativeDifference(result.parameters.causalHalfKeys, shipped.causalHalfKeys) < 1e-4)
         #expect(relativeDifference(result.parameters.attentionMemory, shipped.attentionMemory) < 1e-4)
         #expect(relativeDifference(result.kernelOverheadSeconds, ProfileCatalog.calibratedKernelOverhead) < 1e-4)
@@ -34,7 +30,7 @@ struct CalibrationTests {
         let (shape, points, _) = try Calibration.load(file: Self.file)
         var truth = EfficiencyParameters.calibratedH100
         truth.gemmMax = 0.7
-        truth.gemmHalfRows = 150
+        truth.saturatingUnitsFraction = 0.3
         truth.attentionMax = 0.55
         var device = Self.h100
         device.kernelOverheadSeconds = Labelled(4e-6, .assumed("test"))

@@ -10,7 +10,7 @@ import TestSupport
 
     /// The recorded accuracy on the shipped file (Docs/Accuracy.md). The test fails when a change of
     /// the cost model makes it more than 2 percentage points worse.
-    static let recordedMedian = 0.041, recordedMax = 0.189
+    static let recordedMedian = 0.023, recordedMax = 0.161
 
     @Test func checkOnTheShippedFileKeepsTheRecordedAccuracy() throws {
         let report = try Calibration.check(file: Self.shipped, device: ProfileCatalog.device(named: "h100-sxm"))
@@ -40,7 +40,11 @@ import TestSupport
         let device = try ProfileCatalog.device(named: "h100-sxm")
         let small = try Calibration.check(file: try file("8b.json", hidden: 4096, heads: 32, ffn: 14336, layers: 32), device: device)
         let big = try Calibration.check(file: try file("70b.json", hidden: 8192, heads: 64, ffn: 28672, layers: 80), device: device)
-        #expect(big.rows[0].predictedSeconds > 3 * small.rows[0].predictedSeconds)
+        // 256 tokens sit near the streaming/compute knee for both (3.9× the weights, ~2.4× the time:
+        // the 8B layer's narrow GEMMs fill fewer SMs, and both pay the same per-kernel overhead).
+        #expect(big.rows[0].predictedSeconds > 2 * small.rows[0].predictedSeconds)
+        // Decode over 128K keys reads the same K/V (8 KV heads in both): the same time within 1%.
+        #expect(abs(big.rows[1].predictedSeconds / small.rows[1].predictedSeconds - 1) < 0.01)
         #expect(big.ignoredKinds == ["allreduce_bw"])
         #expect(big.rows[1].point.group == .decode)
     }
@@ -87,6 +91,15 @@ import TestSupport
         #expect(Set(folds.map(\.heldOut)) == [.prefillLayer, .linear, .attentionCausal, .attentionFull, .decode])
         for fold in folds {
             #expect(fold.rows.allSatisfy { $0.predictedSeconds.isFinite && $0.predictedSeconds > 0 })
+        }
+        // The mechanisms carry over to work the fit did not see (Docs/Accuracy.md): held-out decode,
+        // linear and full attention stay within 2 points of the recorded max |error| (22.3%, 15.3%, 13.4%).
+        // Causal attention does not (its half-point is an empirical curve identified only by its own points).
+        let recorded: [CalibrationPoint.Group: Double] = [.decode: 0.223, .linear: 0.153, .attentionFull: 0.134]
+        for fold in folds {
+            guard let limit = recorded[fold.heldOut] else { continue }
+            let worst = fold.rows.map { abs($0.relativeError) }.max() ?? 0
+            #expect(worst <= limit + 0.02, "\(fold.heldOut): \(worst)")
         }
     }
 }
