@@ -12,8 +12,10 @@ public struct CalibrationPoint: Sendable, Hashable, CustomStringConvertible {
         case copy(bytes: Int)
         /// One layer without attention: `layerInputs(storesKV: true)` + `finishLayer` over `tokens`.
         case layerLinear(tokens: Int)
-        /// Causal attention of `tokens` queries to the same `tokens` keys.
-        case attentionCausal(tokens: Int)
+        /// Causal attention of `queries` queries to `keys` keys (`queries ≤ keys`): the queries are the
+        /// last `queries` positions, so query `i` sees `keys − queries + i + 1` keys (a square when equal;
+        /// a chunk of new tokens over a cache otherwise).
+        case attentionCausal(queries: Int, keys: Int)
         /// Every query sees every key.
         case attentionFull(queries: Int, keys: Int)
         /// One whole layer with causal attention over `tokens`.
@@ -36,7 +38,7 @@ public struct CalibrationPoint: Sendable, Hashable, CustomStringConvertible {
         case .gemmPeak(let m, let n, let k): return "gemm_peak \(m)x\(n)x\(k)"
         case .copy(let b): return "copy_bw \(b) B"
         case .layerLinear(let t): return "layer_linear \(t)"
-        case .attentionCausal(let t): return "attn_causal \(t)x\(t)"
+        case .attentionCausal(let q, let k): return "attn_causal \(q)x\(k)"
         case .attentionFull(let q, let k): return "attn_full \(q)x\(k)"
         case .layerPrefillCausal(let t): return "layer_prefill_causal \(t)"
         case .modelPrefillCausal(let t, let l): return "model_prefill_causal \(t) x\(l) layers"
@@ -147,10 +149,10 @@ public enum Calibration {
             case "layer_linear": kind = .layerLinear(tokens: try need(item.tokens, "tokens"))
             case "attn_causal":
                 let q = try need(item.q_tokens, "q_tokens"), k = try need(item.kv_tokens, "kv_tokens")
-                guard q == k else {
-                    throw ProjectionError(.calibration(file: file, item: i, reason: "attn_causal needs q_tokens == kv_tokens, got \(q) and \(k)"))
+                guard q <= k else {
+                    throw ProjectionError(.calibration(file: file, item: i, reason: "attn_causal needs q_tokens <= kv_tokens (the queries are the last positions), got \(q) and \(k)"))
                 }
-                kind = .attentionCausal(tokens: q)
+                kind = .attentionCausal(queries: q, keys: k)
             case "attn_full": kind = .attentionFull(queries: try need(item.q_tokens, "q_tokens"), keys: try need(item.kv_tokens, "kv_tokens"))
             case "layer_prefill_causal": kind = .layerPrefillCausal(tokens: try need(item.tokens, "tokens"))
             case "model_prefill_causal":
@@ -176,8 +178,8 @@ public enum Calibration {
             return model.stream("copy", bytes: Double(bytes), kernels: 1).seconds
         case .layerLinear(let t):
             return model.layerInputsCost(tokens: t, storesKV: true).seconds + model.finishLayerCost(tokens: t).seconds
-        case .attentionCausal(let t):
-            return model.attention(queries: t, keyTokens: t, visiblePairs: t * (t + 1) / 2).seconds
+        case .attentionCausal(let q, let k):
+            return model.attention(queries: q, keyTokens: k, visiblePairs: causalPairs(queries: q, keys: k)).seconds
         case .attentionFull(let q, let k):
             return model.attention(queries: q, keyTokens: k, visiblePairs: q * k).seconds
         case .layerPrefillCausal(let t):
@@ -187,9 +189,13 @@ public enum Calibration {
         }
     }
 
+    /// Visible (query, key) pairs when `queries` last positions attend causally to `keys` keys:
+    /// `q·(k − q) + q(q+1)/2`.
+    static func causalPairs(queries q: Int, keys k: Int) -> Int { q * (k - q) + q * (q + 1) / 2 }
+
     private static func layer(_ t: Int, _ model: CostModel) -> Double {
         model.layerInputsCost(tokens: t, storesKV: true).seconds
-            + model.attention(queries: t, keyTokens: t, visiblePairs: t * (t + 1) / 2).seconds
+            + model.attention(queries: t, keyTokens: t, visiblePairs: causalPairs(queries: t, keys: t)).seconds
             + model.finishLayerCost(tokens: t).seconds
     }
 

@@ -58,5 +58,20 @@ struct CalibrationTests {
         expectProjectionError(["u.json", "no usable items"]) { _ = try Calibration.load(file: unknownOnly) }
         let mixed = try dir.write("x.json", "{\(header), \"items\": [{\"kind\": \"allreduce\", \"seconds\": 1}, {\"kind\": \"copy_bw\", \"bytes\": 10, \"seconds\": 1}]}")
         #expect(try Calibration.load(file: mixed).ignored == ["allreduce"])
+        let wide = try dir.write("c.json", "{\(header), \"items\": [{\"kind\": \"attn_causal\", \"q_tokens\": 9, \"kv_tokens\": 8, \"seconds\": 1}]}")
+        expectProjectionError(["c.json", "item 0", "q_tokens <= kv_tokens"]) { _ = try Calibration.load(file: wide) }
+    }
+
+    @Test("attn_causal with fewer queries than keys is a chunk over a cache: the last queries see all earlier keys")
+    func causalChunkOverCache() throws {
+        let model = CostModel(device: Self.h100, shape: .llama31_8B)
+        func predict(_ kind: CalibrationPoint.Kind) -> Double { Calibration.predict(CalibrationPoint(kind: kind, seconds: 1), model: model) }
+        // 256 new tokens over 128K keys: almost every pair visible, so within 2% of the full block
+        // (the causal curve at k̄ ≈ 131K costs ~1%); the square stays the square.
+        let chunk = predict(.attentionCausal(queries: 256, keys: 131072))
+        let full = predict(.attentionFull(queries: 256, keys: 131072))
+        #expect(abs(chunk / full - 1) < 0.02, "\(chunk) vs \(full)")
+        #expect(predict(.attentionCausal(queries: 4096, keys: 4096))
+                == model.attention(queries: 4096, keyTokens: 4096, visiblePairs: 4096 * 4097 / 2).seconds)
     }
 }

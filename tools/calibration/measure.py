@@ -108,6 +108,10 @@ def main():
         for spec in a.attention.split(","):
             causal = spec.endswith("c")
             q_t, k_t = (int(v) for v in spec.rstrip("c").split("x"))
+            if causal and q_t != k_t:
+                # StarSim reads attn_causal with q < kv as the *last* q positions (flash_attn's
+                # bottom-right mask, a chunk over a KV cache); SDPA's is_causal aligns top-left.
+                raise SystemExit(f"--attention {spec}: causal specs must be squares (NxNc)")
             q = torch.randn(1, nh, q_t, hd, device=dev, dtype=dt)
             k = torch.randn(1, nkv, k_t, hd, device=dev, dtype=dt)
             v = torch.randn(1, nkv, k_t, hd, device=dev, dtype=dt)
