@@ -10,10 +10,10 @@ public struct DeviceProfile: Sendable, Hashable, Codable {
     public var memoryCapacityBytes: Int64
     /// Fixed launch overhead charged per kernel, seconds.
     public var kernelOverheadSeconds: Double
-    /// Units that run kernel blocks side by side (streaming multiprocessors of a GPU, cores of a CPU), ≥ 1.
-    /// A kernel of fewer blocks than units leaves units idle (see `KernelTiling`).
+    /// Units that run kernel tiles side by side (streaming multiprocessors of a GPU, cores of a CPU), ≥ 1.
+    /// A kernel of fewer tiles than units leaves units idle (see `KernelTiling`).
     public var computeUnits: Int
-    /// How this device's kernels cut work into blocks.
+    /// How this device's kernels cut work into tiles.
     public var tiling: KernelTiling
 
     public init(name: String, flopsPerSecond: Double, memoryBandwidthBytesPerSecond: Double,
@@ -29,51 +29,51 @@ public struct DeviceProfile: Sendable, Hashable, Codable {
     }
 }
 
-/// The block shapes a device's kernels use; the cost model charges whole blocks (padding), whole waves
-/// of blocks over the device's compute units, and the longest block (see `Docs/Projection.md`).
+/// The tile shapes a device's kernels use; the cost model charges whole tiles (padding), whole waves
+/// of tiles over the device's compute units, and the longest tile (see `Docs/Projection.md`).
 /// Values are the kernels' published configurations, not fitted.
 public struct KernelTiling: Sendable, Hashable, Codable {
     /// Preset name, as written in device profiles (`kernel_tiling:`).
     public var name: String
-    /// Output columns per GEMM block.
-    public var gemmBlockColumns: Int
-    /// Token rows per GEMM block when the GEMM has more than `gemmSmallBlockRows` rows.
-    public var gemmBlockRows: Int
-    /// Token rows per GEMM block for GEMMs of at most this many rows.
-    public var gemmSmallBlockRows: Int
+    /// Output columns per GEMM tile.
+    public var gemmTileColumns: Int
+    /// Token rows per GEMM tile when the GEMM has more than `gemmSmallTileRows` rows.
+    public var gemmTileRows: Int
+    /// Token rows per GEMM tile for GEMMs of at most this many rows.
+    public var gemmSmallTileRows: Int
     /// GEMMs of at most this many token rows run a GEMV-like (split-K) kernel that keeps every unit
     /// streaming weights (0: never).
     public var gemvMaxRows: Int
-    /// Query rows per attention block (prefill / many queries).
-    public var attentionBlockRows: Int
-    /// Query rows per block of the one-query decode kernel (split-KV).
-    public var decodeBlockRows: Int
-    /// Keys per block; a decode kernel splits the keys into at most `keys / keyBlock` parts.
-    public var keyBlock: Int
+    /// Query rows per attention tile (prefill / many queries).
+    public var attentionTileRows: Int
+    /// Query rows per tile of the one-query decode kernel (split-KV).
+    public var decodeTileRows: Int
+    /// Keys per tile; a decode kernel splits the keys into at most `keys / keyTile` parts.
+    public var keyTile: Int
 
-    public init(name: String, gemmBlockColumns: Int, gemmBlockRows: Int, gemmSmallBlockRows: Int, gemvMaxRows: Int,
-                attentionBlockRows: Int, decodeBlockRows: Int, keyBlock: Int) {
+    public init(name: String, gemmTileColumns: Int, gemmTileRows: Int, gemmSmallTileRows: Int, gemvMaxRows: Int,
+                attentionTileRows: Int, decodeTileRows: Int, keyTile: Int) {
         self.name = name
-        self.gemmBlockColumns = gemmBlockColumns
-        self.gemmBlockRows = gemmBlockRows
-        self.gemmSmallBlockRows = gemmSmallBlockRows
+        self.gemmTileColumns = gemmTileColumns
+        self.gemmTileRows = gemmTileRows
+        self.gemmSmallTileRows = gemmSmallTileRows
         self.gemvMaxRows = gemvMaxRows
-        self.attentionBlockRows = attentionBlockRows
-        self.decodeBlockRows = decodeBlockRows
-        self.keyBlock = keyBlock
+        self.attentionTileRows = attentionTileRows
+        self.decodeTileRows = decodeTileRows
+        self.keyTile = keyTile
     }
 
-    /// CUDA GPUs running cuBLAS GEMMs (128×128 output blocks, 64-row blocks for small token counts,
-    /// GEMV-like kernels up to 8 rows) and FlashAttention-2 (128-row query blocks for head dim 128;
+    /// CUDA GPUs running cuBLAS GEMMs (128×128 output tiles, 64-row tiles for small token counts,
+    /// GEMV-like kernels up to 8 rows) and FlashAttention-2 (128-row query tiles for head dim 128;
     /// a 64-row split-KV kernel for one-query decode, which folds a GQA group's query heads into rows).
     public static let cuda = KernelTiling(
-        name: "cuda", gemmBlockColumns: 128, gemmBlockRows: 128, gemmSmallBlockRows: 64, gemvMaxRows: 8,
-        attentionBlockRows: 128, decodeBlockRows: 64, keyBlock: 128)
+        name: "cuda", gemmTileColumns: 128, gemmTileRows: 128, gemmSmallTileRows: 64, gemvMaxRows: 8,
+        attentionTileRows: 128, decodeTileRows: 64, keyTile: 128)
 
-    /// No blocking: work divides evenly over the units (BLAS on a CPU; a device without a tile model).
+    /// No tiling: work divides evenly over the units (BLAS on a CPU; a device without a tile model).
     public static let untiled = KernelTiling(
-        name: "untiled", gemmBlockColumns: 1, gemmBlockRows: 1, gemmSmallBlockRows: 1, gemvMaxRows: 0,
-        attentionBlockRows: 1, decodeBlockRows: 1, keyBlock: 1)
+        name: "untiled", gemmTileColumns: 1, gemmTileRows: 1, gemmSmallTileRows: 1, gemvMaxRows: 0,
+        attentionTileRows: 1, decodeTileRows: 1, keyTile: 1)
 }
 
 /// A link class: time for a lone message of `b` bytes is `latency + b / bandwidth`.

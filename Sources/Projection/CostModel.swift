@@ -108,7 +108,7 @@ public struct RingStepParameters: Sendable, Hashable, CustomStringConvertible {
 /// Time of each compute op of a host program on a host of `gpusPerHost` devices: shapes × device
 /// profile × efficiencies → seconds. Pure.
 ///
-/// Every primitive costs `max(compute, memory) + n · t₀`: compute from its FLOPs in whole blocks and
+/// Every primitive costs `max(compute, memory) + n · t₀`: compute from its FLOPs in whole tiles and
 /// waves over the device's compute units (`device.tiling`, `device.computeUnits`) at a fraction of peak
 /// FLOP/s, memory from its bytes at a fraction of bandwidth (fractions from ``EfficiencyParameters``),
 /// `n` = kernels, `t₀` = `device.kernelOverheadSeconds`. See `Docs/Projection.md`.
@@ -274,8 +274,8 @@ public struct CostModel: Sendable {
     ///
     /// Up to `tiling.gemvMaxRows` rows a GEMV-like kernel streams the weights on every unit:
     /// `max(2mnk / (P·gemmMax), bytes / (W·memory))`. Above, the output is cut into `b = ⌈m/r⌉·⌈n/c⌉`
-    /// blocks of `r × c` (`r` = `gemmSmallBlockRows` for small `m`, else `gemmBlockRows`), run in
-    /// `⌈b/U⌉` waves over the `U` compute units, each block `2·r·c·k` FLOPs at `P·gemmMax/U`; the
+    /// tiles of `r × c` (`r` = `gemmSmallTileRows` for small `m`, else `gemmTileRows`), run in
+    /// `⌈b/U⌉` waves over the `U` compute units, each tile `2·r·c·k` FLOPs at `P·gemmMax/U`; the
     /// bytes stream at `W·memory·min(1, b / (U·saturatingUnitsFraction))`.
     func gemm(_ name: String, m: Int, n: Int, k: Int, shard: Shard) -> PrimitiveCost {
         var n = n, k = k
@@ -289,11 +289,11 @@ public struct CostModel: Sendable {
         guard m > t.gemvMaxRows else {
             return primitive(name, flops: flops, computeSeconds: flops / peak, bytes: bytes, memorySeconds: bytes / bandwidth, kernels: 1)
         }
-        let rows = m <= t.gemmSmallBlockRows ? t.gemmSmallBlockRows : t.gemmBlockRows
-        let blocks = Double((m + rows - 1) / rows) * Double((n + t.gemmBlockColumns - 1) / t.gemmBlockColumns)
-        let waves = (blocks / units).rounded(.up)
-        let compute = waves * 2 * Double(rows * t.gemmBlockColumns) * K / (peak / units)
-        let streaming = min(1, blocks / (units * efficiency.saturatingUnitsFraction))
+        let rows = m <= t.gemmSmallTileRows ? t.gemmSmallTileRows : t.gemmTileRows
+        let tiles = Double((m + rows - 1) / rows) * Double((n + t.gemmTileColumns - 1) / t.gemmTileColumns)
+        let waves = (tiles / units).rounded(.up)
+        let compute = waves * 2 * Double(rows * t.gemmTileColumns) * K / (peak / units)
+        let streaming = min(1, tiles / (units * efficiency.saturatingUnitsFraction))
         return primitive(name, flops: flops, computeSeconds: compute, bytes: bytes, memorySeconds: bytes / (bandwidth * streaming), kernels: 1)
     }
 
@@ -307,12 +307,12 @@ public struct CostModel: Sendable {
     /// visible: `4 · heads · headDim · visiblePairs` FLOPs; bytes = K and V once per KV head
     /// (`keyTokens · kvBytesPerTokenPerLayer`), Q read and output written per query head, fp32 lse.
     ///
-    /// The kernel (FlashAttention-2 as `tiling` describes it) runs one block per query head and
-    /// `attentionBlockRows` query rows, each over all the keys its rows see. One-query decode with GQA
-    /// folds the `heads/kvHeads` query heads of a group into the rows of one block per KV head, and
-    /// splits the keys into as many parts as idle units allow (`decodeBlockRows` rows, then a combine
-    /// kernel). Compute time = `max(Σ block FLOPs / (P·eff), longest block / (P·eff/U))` with padded
-    /// rows — a kernel of fewer blocks than units runs at the speed of one block; memory time = bytes
+    /// The kernel (FlashAttention-2 as `tiling` describes it) runs one tile per query head and
+    /// `attentionTileRows` query rows, each over all the keys its rows see. One-query decode with GQA
+    /// folds the `heads/kvHeads` query heads of a group into the rows of one tile per KV head, and
+    /// splits the keys into as many parts as idle units allow (`decodeTileRows` rows, then a combine
+    /// kernel). Compute time = `max(Σ tile FLOPs / (P·eff), longest tile / (P·eff/U))` with padded
+    /// rows — a kernel of fewer tiles than units runs at the speed of one tile; memory time = bytes
     /// / (W·attentionMemory). See ``attentionEfficiency``.
     public func attention(queries: Int, keyTokens: Int, visiblePairs: Int) -> PrimitiveCost {
         attentionCost("attention", queries: queries, keyTokens: keyTokens, visiblePairs: visiblePairs, efficiencyFactor: 1)
@@ -330,19 +330,19 @@ public struct CostModel: Sendable {
         let group = max(1, heads / kvHeads)
         let folded = queries == 1 && group > 1
         let rows = folded ? group : queries
-        let blockRows = queries == 1 ? t.decodeBlockRows : t.attentionBlockRows
-        let blocks = (folded ? kvHeads : heads) * ((rows + blockRows - 1) / blockRows)
+        let tileRows = queries == 1 ? t.decodeTileRows : t.attentionTileRows
+        let tiles = (folded ? kvHeads : heads) * ((rows + tileRows - 1) / tileRows)
         var splits = 1
-        if queries == 1, Double(blocks) < units {
-            splits = max(1, min((keyTokens + t.keyBlock - 1) / t.keyBlock, Int(units) / blocks))
+        if queries == 1, Double(tiles) < units {
+            splits = max(1, min((keyTokens + t.keyTile - 1) / t.keyTile, Int(units) / tiles))
         }
         let q = Double(queries), pairs = Double(visiblePairs), d = Double(s.headDim)
         let flops = 4 * Double(heads) * d * pairs
         let meanKeys = pairs / q
         let rate = device.flopsPerSecond
             * attentionEfficiency(queries: q, keyTokens: Double(keyTokens), visiblePairs: pairs) * efficiencyFactor
-        let total = Double(blocks) * 4 * Double(blockRows) * d * meanKeys
-        let longest = 4 * Double(blockRows) * d * Double(keyTokens) / Double(splits)
+        let total = Double(tiles) * 4 * Double(tileRows) * d * meanKeys
+        let longest = 4 * Double(tileRows) * d * Double(keyTokens) / Double(splits)
         let compute = max(total / rate, longest / (rate / units))
         let bytes = (Double(keyTokens) * Double(s.kvBytesPerTokenPerLayer) / Double(tp)
             + q * Double(heads) * (2 * d * e + 4))
@@ -350,7 +350,7 @@ public struct CostModel: Sendable {
         return primitive(name, flops: flops, computeSeconds: compute, bytes: bytes, memorySeconds: memory, kernels: splits > 1 ? 2 : 1)
     }
 
-    /// Compute efficiency of an attention block: `attentionMax`, times `k̄ / (k̄ + causalHalfKeys)`
+    /// Compute efficiency of an attention tile: `attentionMax`, times `k̄ / (k̄ + causalHalfKeys)`
     /// when the causal mask hides part of the keys (`k̄` = visible keys per query).
     private func attentionEfficiency(queries q: Double, keyTokens: Double, visiblePairs pairs: Double) -> Double {
         var eff = efficiency.attentionMax

@@ -1,25 +1,25 @@
 /// How close to a device's peak each kind of work runs: the fitted part of the cost model.
 ///
 /// All efficiencies are fractions of the device profile's *spec* peak (`flopsPerSecond`,
-/// `memoryBandwidthBytesPerSecond`); the mechanisms around them (blocks, waves over compute units,
+/// `memoryBandwidthBytesPerSecond`); the mechanisms around them (tiles, waves over compute units,
 /// GQA, split-KV decode) come from the device's `KernelTiling`, not from these numbers. See
 /// `Docs/Projection.md` for the equations:
-/// - GEMM: whole blocks of `KernelTiling` in whole waves over the compute units at `gemmMax` of peak;
-///   weights and activations streamed at `memory · bandwidth`, slower when fewer blocks than
+/// - GEMM: whole tiles of `KernelTiling` in whole waves over the compute units at `gemmMax` of peak;
+///   weights and activations streamed at `memory · bandwidth`, slower when fewer tiles than
 ///   `saturatingUnitsFraction · units` stream them.
 /// - Streaming work (norms, residuals, copies, merges): `memory · bandwidth`.
-/// - Attention: blocks of query rows × all their visible keys at `attentionMax` of peak (times
+/// - Attention: tiles of query rows × all their visible keys at `attentionMax` of peak (times
 ///   `k̄ / (k̄ + causalHalfKeys)` when a causal mask hides part of the keys, `k̄` = visible keys per
 ///   query); K/V read once per KV head at `attentionMemory · bandwidth`.
 public struct EfficiencyParameters: Sendable, Hashable, Codable, CustomStringConvertible {
-    /// Fraction of peak FLOP/s a GEMM block runs at when compute-bound, (0, 1].
+    /// Fraction of peak FLOP/s a GEMM tile runs at when compute-bound, (0, 1].
     public var gemmMax: Double
     /// Fraction of memory bandwidth reached by streaming ops (copy, elementwise, weight reads), (0, 1].
     public var memory: Double
-    /// Fraction of the compute units whose blocks must stream weights at once for a memory-bound GEMM
-    /// to reach `memory` of the bandwidth, (0, 1]; a GEMM of fewer blocks streams proportionally slower.
+    /// Fraction of the compute units whose tiles must stream weights at once for a memory-bound GEMM
+    /// to reach `memory` of the bandwidth, (0, 1]; a GEMM of fewer tiles streams proportionally slower.
     public var saturatingUnitsFraction: Double
-    /// Fraction of peak FLOP/s an attention block runs at with a full (unmasked) key range, (0, 1].
+    /// Fraction of peak FLOP/s an attention tile runs at with a full (unmasked) key range, (0, 1].
     public var attentionMax: Double
     /// Mean visible keys per query at which causal (partly masked) attention runs at half speed, ≥ 0.
     public var causalHalfKeys: Double

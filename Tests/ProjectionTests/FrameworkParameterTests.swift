@@ -45,21 +45,21 @@ struct FrameworkParameterTests {
         #expect(ring.flops == full.flops && ring.bytes == full.bytes)
         #expect(relativeDifference(ring.seconds, full.seconds / 0.4) < 1e-12)
         // Hand check of the ideal step: 4 · heads · headDim · pairs FLOPs at attentionMax of 312 TFLOP/s
-        // (8192 blocks of 128 query rows over 108 SMs: the total, not the longest block, bounds it).
+        // (8192 tiles of 128 query rows over 108 SMs: the total, not the longest tile, bounds it).
         let e = Self.a100.efficiency
         #expect(relativeDifference(full.seconds, 4 * 32 * 128 * 32768.0 * 32768 / (312e12 * e.attentionMax)) < 1e-12)
         // In general a ring step costs max(compute / r, memory): a few queries over a long block is
-        // memory-bound at r = 1 and only its compute term is scaled. Compute by hand from the block model
+        // memory-bound at r = 1 and only its compute term is scaled. Compute by hand from the tile model
         // (Llama-3.1-8B: 32 query heads, 8 KV heads, head dim 128; A100: 108 SMs):
-        // q = 1: the 4 query heads of a group fold into one 64-row block per KV head (8 blocks), keys
-        //        split 108 / 8 = 13 ways; q = 16: 32 blocks of 128 rows, one wave, the longest block
-        //        bounds it; q = 2048 over 4096: 512 blocks, the total bounds it.
+        // q = 1: the 4 query heads of a group fold into one 64-row tile per KV head (8 tiles), keys
+        //        split 108 / 8 = 13 ways; q = 16: 32 tiles of 128 rows, one wave, the longest tile
+        //        bounds it; q = 2048 over 4096: 512 tiles, the total bounds it.
         let rate = 312e12 * e.attentionMax
-        let blockFlops = { (rows: Double, keys: Double) in 4 * rows * 128 * keys }
+        let tileFlops = { (rows: Double, keys: Double) in 4 * rows * 128 * keys }
         let computeByHand: [Int: Double] = [
-            1: max(8 * blockFlops(64, 65536) / rate, blockFlops(64, 65536 / 13) / (rate / 108)),
-            16: max(32 * blockFlops(128, 65536) / rate, blockFlops(128, 65536) / (rate / 108)),
-            2048: max(512 * blockFlops(128, 4096) / rate, blockFlops(128, 4096) / (rate / 108)),
+            1: max(8 * tileFlops(64, 65536) / rate, tileFlops(64, 65536 / 13) / (rate / 108)),
+            16: max(32 * tileFlops(128, 65536) / rate, tileFlops(128, 65536) / (rate / 108)),
+            2048: max(512 * tileFlops(128, 4096) / rate, tileFlops(128, 4096) / (rate / 108)),
         ]
         for (q, k) in [(1, 65536), (16, 65536), (2048, 4096)] {
             let ideal1 = ideal.attention(queries: q, keyTokens: k, visiblePairs: q * k)
