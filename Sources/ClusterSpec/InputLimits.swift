@@ -54,6 +54,8 @@ public enum InputLimits {
     public static let memoryBandwidthBytesPerSecond: ClosedRange<Double> = 1e6...1e15
     /// Device memory capacity, bytes: 1 MiB … 1 PiB.
     public static let memoryCapacityBytes = (1 << 20)...(1 << 50)
+    /// Compute units (SMs, cores) per device: 1 … 4096.
+    public static let computeUnits = 1...4096
     /// Link bandwidth, bytes/s: 1e3 (1 KB/s) … 1e14 (100 TB/s).
     public static let linkBandwidthBytesPerSecond: ClosedRange<Double> = 1e3...1e14
     /// Latencies and per-message / per-kernel overheads, seconds: 0 … 1.

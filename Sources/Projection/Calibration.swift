@@ -189,6 +189,23 @@ public enum Calibration {
         }
     }
 
+    /// Mean of `(ln predicted − ln measured)²` over `rows` (0 for none): the fit's objective and the
+    /// report's figure.
+    static func meanSquaredLogError(_ rows: some Sequence<CalibrationRow>) -> Double {
+        var sum = 0.0, count = 0
+        for row in rows {
+            let r = Foundation.log(row.predictedSeconds) - Foundation.log(row.point.seconds)
+            sum += r * r
+            count += 1
+        }
+        return count == 0 ? 0 : sum / Double(count)
+    }
+
+    /// Every point's prediction with `model`, lazily.
+    static func rows(_ points: [CalibrationPoint], model: CostModel) -> some Sequence<CalibrationRow> {
+        points.lazy.map { CalibrationRow(point: $0, predictedSeconds: predict($0, model: model)) }
+    }
+
     /// Visible (query, key) pairs when `queries` last positions attend causally to `keys` keys:
     /// `q·(k − q) + q(q+1)/2`.
     static func causalPairs(queries q: Int, keys k: Int) -> Int { q * (k - q) + q * (q + 1) / 2 }
@@ -230,13 +247,7 @@ public enum Calibration {
         func objective(_ p: EfficiencyParameters, _ overhead: Double) -> Double {
             var d = device.profile
             d.kernelOverheadSeconds = overhead
-            let model = CostModel(device: d, efficiency: p, shape: shape)
-            var sum = 0.0
-            for point in points {
-                let r = log(predict(point, model: model)) - log(point.seconds)
-                sum += r * r
-            }
-            return sum / Double(points.count)
+            return meanSquaredLogError(rows(points, model: CostModel(device: d, efficiency: p, shape: shape)))
         }
         var params = start
         var overhead = startKernelOverheadSeconds
@@ -278,15 +289,11 @@ public enum Calibration {
             }
             if before - best < 1e-12 { break }
         }
-        var d = device.profile
-        d.kernelOverheadSeconds = overhead
-        let model = CostModel(device: d, efficiency: params, shape: shape)
-        let rows = points.map { CalibrationRow(point: $0, predictedSeconds: predict($0, model: model)) }
         var fitted = device
         fitted.efficiency = params
         fitted.efficiencySource = .calibrated("fitted by Calibration.fit to \(file)")
         fitted.kernelOverheadSeconds = Labelled(overhead, .calibrated("fitted by Calibration.fit to \(file)"))
-        let report = CalibrationReport(file: file, rows: rows, ignoredKinds: ignored, meanSquaredLogError: best)
+        let report = check(points: points, shape: shape, device: fitted, file: file, ignored: ignored)
         return CalibrationResult(parameters: params, kernelOverheadSeconds: overhead, device: fitted, report: report)
     }
 }

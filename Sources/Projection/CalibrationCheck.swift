@@ -92,14 +92,8 @@ extension Calibration {
         points: [CalibrationPoint], shape: ModelShape, device: DeviceSpec, file: String = "<points>", ignored: [String] = []
     ) -> CalibrationReport {
         let model = CostModel(device: device.profile, efficiency: device.efficiency, shape: shape)
-        var sum = 0.0
-        let rows = points.map { p -> CalibrationRow in
-            let predicted = predict(p, model: model)
-            let r = Foundation.log(predicted) - Foundation.log(p.seconds)
-            sum += r * r
-            return CalibrationRow(point: p, predictedSeconds: predicted)
-        }
-        return CalibrationReport(file: file, rows: rows, ignoredKinds: ignored, meanSquaredLogError: sum / Double(Swift.max(points.count, 1)))
+        let rows = Array(rows(points, model: model))
+        return CalibrationReport(file: file, rows: rows, ignoredKinds: ignored, meanSquaredLogError: meanSquaredLogError(rows))
     }
 
     /// Leave-one-group-out cross-validation: for each group with points (except the device peaks,

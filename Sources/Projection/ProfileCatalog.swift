@@ -142,16 +142,9 @@ extension ProfileCatalog {
         let summary = try root.string("summary", default: "")
         let flops = try labelledDouble(root, "flops_per_second", range: InputLimits.flopsPerSecond)
         let bw = try labelledDouble(root, "memory_bandwidth_bytes_per_second", range: InputLimits.memoryBandwidthBytesPerSecond)
-        let capNode = try root.required("memory_capacity_bytes", expected: "a mapping with value, source, note")
-        let cap = try capNode.int("value", range: InputLimits.memoryCapacityBytes)
-        let capSource = try provenance(capNode)
-        try capNode.finish()
+        let cap = try labelledInt(root, "memory_capacity_bytes", range: InputLimits.memoryCapacityBytes)
         let overhead = try labelledDouble(root, "kernel_overhead_seconds", range: InputLimits.latencySeconds)
-        let unitsNode = try root.required("compute_units", expected: "a mapping with value, source, note")
-        guard unitsNode.isMapping else { throw unitsNode.error("expected a mapping with value, source, note; found \(unitsNode.kind)") }
-        let units = try unitsNode.int("value", range: 1...4096)
-        let unitsSource = try provenance(unitsNode)
-        try unitsNode.finish()
+        let units = try labelledInt(root, "compute_units", range: InputLimits.computeUnits)
         let tiling = try root.required("kernel_tiling", expected: "one of cuda, untiled")
             .asChoice(["cuda": KernelTiling.cuda, "untiled": KernelTiling.untiled])
         let effNode = try root.required("efficiency", expected: "a mapping with source, note and the efficiency fields")
@@ -172,8 +165,8 @@ extension ProfileCatalog {
         try root.finish()
         return DeviceSpec(
             name: name, summary: summary, flopsPerSecond: flops, memoryBandwidthBytesPerSecond: bw,
-            memoryCapacityBytes: Labelled(Int64(cap), capSource), kernelOverheadSeconds: overhead,
-            computeUnits: Labelled(units, unitsSource), tiling: tiling,
+            memoryCapacityBytes: Labelled(Int64(cap.value), cap.source), kernelOverheadSeconds: overhead,
+            computeUnits: units, tiling: tiling,
             efficiency: eff, efficiencySource: effSource, ringAttentionEfficiency: ringEff,
             ringOverlapsTransfer: Labelled(overlaps, overlapSource))
     }
@@ -200,6 +193,16 @@ extension ProfileCatalog {
         if excludingZero && value == 0 {
             throw node.error("0 is not allowed; expected a number in (\(YAMLText.number(range.lowerBound)), \(YAMLText.number(range.upperBound))]", field: "value")
         }
+        let source = try provenance(node)
+        try node.finish()
+        return Labelled(value, source)
+    }
+
+    /// `key: {value: <integer>, source: …, note: …}`; the value must be in `range`.
+    private static func labelledInt(_ root: ConfigNode, _ key: String, range: ClosedRange<Int>) throws(ConfigError) -> Labelled<Int> {
+        let node = try root.required(key, expected: "a mapping with value, source, note")
+        guard node.isMapping else { throw node.error("expected a mapping with value, source, note; found \(node.kind)") }
+        let value = try node.int("value", range: range)
         let source = try provenance(node)
         try node.finish()
         return Labelled(value, source)
