@@ -22,6 +22,7 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable, Hashable {
         public static let invalidFlow = Code("invalidFlow")
         public static let tooManyEvents = Code("tooManyEvents")
         public static let pastHorizon = Code("pastHorizon")
+        public static let invalidFault = Code("invalidFault")
     }
 
     enum Kind: Hashable, Sendable {
@@ -37,6 +38,7 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable, Hashable {
         case invalidFlow(flow: FlowID, reason: String)
         case tooManyEvents(limit: Int, at: SimInstant)
         case pastHorizon(at: SimInstant, label: String)
+        case invalidFault(field: String, reason: String)
     }
 
     /// One blocked host in a deadlock report: the host and what it waits for, in words
@@ -64,6 +66,7 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable, Hashable {
         case .invalidFlow: .invalidFlow
         case .tooManyEvents: .tooManyEvents
         case .pastHorizon: .pastHorizon
+        case .invalidFault: .invalidFault
         }
     }
 
@@ -103,6 +106,8 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable, Hashable {
         case let .pastHorizon(at, label):
             return "simulated time passed \(at) at '\(label)', beyond the \(Int(InputLimits.simulatedTimeHorizonSeconds / 31_557_600))-year "
                 + "horizon of a run; the device or link profile is far too slow for this work"
+        case let .invalidFault(field, reason):
+            return "\(field): \(reason)"
         }
     }
 
@@ -147,6 +152,10 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable, Hashable {
     /// An event was due after `InputLimits.simulatedTimeHorizonSeconds`.
     public static func pastHorizon(at: SimInstant, label: String) -> ClusterError {
         ClusterError(.pastHorizon(at: at, label: label))
+    }
+    /// A fault (`FaultPlan`) that cannot apply: `field` names it (`faults.links[0].bandwidth_factor`).
+    public static func invalidFault(field: String, reason: String) -> ClusterError {
+        ClusterError(.invalidFault(field: field, reason: reason))
     }
     /// A flow that cannot be started (duplicate id, negative size, start in the past…).
     public static func invalidFlow(_ flow: FlowID, reason: String) -> ClusterError {

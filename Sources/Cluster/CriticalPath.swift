@@ -26,6 +26,8 @@ public struct CriticalPath: Sendable, Hashable {
         public var end: SimInstant
         /// Time between the previous step's end (or time zero) and this step's start.
         public var waitBefore: SimDuration
+        /// A transfer's route (empty for compute).
+        public var links: [LinkID] = []
         public var duration: SimDuration { end - start }
     }
 
@@ -74,8 +76,9 @@ public struct CriticalPath: Sendable, Hashable {
             let kind: Kind
             if case .compute = r { kind = .compute } else { kind = .transfer }
             let wait = max(.zero, r.startTime - previousEnd)
-            let step = Step(recordID: r.recordID, kind: kind, host: r.actingHost, label: r.label, phase: r.phase,
+            var step = Step(recordID: r.recordID, kind: kind, host: r.actingHost, label: r.label, phase: r.phase,
                             start: r.startTime, end: r.endTime, waitBefore: wait)
+            if case .transfer(let t) = r { step.links = t.route }
             steps.append(step)
             waiting = waiting + wait
             var p = phases[r.phase] ?? (.zero, .zero)
@@ -98,6 +101,25 @@ public struct CriticalPath: Sendable, Hashable {
         case .compute: computeTime
         case .transfer: transferTime
         case .waiting: waitingTime
+        }
+    }
+
+    /// The host (compute) or link (transfers crossing it) with the most time on the path, or nil for
+    /// an empty path. Ties: hosts before links, then the smaller id.
+    public var heaviestResource: (name: String, time: SimDuration)? {
+        var hosts: [HostID: SimDuration] = [:]
+        var links: [LinkID: SimDuration] = [:]
+        for s in steps {
+            if s.kind == .compute { hosts[s.host, default: .zero] += s.duration }
+            for l in s.links { links[l, default: .zero] += s.duration }
+        }
+        let h = hosts.max { ($0.value, $1.key) < ($1.value, $0.key) }
+        let l = links.max { ($0.value, $1.key) < ($1.value, $0.key) }
+        switch (h, l) {
+        case (nil, nil): return nil
+        case (let h?, nil): return (h.key.description, h.value)
+        case (nil, let l?): return (l.key.description, l.value)
+        case (let h?, let l?): return l.value > h.value ? (l.key.description, l.value) : (h.key.description, h.value)
         }
     }
 

@@ -89,7 +89,14 @@ public struct FlowNetwork: Sendable {
     // Per-link state, indexed like `linkIDs` (= `topology.links`).
     private let linkIDs: [LinkID]
     private let linkSlot: [LinkID: Int]
-    private let linkCapacity: [Double]
+    /// Bandwidth of each link as the topology gives it, bytes/s.
+    private let linkBaseCapacity: [Double]
+    /// Bandwidth now (base × the fault factor in effect; 0 while the link is down), bytes/s.
+    private var linkCapacity: [Double]
+    /// Latency added to every message that starts crossing the link now (faults).
+    private var linkExtraLatency: [SimDuration]
+    /// Links that are down now; new routes avoid them where the topology allows.
+    public private(set) var downLinks: Set<LinkID> = []
     private var linkActiveCount: [Int]
     private var linkBusySince: [SimInstant?]
     private var linkBusy: [SimDuration]
@@ -100,7 +107,9 @@ public struct FlowNetwork: Sendable {
         self.topology = topology
         linkIDs = topology.links
         linkSlot = Dictionary(uniqueKeysWithValues: topology.links.enumerated().map { ($0.element, $0.offset) })
-        linkCapacity = topology.links.map { topology.bandwidth(of: $0) }
+        linkBaseCapacity = topology.links.map { topology.bandwidth(of: $0) }
+        linkCapacity = linkBaseCapacity
+        linkExtraLatency = Array(repeating: .zero, count: topology.links.count)
         linkActiveCount = Array(repeating: 0, count: topology.links.count)
         linkBusySince = Array(repeating: nil, count: topology.links.count)
         linkBusy = Array(repeating: .zero, count: topology.links.count)
@@ -116,8 +125,11 @@ public struct FlowNetwork: Sendable {
     /// - Throws: `.unknownHost`, `.hostFailed`, `.noPath` from routing; `.invalidFlow` for a duplicate
     ///   id, `bytes < 0`, `at` before `now`, or `at` later than a pending event (call `advance(to: at)` first
     ///   so that no delivery is skipped).
+    /// - Returns: how the route was chosen: `rerouted` when a down link was avoided, `waits` when
+    ///   every path crosses a down link (the bytes then wait for it to come back).
+    @discardableResult
     public mutating func start(_ id: FlowID, from: HostID, to: HostID, bytes: Int, at: SimInstant,
-                               phase: PhaseTag = .none) throws(ClusterError) {
+                               phase: PhaseTag = .none) throws(ClusterError) -> (rerouted: Bool, waits: Bool) {
         if flows[id] != nil { throw .invalidFlow(id, reason: "flow id already used in this network") }
         if bytes < 0 { throw .invalidFlow(id, reason: "message size must be >= 0 bytes, got \(bytes)") }
         if at < now {
@@ -126,9 +138,10 @@ public struct FlowNetwork: Sendable {
         if let next = nextEventTime(), next < at {
             throw .invalidFlow(id, reason: "start time \(at.nanoseconds) ns skips a pending network event at \(next.nanoseconds) ns; call advance(to:) first")
         }
-        let route = try topology.route(from: from, to: to)
+        let (route, rerouted, waits) = try topology.route(from: from, to: to, avoiding: downLinks)
         if at > now { progress(to: at) }
-        let begins = at + topology.latency(of: route)
+        var begins = at + topology.latency(of: route)
+        for link in route { begins = begins + linkExtraLatency[linkSlot[link]!] }
         flows[id] = FlowInfo(id: id, from: from, to: to, route: route, bytes: bytes, phase: phase,
                              startedAt: at, transferStartsAt: begins, state: .latency(until: begins),
                              rate: 0, remainingBytes: Double(bytes))
@@ -139,6 +152,31 @@ public struct FlowNetwork: Sendable {
             if (waiting[mid].begins, waiting[mid].id) < (begins, id) { lo = mid + 1 } else { hi = mid }
         }
         waiting.insert((begins, id), at: lo)
+        return (rerouted, waits)
+    }
+
+    /// Changes `link`'s bandwidth to `factor` × its profile's (0 = down) and the latency added to
+    /// messages that start crossing it from now on, at `at`. Rates of flows in transfer are
+    /// recomputed; a flow on a link that went down waits (rate 0) until the link is back.
+    ///
+    /// - Throws: `.invalidFlow`-free; `.invalidFault` for a link not in the topology, a factor outside
+    ///   [0, 1], or `at` before `now` or after a pending event (call `advance(to: at)` first).
+    public mutating func setLinkState(_ link: LinkID, factor: Double, extraLatency: SimDuration,
+                                      at: SimInstant) throws(ClusterError) {
+        guard let l = linkSlot[link] else {
+            throw .invalidFault(field: "link", reason: "no link \(link) in this topology")
+        }
+        if !(factor.isFinite && factor >= 0 && factor <= 1) {
+            throw .invalidFault(field: "\(link)", reason: "bandwidth factor must be in [0, 1], got \(factor)")
+        }
+        if at < now || (nextEventTime().map { $0 < at } ?? false) {
+            throw .invalidFault(field: "\(link)", reason: "state change at \(at) is not at the network's current instant \(now)")
+        }
+        progress(to: at)
+        linkCapacity[l] = linkBaseCapacity[l] * factor
+        linkExtraLatency[l] = extraLatency
+        if factor == 0 { downLinks.insert(link) } else { downLinks.remove(link) }
+        recomputeRates()
     }
 
     // MARK: Events
@@ -368,8 +406,11 @@ public struct FlowNetwork: Sendable {
         }
         for f in active.indices {
             active[f].rate = rate[f]
-            active[f].completion = Self.completion(now: now, remaining: active[f].remaining,
-                                                   bytes: active[f].bytes, rate: rate[f])
+            let done = active[f].remaining <= 1e-9 * Double(active[f].bytes)
+            // A flow on a down link has rate 0: no completion until a rate change gives it one.
+            active[f].completion = rate[f] > 0 || done
+                ? Self.completion(now: now, remaining: active[f].remaining, bytes: active[f].bytes, rate: rate[f])
+                : nil
         }
     }
 

@@ -94,7 +94,7 @@ public actor SimHost<Payload: Sendable> {
     /// Weak: a task that kept this host may call it after the run ended and the scheduler is gone;
     /// such late calls then update only the host's own state instead of crashing.
     weak var scheduler: Scheduler<Payload>?
-    private let shell: any HostShell<Payload>
+    private var shell: any HostShell<Payload>
     private let measured: Bool
 
     /// The current virtual time (the time of the event being handled).
@@ -277,15 +277,15 @@ public actor SimHost<Payload: Sendable> {
         var deps: [Int] = []
         if let c = p.cause { deps.append(c) }
         if queued, let prev = lastComputeRecord, prev != p.cause { deps.append(prev) }
-        let host = id, start = now, end = now + cost, token = p.token, label = p.label, phase = p.phase
+        let host = id, start = now, token = p.token, label = p.label, phase = p.phase
+        var end = start + cost
         let record = scheduler?.assumeIsolated { s in
-            let r = s.record { .compute(id: $0, host: host, label: label, phase: phase, start: start, end: end,
-                                        dependsOn: deps) }
-            s.schedule(.computeDone(host: host.rawValue, token: token, record: r), at: end)
-            return r
+            end = s.computeEnd(host: host, start: start, cost: cost)  // a straggler runs slower
+            return s.startCompute(host: host, token: token, label: label, phase: phase, start: start, end: end,
+                                  dependsOn: deps)
         }
         lastComputeRecord = record
-        counters.busy = counters.busy + cost
+        counters.busy = counters.busy + (end - start)
         counters.computeSteps += 1
     }
 
@@ -294,6 +294,24 @@ public actor SimHost<Payload: Sendable> {
         cause = nil
         lastEvent = .started(time)
         shell.start(self)
+    }
+
+    /// The host was lost at `time`: queued work, memory and program state are gone. `shell` is the
+    /// program the spare will run; it starts with `handleStart` when the spare is up.
+    func reset(at time: SimInstant, shell: LoopBound<any HostShell<Payload>>) {
+        now = time
+        queue.removeAll()
+        running = false
+        lastComputeRecord = nil
+        finishedAt = nil
+        cause = nil
+        if counters.memoryInUse > 0 {
+            counters.memoryInUse = 0
+            recordMemory(label: "lost with the host")
+        }
+        self.shell = shell.value
+        lastEvent = .none
+        lastAction = .none
     }
 
     func handleComputeDone(_ token: ComputeToken, record: Int, at time: SimInstant) {

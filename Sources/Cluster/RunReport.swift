@@ -19,6 +19,8 @@ public struct RunReport: Sendable {
     /// Jobs the loop executor ran (task starts, resumptions after pacing sleeps and loop yields,
     /// and any actor hop the runtime could not perform in place). Diagnostic.
     public var executorJobs: Int = 0
+    /// What the run's faults did (empty without faults).
+    public var faults = FaultOutcome()
 
     /// When each host called `finish()` (nil if it did not), indexed by host id.
     public var hostFinishTimes: [SimInstant?] { hosts.map(\.finishedAt) }

@@ -29,6 +29,8 @@ public struct SimulationOptions: Sendable, Hashable {
     /// simulation's thread; for progress display of long runs.
     public var progress: (@Sendable (Int, SimInstant) -> Void)?
     public var progressInterval: Int = 200_000
+    /// Slow or failed links, stragglers and lost hosts (`Docs/Faults.md`); none by default.
+    public var faults: FaultPlan = .none
 
     public init(pacing: Pacing = .asFastAsPossible, timing: Timing = .modeled, recordsLog: Bool = true,
                 batchSize: Int = 4096, eventLimit: Int = InputLimits.engineEventLimit,
@@ -43,7 +45,7 @@ public struct SimulationOptions: Sendable, Hashable {
 
     public static func == (a: SimulationOptions, b: SimulationOptions) -> Bool {
         a.pacing == b.pacing && a.timing == b.timing && a.recordsLog == b.recordsLog && a.batchSize == b.batchSize
-            && a.eventLimit == b.eventLimit && a.progressInterval == b.progressInterval
+            && a.eventLimit == b.eventLimit && a.progressInterval == b.progressInterval && a.faults == b.faults
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -52,6 +54,7 @@ public struct SimulationOptions: Sendable, Hashable {
         hasher.combine(recordsLog)
         hasher.combine(batchSize)
         hasher.combine(eventLimit)
+        hasher.combine(faults)
     }
 }
 
@@ -92,13 +95,33 @@ public final class Simulation: Sendable {
         try run(shells: shells.map { $0 as any HostShell<Shell.Payload> })
     }
 
+    /// As `run(shells:)`; `respawn(host)` gives the program a spare runs when `host` is lost
+    /// (`SimulationOptions.faults`), a fresh one in its initial state.
+    public func run<Payload: Sendable>(shells: [any HostShell<Payload>],
+                                       respawn: @escaping (HostID) -> any HostShell<Payload>) throws -> RunReport {
+        let report = try runAllowingErrors(shells: shells, respawn: respawn)
+        if let first = report.errors.first { throw first }
+        return report
+    }
+
     /// As `run(shells:)`, but returns the report even when the run hit errors (in `report.errors`).
-    public func runAllowingErrors<Payload: Sendable>(shells: [any HostShell<Payload>]) throws(UVError) -> RunReport {
+    /// An invalid fault plan (`FaultPlan.validate`) is such an error, found before anything runs.
+    public func runAllowingErrors<Payload: Sendable>(
+        shells: [any HostShell<Payload>], respawn: ((HostID) -> any HostShell<Payload>)? = nil
+    ) throws(UVError) -> RunReport {
         precondition(shells.count == topology.hostCount,
                      "run needs one shell per host: \(topology.hostCount) hosts, \(shells.count) shells")
+        do {
+            try options.faults.validate(against: topology)
+        } catch {
+            return RunReport(finish: .zero, log: RunLog(hosts: [], links: []),
+                             counters: RunCounters.Accumulator(hosts: [], links: []).counters(), hosts: [],
+                             errors: [error], eventsProcessed: 0, wallSeconds: 0)
+        }
         let loop = try UVLoop()
         let executor = LoopExecutor(loop: loop, batchSize: options.batchSize)
-        let scheduler = Scheduler<Payload>(topology: topology, options: options, executor: executor)
+        let scheduler = Scheduler<Payload>(topology: topology, options: options, executor: executor,
+                                           respawn: respawn.map { LoopBound(value: $0) })
         var hosts: [SimHost<Payload>] = []
         hosts.reserveCapacity(shells.count)
         for (i, shell) in shells.enumerated() {

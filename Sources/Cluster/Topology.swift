@@ -154,6 +154,35 @@ public struct Topology: Sendable, Hashable {
         }
     }
 
+    /// A route from `from` to `to` that crosses none of the `down` links if the topology has one:
+    /// the usual route when it is clear; otherwise, fully connected, two hops through the
+    /// lowest-numbered working host whose two links are up; on a ring, the other direction.
+    /// When no clear route exists the usual one is returned with `waits == true` (its bytes wait
+    /// for the link to come back).
+    ///
+    /// Throws as `route(from:to:)`.
+    public func route(from: HostID, to: HostID, avoiding down: Set<LinkID>) throws(ClusterError)
+        -> (route: [LinkID], rerouted: Bool, waits: Bool) {
+        let usual = try route(from: from, to: to)
+        if down.isEmpty || !usual.contains(where: down.contains) { return (usual, false, false) }
+        switch spec.shape {
+        case .fullyConnected:
+            for k in hosts where k != from && k != to && !isFailed(k) {
+                let a = LinkID(from: from, to: k), b = LinkID(from: k, to: to)
+                if !down.contains(a) && !down.contains(b) { return ([a, b], true, false) }
+            }
+        case .ring:
+            let h = spec.hosts
+            let clockwise = (to.rawValue - from.rawValue + h) % h
+            let usedClockwise = usual.first.map { ($0.to.rawValue - $0.from.rawValue + h) % h == 1 } ?? true
+            let other = usedClockwise
+                ? ringPath(from: from, hops: h - clockwise, step: -1)
+                : ringPath(from: from, hops: clockwise, step: 1)
+            if let other, !other.isEmpty, !other.contains(where: down.contains) { return (other, true, false) }
+        }
+        return (usual, false, true)
+    }
+
     /// Hop-by-hop ring path, or nil if an intermediate host is failed.
     private func ringPath(from: HostID, hops: Int, step: Int) -> [LinkID]? {
         let h = spec.hosts

@@ -12,6 +12,8 @@ public struct ClusterSetup: Sendable {
     public var timing: SimulationOptions.Timing
     public var pacing: SimulationOptions.Pacing
     public var granularity: Granularity
+    /// Slow or failed links, stragglers, lost hosts during the run (`Docs/Faults.md`).
+    public var faults: FaultPlan = .none
 
     public init(topology: TopologyDescription, device: DeviceSpec, combine: ParallelCombine = .pipeline,
                 timing: SimulationOptions.Timing = .modeled, pacing: SimulationOptions.Pacing = .asFastAsPossible,
@@ -81,31 +83,42 @@ public struct MethodOutcome: Sendable {
 /// The same function serves real execution (`HostTensors` backends) and projections
 /// (`ModeledBackend`): same programs, same scheduler, same cost model.
 enum ClusterExecution {
+    /// Runs `method` with one backend per host from `makeBackend(host)`; a spare that replaces a
+    /// lost host (`setup.faults`) gets a fresh backend and a fresh program.
+    /// - Returns: the outcome and the backends the hosts ended with (the spares' where hosts were lost).
     static func run<Backend: OpBackend>(
         _ method: AttentionMethod, name: String, setup: ClusterSetup, shape: ModelShape, weightBytes: Int64,
         stopTokens: Set<Int32>, maxNewTokens: Int, recordsLog: Bool = true, progress: ProgressMeter? = nil,
-        simulationProgress: (@Sendable (Int, SimInstant) -> Void)? = nil, backends: [Backend]
-    ) throws -> MethodOutcome {
-        precondition(backends.count == method.hosts, "one backend per host")
+        simulationProgress: (@Sendable (Int, SimInstant) -> Void)? = nil, makeBackend: @escaping (Int) -> Backend
+    ) throws -> (outcome: MethodOutcome, backends: [Backend]) {
         var description = setup.topology
         description.hosts = method.hosts
         let topology = try Topology(description)
-        let shells = method.programs(shape: shape, granularity: setup.granularity).enumerated().map { host, program in
+        let programs = method.programs(shape: shape, granularity: setup.granularity)
+        var backends = (0..<method.hosts).map(makeBackend)
+        func shell(_ host: Int) -> AttentionHostShell<Backend> {
             AttentionHostShell(
-                program: program, backend: backends[host], shape: shape, weightBytes: weightBytes,
+                program: programs[host], backend: backends[host], shape: shape, weightBytes: weightBytes,
                 stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: progress,
                 cost: setup.opCost(shape: shape, method: method, host: host))
         }
-        let simulation = Simulation(
-            topology: topology,
-            options: SimulationOptions(pacing: setup.pacing, timing: setup.timing, recordsLog: recordsLog,
-                                       progress: simulationProgress))
+        var shells = (0..<method.hosts).map(shell)
+        var options = SimulationOptions(pacing: setup.pacing, timing: setup.timing, recordsLog: recordsLog,
+                                        progress: simulationProgress)
+        options.faults = setup.faults
+        let simulation = Simulation(topology: topology, options: options)
         let start = DispatchTime.now().uptimeNanoseconds
-        let report = try simulation.run(shells: shells)
+        let report = try simulation.run(shells: shells.map { $0 as any HostShell<AttentionHostShell<Backend>.Payload> }) { id in
+            // A spare: the host's program from its start, on fresh tensors.
+            backends[id.rawValue] = makeBackend(id.rawValue)
+            shells[id.rawValue] = shell(id.rawValue)
+            return shells[id.rawValue]
+        }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return MethodOutcome(
+        let outcome = MethodOutcome(
             name: name, method: method, topology: topology, report: report,
             generated: shells[method.queryHost].generated, wallSeconds: wall,
             sampleEnds: shells[method.queryHost].sampleEnds)
+        return (outcome, backends)
     }
 }

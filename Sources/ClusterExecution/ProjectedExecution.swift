@@ -22,11 +22,10 @@ public enum ProjectedExecution {
                            progress: (@Sendable (Int, SimInstant) -> Void)? = nil) throws -> MethodOutcome {
         var setup = setup
         setup.timing = .modeled
-        let backends = (0..<method.hosts).map { _ in ModeledBackend() }
         return try ClusterExecution.run(
             method, name: name, setup: setup, shape: model.shape, weightBytes: model.weightBytes,
             stopTokens: [], maxNewTokens: generateTokens, recordsLog: recordsLog, simulationProgress: progress,
-            backends: backends)
+            makeBackend: { _ in ModeledBackend() }).outcome
     }
 }
 

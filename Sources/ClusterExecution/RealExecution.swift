@@ -40,15 +40,28 @@ extension ModelSession {
             _ = try ClusterExecution.run(
                 method, name: name, setup: setup, shape: shape, weightBytes: 0, stopTokens: [],
                 maxNewTokens: maxNewTokens, recordsLog: false, progress: dry,
-                backends: (0..<method.hosts).map { _ in ModeledBackend() })
+                makeBackend: { _ in ModeledBackend() })
             meter = ProgressMeter(method: name, hosts: method.hosts, layers: shape.layers,
                                   maxNewTokens: maxNewTokens, total: dry.finishedSeconds, observer: progress)
         }
-        let backends = (0..<method.hosts).map { _ in HostTensors(model: model, sequence: sequence) }
-        var outcome = try ClusterExecution.run(
+        let model = model
+        let run = try ClusterExecution.run(
             method, name: name, setup: setup, shape: shape, weightBytes: Int64(model.weightBytes),
-            stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: meter, backends: backends)
-        outcome.logits = backends[method.queryHost].logitsHistory
+            stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: meter,
+            makeBackend: { _ in HostTensors(model: model, sequence: sequence) })
+        var outcome = run.outcome
+        outcome.logits = run.backends[method.queryHost].logitsHistory
         return outcome
+    }
+
+    /// `method` on modeled hosts (no tensors): the same programs and op costs as `execute`, generating
+    /// exactly `tokens` tokens (a real run that stopped at end of turn generated fewer than its
+    /// maximum: pass its count to get its timing). Milliseconds, not minutes.
+    public func modeledRun(_ method: AttentionMethod, name: String, setup: ClusterSetup, tokens: Int) throws -> MethodOutcome {
+        var setup = setup
+        setup.timing = .modeled
+        return try ClusterExecution.run(
+            method, name: name, setup: setup, shape: shape, weightBytes: Int64(model.weightBytes), stopTokens: [],
+            maxNewTokens: tokens, makeBackend: { _ in ModeledBackend() }).outcome
     }
 }

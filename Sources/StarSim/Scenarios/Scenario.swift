@@ -1,3 +1,4 @@
+import Cluster
 import ConfigFiles
 import DistributedAttention
 import Foundation
@@ -49,6 +50,8 @@ public struct Scenario: Sendable, Hashable {
     public var traceDirectory: String?
     /// Print the text timeline (small runs only).
     public var timeline: Bool
+    /// Slow or failed links, stragglers, lost hosts (`faults:`, `Docs/Faults.md`); none by default.
+    public var faults: FaultPlan = .none
 
     /// Trace file names of the methods, in scenario order: `<name>-<method>-<index>.json`.
     public var traceNames: [String] {
@@ -82,11 +85,12 @@ public struct Scenario: Sendable, Hashable {
         let timing = try root.optional("timing")?.asChoice(["modeled": Timing.modeled, "measured": .measured]) ?? .modeled
         let trace = try root.optional("trace")?.asString(expected: "a directory for trace files")
         let timeline = try root.bool("timeline", default: false)
+        let faults = try root.optional("faults").map { n throws(ConfigError) in try FaultSection.parse(n) } ?? .none
         try root.finish()
         return Scenario(
             file: file, name: name, description: description, modelFile: modelFile, seed: UInt64(seed),
             prompt: prompt, promptFormat: format, cluster: cluster, methods: methods, generateTokens: generate, timing: timing,
-            traceDirectory: trace, timeline: timeline)
+            traceDirectory: trace, timeline: timeline, faults: faults)
     }
 
     static func parsePrompt(_ node: ConfigNode) throws(ConfigError) -> Prompt {

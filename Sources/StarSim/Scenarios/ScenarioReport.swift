@@ -26,6 +26,16 @@ public enum ScenarioReport {
         }
         out += TextTable.lines(rows)
 
+        if !s.faults.isEmpty {
+            out.append("")
+            out.append("faults (recovery rules in Docs/Faults.md):")
+            out += s.faults.lines.map { "  \($0)" }
+            out += TextTable.lines(FaultImpact.table(run.results.map(\.faultImpact!)))
+            for r in run.results where !r.skippedFaults.isEmpty {
+                out.append("  \(r.outcome.name) runs on \(r.outcome.method.hosts) host(s): \(r.skippedFaults.joined(separator: ", ")) did not apply")
+            }
+        }
+
         out.append("")
         out.append("per host — simulated compute time by phase, bytes sent, peak memory:")
         for r in run.results {
@@ -84,6 +94,7 @@ public enum ScenarioReport {
                 "peak_memory_per_host_bytes": o.peakMemoryPerHost,
                 "wall_s": o.wallSeconds,
                 "trace": r.traceFile as Any,
+                "faults": r.faultImpact?.json as Any,
                 "per_host": counters.hosts.map { h in [
                     "host": h.host.rawValue, "bytes_sent": h.bytesSent, "bytes_received": h.bytesReceived,
                     "busy_s": h.busy.seconds, "idle_s": h.idle.seconds, "peak_memory_bytes": h.peakMemoryBytes,

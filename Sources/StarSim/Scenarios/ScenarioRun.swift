@@ -15,6 +15,17 @@ public struct ScenarioRun: Sendable {
         public var score: Double?
         /// Trace file written, if any.
         public var traceFile: String?
+        /// With faults: the same method without them (modeled on the same programs and costs, with
+        /// as many tokens as the faulted run generated), for the with/without comparison.
+        public var faultFree: MethodOutcome?
+        /// Fault fields that name a host or link this method's cluster does not have (global runs on
+        /// one host), so they did not apply to it.
+        public var skippedFaults: [String] = []
+
+        /// With faults: how they changed this method's run (nil without faults).
+        public var faultImpact: FaultImpact? {
+            faultFree.map { FaultImpact(faulted: outcome, faultFree: $0, skipped: skippedFaults) }
+        }
     }
 
     public var scenario: Scenario
@@ -43,6 +54,17 @@ public struct ScenarioRun: Sendable {
     /// - Parameter force: replace trace files even when StarSim did not write them (`--force`).
     public static func prepare(_ scenario: Scenario, force: Bool = false, progress: (String) -> Void = { _ in }) throws -> Prepared {
         let setup = try clusterSetup(scenario)
+        if !scenario.faults.isEmpty {
+            if scenario.timing == .measured {
+                throw StarSimError.invalid("\(scenario.file): faults",
+                    "faults need timing: modeled (a measured run's steps last this machine's wall time, which a simulated fault cannot slow)")
+            }
+            do {
+                try scenario.faults.validate(against: Topology(setup.topology))
+            } catch {
+                throw StarSimError.invalid(scenario.file, error.description)
+            }
+        }
         let traces = scenario.traceDirectory.map { OutputDirectory($0, option: "\(scenario.file): trace", force: force) }
         try traces?.check(names: scenario.traceNames)
         progress("loading model \(scenario.modelFile ?? StarSimPaths.defaultModelFile)")
@@ -112,9 +134,23 @@ public struct ScenarioRun: Sendable {
             progress("running \(m.name) on \(hosts) host\(hosts == 1 ? "" : "s") (\(method))")
             var methodSetup = setup
             methodSetup.topology.hosts = hosts
+            let (faults, skipped) = scenario.faults.restricted(toHosts: hosts)
+            methodSetup.faults = faults
             let lines = ProgressLines(emit: progress)
-            let outcome = try session.execute(method, name: m.name, prompt: prompt.split, setup: methodSetup,
+            let outcome: MethodOutcome
+            do {
+                outcome = try session.execute(method, name: m.name, prompt: prompt.split, setup: methodSetup,
                                               maxNewTokens: scenario.generateTokens, progress: lines.report)
+            } catch let error as ClusterError where error.code == .invalidFault {
+                throw StarSimError.invalid("\(scenario.file) (method \(m.name))", error.description)
+            }
+            var faultFree: MethodOutcome?
+            if !scenario.faults.isEmpty {
+                var clean = methodSetup
+                clean.faults = .none
+                faultFree = try session.modeledRun(method, name: m.name, setup: clean,
+                                                   tokens: max(outcome.generated.count, 1))
+            }
             let ids = outcome.generated.filter { !session.stopTokens.contains($0) }
             let answer = session.tokenizer.decode(ids)
             let score = prompt.expected.isEmpty ? nil : (prompt.instance?.score(answer)
@@ -124,7 +160,8 @@ public struct ScenarioRun: Sendable {
                 traceFile = try traces.write(TraceWriter.chromeTraceJSON(outcome.report.log), name: scenario.traceNames[i])
             }
             progress("  \(m.name): done in \(String(format: "%.1f", outcome.wallSeconds)) s wall, \(outcome.report.finish) simulated")
-            results.append(MethodResult(outcome: outcome, answer: answer, score: score, traceFile: traceFile))
+            results.append(MethodResult(outcome: outcome, answer: answer, score: score, traceFile: traceFile,
+                                        faultFree: faultFree, skippedFaults: skipped))
         }
         return ScenarioRun(scenario: scenario, prompt: prompt, modelName: session.modelName, results: results)
     }
