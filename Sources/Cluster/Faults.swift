@@ -3,9 +3,9 @@
 /// A plain value: the scheduler reads it (link changes and losses are events on its queue, a
 /// straggler's speed is applied when a compute step starts), so the same plan gives the same run.
 /// Every fault carries the `field` it came from (e.g. `"faults.links[0]"`) so that errors name it.
-public struct FaultPlan: Sendable, Hashable {
+public struct FaultPlan: Sendable, Hashable, Codable {
     /// `[from, until)` in virtual time; `until == nil` means to the end of the run.
-    public struct Window: Sendable, Hashable, CustomStringConvertible {
+    public struct Window: Sendable, Hashable, Codable, CustomStringConvertible {
         public var from: SimInstant
         public var until: SimInstant?
         public init(from: SimInstant = .zero, until: SimInstant? = nil) { self.from = from; self.until = until }
@@ -17,7 +17,7 @@ public struct FaultPlan: Sendable, Hashable {
     }
 
     /// Which links a link fault applies to.
-    public enum LinkSelector: Sendable, Hashable, CustomStringConvertible {
+    public enum LinkSelector: Sendable, Hashable, Codable, CustomStringConvertible {
         /// One directed link (`host0->host1`); intra-host links are named `hostN(intra)`.
         case link(LinkID)
         /// Every link between two different hosts.
@@ -38,7 +38,7 @@ public struct FaultPlan: Sendable, Hashable {
     }
 
     /// What happens to the selected links during the window.
-    public enum LinkEffect: Sendable, Hashable {
+    public enum LinkEffect: Sendable, Hashable, Codable {
         /// Bandwidth × `bandwidthFactor` (in (0, 1]; factors of overlapping faults multiply) and
         /// `extraLatency` more per message that starts crossing the link in the window.
         case degraded(bandwidthFactor: Double, extraLatency: SimDuration)
@@ -47,7 +47,7 @@ public struct FaultPlan: Sendable, Hashable {
         case down
     }
 
-    public struct LinkFault: Sendable, Hashable {
+    public struct LinkFault: Sendable, Hashable, Codable {
         public var links: LinkSelector
         public var effect: LinkEffect
         public var window: Window
@@ -60,7 +60,7 @@ public struct FaultPlan: Sendable, Hashable {
 
     /// A host whose compute steps run at `speedFactor` × its speed (in (0, 1]) during the window.
     /// A step that spans the window's edge runs at each speed for its part (piecewise).
-    public struct Straggler: Sendable, Hashable {
+    public struct Straggler: Sendable, Hashable, Codable {
         public var host: HostID
         public var speedFactor: Double
         public var window: Window
@@ -77,7 +77,7 @@ public struct FaultPlan: Sendable, Hashable {
     /// received are sent to the spare again by their senders (Star's phase 1). Otherwise its state
     /// lives on in the others: every host restarts its program from the start (Ring after its first
     /// step, any method in phase 2).
-    public struct HostLoss: Sendable, Hashable {
+    public struct HostLoss: Sendable, Hashable, Codable {
         public var host: HostID
         public var at: SimInstant
         public var field: String
@@ -111,9 +111,9 @@ public struct FaultPlan: Sendable, Hashable {
     /// window, a link that is down with no end.
     public func validate(against topology: Topology) throws(ClusterError) {
         func check(_ w: Window, _ field: String) throws(ClusterError) {
-            if w.from.nanoseconds < 0 { throw .invalidFault(field: "\(field).from", reason: "must be >= 0 s, got \(w.from)") }
+            if w.from.nanoseconds < 0 { throw .invalidFault(field: "\(field).from_seconds", reason: "must be >= 0 s, got \(w.from)") }
             if let u = w.until, u <= w.from {
-                throw .invalidFault(field: "\(field).until", reason: "must be after from (\(w.from)), got \(u)")
+                throw .invalidFault(field: "\(field).until_seconds", reason: "must be after from (\(w.from)), got \(u)")
             }
         }
         func checkHost(_ h: HostID, _ field: String) throws(ClusterError) {
@@ -122,7 +122,7 @@ public struct FaultPlan: Sendable, Hashable {
             }
         }
         if recoveryDelay.nanoseconds < 0 {
-            throw .invalidFault(field: "faults.recovery_delay", reason: "must be >= 0 s, got \(recoveryDelay)")
+            throw .invalidFault(field: "faults.recovery_delay_seconds", reason: "must be >= 0 s, got \(recoveryDelay)")
         }
         for f in links {
             try check(f.window, f.field)
@@ -139,11 +139,11 @@ public struct FaultPlan: Sendable, Hashable {
                                         reason: "must be in (0, 1] (a share of the link's bandwidth; use `down` for a failed link), got \(factor)")
                 }
                 if extra.nanoseconds < 0 {
-                    throw .invalidFault(field: "\(f.field).extra_latency", reason: "must be >= 0 s, got \(extra)")
+                    throw .invalidFault(field: "\(f.field).extra_latency_seconds", reason: "must be >= 0 s, got \(extra)")
                 }
             case .down:
                 if f.window.until == nil {
-                    throw .invalidFault(field: "\(f.field).until",
+                    throw .invalidFault(field: "\(f.field).until_seconds",
                                         reason: "a failed link needs an end (messages on it wait for it); for a lost host use host_loss")
                 }
             }
@@ -157,7 +157,7 @@ public struct FaultPlan: Sendable, Hashable {
         }
         for l in hostLosses {
             try checkHost(l.host, "\(l.field).host")
-            if l.at.nanoseconds < 0 { throw .invalidFault(field: "\(l.field).at", reason: "must be >= 0 s, got \(l.at)") }
+            if l.at.nanoseconds < 0 { throw .invalidFault(field: "\(l.field).at_seconds", reason: "must be >= 0 s, got \(l.at)") }
         }
     }
 

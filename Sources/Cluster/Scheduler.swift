@@ -502,9 +502,9 @@ actor Scheduler<Payload: Sendable> {
     private func checkFaultsHappened() {
         let end = now
         var late: [(String, SimInstant)] = []
-        for f in options.faults.links where f.window.from >= end && end > .zero { late.append(("\(f.field).from", f.window.from)) }
-        for f in options.faults.stragglers where f.window.from >= end && end > .zero { late.append(("\(f.field).from", f.window.from)) }
-        for f in options.faults.hostLosses where f.at >= end { late.append(("\(f.field).at", f.at)) }
+        for f in options.faults.links where f.window.from >= end && end > .zero { late.append(("\(f.field).from_seconds", f.window.from)) }
+        for f in options.faults.stragglers where f.window.from >= end && end > .zero { late.append(("\(f.field).from_seconds", f.window.from)) }
+        for f in options.faults.hostLosses where f.at >= end { late.append(("\(f.field).at_seconds", f.at)) }
         if let (field, at) = late.first {
             errors.append(.invalidFault(field: field, reason: "\(at) is after the run ended at \(end); a fault must start within the run"))
         }

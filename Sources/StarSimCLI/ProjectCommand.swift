@@ -47,6 +47,8 @@ struct Project: ParsableCommand {
     var granularity: String = "per-layer"
     @Option(help: "Write one Chrome trace per configuration into this directory.")
     var trace: String?
+    @Option(help: "Faults file (YAML with a faults: section, Docs/Faults.md): each configuration is also projected with them (and over random trials with faults.random).")
+    var faults: String?
     @OptionGroup var output: OutputOptions
     @OptionGroup var sharding: ShardOptions
     @Flag(help: "Run serially (default: independent configurations on all cores).")
@@ -62,7 +64,15 @@ struct Project: ParsableCommand {
         let sweep: ProjectionSweep
         let shard = try sharding.spec()
         do {
-            sweep = try sweepFile.map { f throws(StarSimError) in try ProjectionSweep.load(file: f) } ?? buildSweep()
+            var s = try sweepFile.map { f throws(StarSimError) in try ProjectionSweep.load(file: f) } ?? buildSweep()
+            if let faults {
+                do {
+                    (s.faults, s.randomFaults) = try FaultSection.load(file: faults)
+                } catch {
+                    throw StarSimError.failed("--faults: \(error)")
+                }
+            }
+            sweep = s
             try sweep.validate(sharded: shard != nil)
         } catch {
             try fail("\(error)")

@@ -43,6 +43,8 @@ struct Run: ParsableCommand {
         let result: ScenarioRun
         do {
             result = try ScenarioRun.execute(prepared, progress: progress)
+        } catch let error as StarSimError where error.isInputError {
+            try fail("\(error)")  // found only by running (a fault after the end of the run): still bad input
         } catch {
             try fail("\(scenario): \(error)", code: 1)
         }

@@ -220,7 +220,7 @@ import Testing
         #expect(error(Self.linkFault(0, 2, .down, w))?.hasPrefix("faults.links[0].link: no link host0->host2 in a ring") == true)
         #expect(error(Self.linkFault(0, 1, .degraded(bandwidthFactor: 0, extraLatency: .zero), w))?
             .hasPrefix("faults.links[0].bandwidth_factor: must be in (0, 1]") == true)
-        #expect(error(Self.linkFault(0, 1, .down, Self.window(0)))?.hasPrefix("faults.links[0].until:") == true)
+        #expect(error(Self.linkFault(0, 1, .down, Self.window(0)))?.hasPrefix("faults.links[0].until_seconds:") == true)
         #expect(error(FaultPlan(hostLosses: [.init(host: HostID(4), at: .zero, field: "faults.host_loss[0]")]))?
             .hasPrefix("faults.host_loss[0].host: no host host4") == true)
         // Invalid plans stop the run before it starts; a fault after the end of the run is an error.
@@ -229,7 +229,7 @@ import Testing
             _ = try Self.sendOnce(faults: Self.linkFault(0, 1, .degraded(bandwidthFactor: 0.5, extraLatency: .zero), Self.window(50_000_000)))
             Issue.record("a fault after the run was accepted")
         } catch let e as ClusterError {
-            #expect(e.description.hasPrefix("faults.links[0].from: 50"))
+            #expect(e.description.hasPrefix("faults.links[0].from_seconds: 50"))
             #expect(e.description.contains("after the run ended at"))
         }
     }

@@ -49,6 +49,41 @@ public enum CapacityProjection {
                     result.linkBytes.append(PhaseBytes(name: l.link.description, phase: phase, bytes: bytes))
                 }
             }
+            if let faults = config.faults {
+                var faultedSetup = setup
+                let (plan, skipped) = faults.restricted(toHosts: config.effectiveHosts)
+                faultedSetup.faults = plan
+                var figures = FaultedFigures()
+                figures.skippedFaults = skipped
+                do {
+                    // The log is kept for the critical path (one run at a time per configuration).
+                    let f = try ProjectedExecution.run(
+                        model: config.model, method: method, name: config.method.rawValue, setup: faultedSetup,
+                        generateTokens: max(config.generateTokens, 1), recordsLog: true, progress: running)
+                    figures.timeToFirstToken = f.timeToFirstToken.map(\.seconds)
+                    figures.timePerOutputToken = f.timePerOutputToken.map(\.seconds)
+                    figures.totalTime = f.sampleEnds.last.map { ($0 - .zero).seconds }
+                    figures.bytesMoved = f.bytesMoved
+                    let o = f.report.faults
+                    figures.bytesResent = o.recoveries.reduce(0) { $0 + $1.bytesResent }
+                    figures.reroutedMessages = o.reroutedMessages
+                    figures.waitingMessages = o.waitingMessages
+                    figures.restartedHosts = o.recoveries.map(\.restartedHosts.count)
+                    figures.workLostSeconds = o.recoveries.reduce(0) { $0 + $1.workLost.seconds }
+                    figures.criticalResource = f.criticalPath.heaviestResource?.name
+                    if let trace {
+                        let name = (trace.name as NSString).deletingPathExtension + "-faults.json"
+                        try trace.directory.write(TraceWriter.chromeTraceJSON(f.report.log), name: name)
+                    }
+                } catch let error as ClusterError {
+                    figures.error = error.description
+                }
+                result.faulted = figures
+            }
+            if let random = config.randomFaults {
+                result.faultTrials = try trials(random, config: config, method: method, setup: setup,
+                                                 horizon: outcome.report.finish)
+            }
             if let trace { try trace.directory.write(TraceWriter.chromeTraceJSON(outcome.report.log), name: trace.name) }
         } catch let error as ClusterError where error.code == .outOfMemory {
             result.status = .outOfMemory(error.description)
@@ -56,6 +91,25 @@ public enum CapacityProjection {
             result.status = .failed("\(error)")
         }
         return result
+    }
+
+    /// Runs the random-fault trials of `config` (each on top of its fixed faults) and summarises them.
+    static func trials(_ random: RandomFaults, config: ProjectionConfig, method: AttentionMethod, setup: ClusterSetup,
+                       horizon: SimInstant) throws -> FaultTrials {
+        let topology = try Topology(setup.topology)
+        let fixed = config.faults.map { $0.restricted(toHosts: config.effectiveHosts).plan } ?? .none
+        var ttft: [Double] = [], total: [Double] = []
+        var withFaults = 0
+        for trial in 0..<random.trials {
+            var s = setup
+            s.faults = random.sample(trial: trial, topology: topology, horizon: horizon, fixed: fixed)
+            if s.faults.links.count > fixed.links.count || s.faults.hostLosses.count > fixed.hostLosses.count { withFaults += 1 }
+            let o = try ProjectedExecution.run(model: config.model, method: method, name: config.method.rawValue,
+                                               setup: s, generateTokens: max(config.generateTokens, 1), recordsLog: false)
+            ttft.append(o.timeToFirstToken?.seconds ?? .nan)
+            total.append(o.report.finish.seconds)
+        }
+        return FaultTrials(ttft: ttft, total: total, withFaults: withFaults)
     }
 
     /// Projects every configuration; with `parallel`, independent configurations run concurrently on

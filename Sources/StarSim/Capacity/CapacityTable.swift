@@ -79,6 +79,9 @@ public struct CapacityTable: Sendable {
         var header = ["model", "context", "method", "hosts×gpus", "block", "TTFT", "TPOT", "total", "peak mem/host",
                       "ctx bytes/host", "gen bytes/host", "max link bytes"]
         header += methods.map { "vs \($0.rawValue)" }
+        let faulted = results.contains { $0.faulted != nil }, random = results.contains { $0.faultTrials != nil }
+        if faulted { header += ["TTFT faults", "total faults", "re-sent", "restarted", "critical"] }
+        if random { header += ["TTFT mean", "p50", "p99", "total p99", "trials hit"] }
         var rows: [[String]] = []
         var notes: [String] = []
         for (i, r) in results.enumerated() {
@@ -94,6 +97,29 @@ public struct CapacityTable: Sendable {
                         Self.bytes(Int64(Self.maxHostBytes(r, .generation))),
                         Self.bytes(Int64(r.linkBytes.map(\.bytes).max() ?? 0))]
                 row += methods.map { m in speedup(of: r, over: m).map { String(format: "%.2f×", $0) } ?? "-" }
+                if faulted {
+                    if let f = r.faulted, f.error == nil {
+                        func change(_ x: Double?, _ base: Double?) -> String {
+                            guard let x, let base, base > 0 else { return Self.seconds(x) }
+                            return Self.seconds(x) + String(format: " (%+.0f%%)", 100 * (x - base) / base)
+                        }
+                        row += [change(f.timeToFirstToken, r.timeToFirstToken), change(f.totalTime, r.totalTime),
+                                Self.bytes(Int64(f.bytesResent)),
+                                f.restartedHosts.isEmpty ? "-" : f.restartedHosts.map { "\($0)" }.joined(separator: ","),
+                                f.criticalResource ?? "-"]
+                    } else {
+                        row += [r.faulted == nil ? "-" : "error", "", "", "", ""]
+                        if let e = r.faulted?.error { notes.append("[\(i)] \(c.method.rawValue) with faults: \(e)") }
+                    }
+                }
+                if random {
+                    if let t = r.faultTrials {
+                        row += [Self.seconds(t.ttftMean), Self.seconds(t.ttftP50), Self.seconds(t.ttftP99),
+                                Self.seconds(t.totalP99), "\(t.trialsWithFaults)/\(t.trials)"]
+                    } else {
+                        row += ["-", "", "", "", ""]
+                    }
+                }
             case .outOfMemory(let m):
                 row += ["OOM", "", "", "", "", "", ""] + methods.map { _ in "" }
                 notes.append("[\(i)] \(c.method.rawValue) \(TokenCount.format(c.contextLength)) \(Self.cluster(c)): OOM — \(m)")
@@ -131,6 +157,15 @@ public struct CapacityTable: Sendable {
         for p in Self.phases { h.append("max_link_bytes_\(p)") }
         h += methods.map { "speedup_vs_\($0.rawValue)" }
         h.append("message")
+        if results.contains(where: { $0.faulted != nil }) {
+            h += ["faults_ttft_s", "faults_tpot_s", "faults_total_s", "faults_bytes_moved", "faults_bytes_resent",
+                  "faults_rerouted_messages", "faults_waiting_messages", "faults_restarted_hosts", "faults_work_lost_s",
+                  "faults_critical_resource", "faults_skipped", "faults_error"]
+        }
+        if results.contains(where: { $0.faultTrials != nil }) {
+            h += ["trials", "trials_with_faults", "trials_ttft_mean_s", "trials_ttft_p50_s", "trials_ttft_p99_s",
+                  "trials_total_mean_s", "trials_total_p99_s"]
+        }
         return h
     }
 
@@ -148,6 +183,22 @@ public struct CapacityTable: Sendable {
             for p in Self.phases { f.append("\(Self.maxLinkBytes(r, p))") }
             f += methods.map { d(speedup(of: r, over: $0)) }
             f.append(r.message ?? "")
+            if results.contains(where: { $0.faulted != nil }) {
+                if let x = r.faulted {
+                    f += [d(x.timeToFirstToken), d(x.timePerOutputToken), d(x.totalTime), "\(x.bytesMoved)", "\(x.bytesResent)",
+                          "\(x.reroutedMessages)", "\(x.waitingMessages)", x.restartedHosts.map { "\($0)" }.joined(separator: " "),
+                          d(x.workLostSeconds), x.criticalResource ?? "", x.skippedFaults.joined(separator: " "), x.error ?? ""]
+                } else {
+                    f += Array(repeating: "", count: 12)
+                }
+            }
+            if results.contains(where: { $0.faultTrials != nil }) {
+                if let t = r.faultTrials {
+                    f += ["\(t.trials)", "\(t.trialsWithFaults)", d(t.ttftMean), d(t.ttftP50), d(t.ttftP99), d(t.totalMean), d(t.totalP99)]
+                } else {
+                    f += Array(repeating: "", count: 7)
+                }
+            }
             return f
         })
     }
@@ -158,6 +209,7 @@ public struct CapacityTable: Sendable {
         var status: String, message: String?, ttftSeconds: Double?, tpotSeconds: Double?, totalSeconds: Double?
         var bytesMoved: Int, peakMemoryPerHostBytes: Int64, hostCapacityBytes: Int64
         var hostBytes: [PhaseBytes], linkBytes: [PhaseBytes], speedups: [String: Double]
+        var faulted: FaultedFigures?, faultTrials: FaultTrials?
     }
 
     /// A JSON array of objects (sorted keys, snake_case), with per-host and per-link bytes per phase.
@@ -173,7 +225,8 @@ public struct CapacityTable: Sendable {
                 generate: c.generateTokens, status: r.statusText, message: r.message,
                 ttftSeconds: r.timeToFirstToken, tpotSeconds: r.timePerOutputToken, totalSeconds: r.totalTime,
                 bytesMoved: r.bytesMoved, peakMemoryPerHostBytes: r.peakMemoryPerHost, hostCapacityBytes: r.hostCapacity,
-                hostBytes: r.hostBytes, linkBytes: r.linkBytes, speedups: speedups)
+                hostBytes: r.hostBytes, linkBytes: r.linkBytes, speedups: speedups, faulted: r.faulted,
+                faultTrials: r.faultTrials)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -28,6 +28,11 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
     public var granularity: Granularity
     /// Directory of user profiles (`ProfileCatalog(userDirectory:)`), nil for built-ins only.
     public var profileDirectory: String?
+    /// Faults during the run (`Docs/Faults.md`); those naming hosts this configuration does not have
+    /// (global runs on one host) do not apply to it. nil = none.
+    public var faults: FaultPlan?
+    /// Faults drawn at random over trials; nil = none.
+    public var randomFaults: RandomFaults?
 
     public init(
         model: ModelSpec, method: MethodKind, contextLength: Int, queryLength: Int = 64, hosts: Int,

@@ -67,6 +67,10 @@ public struct ProjectionResult: Sendable, Hashable {
     public var linkBytes: [PhaseBytes] = []
     /// Wall seconds the projection took on this machine.
     public var wallSeconds: Double = 0
+    /// The same configuration with its faults (`config.faults`); nil without.
+    public var faulted: FaultedFigures?
+    /// Over the random-fault trials (`config.randomFaults`); nil without.
+    public var faultTrials: FaultTrials?
 
     /// Short status text: `ok`, `OOM`, `error`.
     public var statusText: String {
@@ -96,7 +100,7 @@ public struct ProjectionResult: Sendable, Hashable {
 extension ProjectionResult: Codable {
     private enum CodingKeys: String, CodingKey {
         case config, status, message, timeToFirstToken, timePerOutputToken, totalTime, bytesMoved, peakMemoryPerHost
-        case hostCapacity, hostBytes, linkBytes, wallSeconds
+        case hostCapacity, hostBytes, linkBytes, wallSeconds, faulted, faultTrials
     }
 
     public init(from decoder: any Decoder) throws {
@@ -120,6 +124,8 @@ extension ProjectionResult: Codable {
         hostBytes = try c.decode([PhaseBytes].self, forKey: .hostBytes)
         linkBytes = try c.decode([PhaseBytes].self, forKey: .linkBytes)
         wallSeconds = try c.decode(Double.self, forKey: .wallSeconds)
+        faulted = try c.decodeIfPresent(FaultedFigures.self, forKey: .faulted)
+        faultTrials = try c.decodeIfPresent(FaultTrials.self, forKey: .faultTrials)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -136,5 +142,32 @@ extension ProjectionResult: Codable {
         try c.encode(hostBytes, forKey: .hostBytes)
         try c.encode(linkBytes, forKey: .linkBytes)
         try c.encode(wallSeconds, forKey: .wallSeconds)
+        try c.encodeIfPresent(faulted, forKey: .faulted)
+        try c.encodeIfPresent(faultTrials, forKey: .faultTrials)
     }
+}
+
+/// A configuration's figures with its faults (`ProjectionConfig.faults`), next to the fault-free ones
+/// of its ``ProjectionResult``.
+public struct FaultedFigures: Sendable, Hashable, Codable {
+    /// `nil` when the faulted run completed; otherwise why it did not (e.g. out of memory).
+    public var error: String?
+    public var timeToFirstToken: Double?
+    public var timePerOutputToken: Double?
+    public var totalTime: Double?
+    /// Bytes that crossed links, all phases, including what was sent again.
+    public var bytesMoved: Int = 0
+    /// Bytes delivered before a lost host's recovery that were sent again.
+    public var bytesResent: Int = 0
+    public var reroutedMessages: Int = 0
+    public var waitingMessages: Int = 0
+    /// Per lost host: how many hosts restarted (1 = the spare alone).
+    public var restartedHosts: [Int] = []
+    /// Compute thrown away by losses, seconds.
+    public var workLostSeconds: Double = 0
+    /// The host or link with the most time on the faulted run's critical path.
+    public var criticalResource: String?
+    /// Fault fields that name hosts this configuration does not have.
+    public var skippedFaults: [String] = []
+    public init() {}
 }

@@ -1,3 +1,4 @@
+import Cluster
 import ConfigFiles
 import DistributedAttention
 import Foundation
@@ -38,6 +39,9 @@ public struct ProjectionSweep: Sendable {
     public var queryLength: Int
     public var granularity: Granularity
     public var profileDirectory: String?
+    /// Faults applied to every configuration (`faults:`, `--faults FILE`); nil = none.
+    public var faults: FaultPlan?
+    public var randomFaults: RandomFaults?
 
     public init(
         models: [ModelSpec], contexts: [Int], hosts: [Int] = [4], gpusPerHost: [Int] = [2], points: [Point]? = nil,
@@ -128,6 +132,30 @@ public struct ProjectionSweep: Sendable {
         for c in configs() {
             _ = try c.attentionMethod()
         }
+        try validateFaults()
+    }
+
+    /// Every fault must exist on the largest cluster of the sweep (a host or link beyond it is a
+    /// typo, not a fault that happens not to apply), and be valid on each configuration's cluster.
+    func validateFaults() throws(StarSimError) {
+        guard let faults, !faults.isEmpty else { return }
+        let all = configs()
+        let largest = all.map(\.effectiveHosts).max() ?? 1
+        for c in all where c.effectiveHosts == largest || c.method != .global {
+            do {
+                let setup = try c.clusterSetup()
+                let (plan, _) = faults.restricted(toHosts: c.effectiveHosts)
+                try plan.validate(against: Topology(setup.topology))
+            } catch let e as ClusterError {
+                throw .invalid("faults", e.description)
+            } catch {
+                throw .failed("\(error)")
+            }
+        }
+        let (_, skipped) = faults.restricted(toHosts: largest)
+        if let field = skipped.first {
+            throw .invalid(field, "names a host beyond the largest cluster of this sweep (\(largest) hosts: host0–host\(largest - 1))")
+        }
     }
 
     /// Refuses, before any projection runs, configurations whose run would certainly exceed
@@ -166,11 +194,14 @@ public struct ProjectionSweep: Sendable {
     public func configs() -> [ProjectionConfig] {
         var out: [ProjectionConfig] = []
         func make(_ m: ModelSpec, _ method: MethodKind, _ L: Int, _ h: Int, _ g: Int, _ b: Int?) -> ProjectionConfig {
-            ProjectionConfig(
+            var c = ProjectionConfig(
                 model: m, method: method, contextLength: L, queryLength: queryLength, hosts: h, gpusPerHost: g,
                 device: device, intraHostLink: intraHostLink, interHostLink: interHostLink, combine: combine,
                 blockSize: b ?? block, anchorSize: anchor, generateTokens: generate, granularity: granularity,
                 profileDirectory: profileDirectory)
+            c.faults = faults.flatMap { $0.isEmpty ? nil : $0 }
+            c.randomFaults = randomFaults
+            return c
         }
         if let points {
             for m in models { for p in points { for method in methods { out.append(make(m, method, p.context, p.hosts, p.gpusPerHost, p.block)) } } }
@@ -205,6 +236,7 @@ extension ProjectionSweep {
     /// profiles: dir                  # optional user profile directory (relative to the file)
     /// points:                        # optional, replaces context × hosts × gpus_per_host
     ///   - {context: 16K, hosts: 4, gpus_per_host: 2, block: 4K}
+    /// faults:                        # optional, the faults: section of Docs/Faults.md (random allowed)
     /// ```
     /// - Throws: ``StarSimError`` naming the file, field and line.
     public static func load(file: String) throws(StarSimError) -> ProjectionSweep {
@@ -258,6 +290,11 @@ extension ProjectionSweep {
             if let p = root.optional("profiles") {
                 let d = try p.asString()
                 sweep.profileDirectory = d.hasPrefix("/") ? d : dir + "/" + d
+            }
+            if let f = root.optional("faults") {
+                let (fixed, random) = try FaultSection.parse(f, allowRandom: true)
+                sweep.faults = fixed
+                sweep.randomFaults = random
             }
             if let pts = root.optional("points") {
                 sweep.points = try pts.asList().map { n in

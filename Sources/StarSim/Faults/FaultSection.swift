@@ -24,13 +24,25 @@ import Foundation
 ///   host_loss:
 ///     - host: 3
 ///       at_seconds: 1.2
+///   random:                             # projections only: drawn per trial (RandomFaults)
+///     trials: 100
+///     seed: 1
+///     link_failures_per_hour: 0.5       # per inter-host link
+///     link_repair_seconds: 30
+///     host_failures_per_hour: 0.1       # per host
 /// ```
 ///
 /// Parsing checks types, ranges and names; whether a host or link exists is checked against the
 /// cluster a method runs on (`FaultPlan.validate`), naming the same field.
 public enum FaultSection {
-    /// Parses a `faults` mapping.
+    /// Parses a `faults` mapping without a `random` part (scenarios: real runs).
     public static func parse(_ node: ConfigNode) throws(ConfigError) -> FaultPlan {
+        let (plan, _) = try parse(node, allowRandom: false)
+        return plan
+    }
+
+    /// Parses a `faults` mapping; `random` only when `allowRandom` (projections).
+    public static func parse(_ node: ConfigNode, allowRandom: Bool) throws(ConfigError) -> (fixed: FaultPlan, random: RandomFaults?) {
         guard node.isMapping else { throw node.error("expected a mapping with links, stragglers or host_loss, found \(node.kind)") }
         var plan = FaultPlan()
         if let d = node.optional("recovery_delay_seconds") {
@@ -77,17 +89,37 @@ public enum FaultSection {
             try item.finish()
             plan.hostLosses.append(.init(host: host, at: SimInstant(nanoseconds: SimDuration.seconds(at).nanoseconds), field: item.path))
         }
+        var random: RandomFaults?
+        if let r = node.optional("random") {
+            guard allowRandom else {
+                throw r.error("random faults are for projections (starsim project --faults FILE, or a sweep's faults:); "
+                    + "a real run takes the faults listed here")
+            }
+            guard r.isMapping else { throw r.error("expected a mapping with trials, link_failures_per_hour or host_failures_per_hour, found \(r.kind)") }
+            var x = RandomFaults()
+            x.trials = try r.int("trials", default: x.trials, range: RandomFaults.trialLimit)
+            x.seed = UInt64(try r.int("seed", default: 1, range: 0...Int.max))
+            x.linkFailuresPerHour = try r.double("link_failures_per_hour", default: 0, range: 0...1e6)
+            x.linkRepairSeconds = try r.double("link_repair_seconds", default: x.linkRepairSeconds, range: 1e-6...86_400)
+            x.hostFailuresPerHour = try r.double("host_failures_per_hour", default: 0, range: 0...1e6)
+            guard x.linkFailuresPerHour > 0 || x.hostFailuresPerHour > 0 else {
+                throw r.error("missing; expected link_failures_per_hour or host_failures_per_hour above 0", field: "link_failures_per_hour")
+            }
+            try r.finish()
+            random = x
+        }
         try node.finish()
-        return plan
+        return (plan, random)
     }
 
-    /// Loads a file that holds a `faults:` mapping (the same as in a scenario).
-    public static func load(file: String) throws(ConfigError) -> FaultPlan {
+    /// Loads a file that holds a `faults:` mapping (as in a scenario, `random` allowed).
+    public static func load(file: String) throws(ConfigError) -> (fixed: FaultPlan, random: RandomFaults?) {
         let root = try ConfigNode.load(file: file)
         guard root.isMapping else { throw root.error("expected a mapping with a 'faults' section, found \(root.kind)") }
-        let plan = try parse(root.required("faults", expected: "a mapping with links, stragglers or host_loss"))
+        let parsed = try parse(root.required("faults", expected: "a mapping with links, stragglers, host_loss or random"),
+                               allowRandom: true)
         try root.finish()
-        return plan
+        return parsed
     }
 
     static func factorValue(_ node: ConfigNode, what: String) throws(ConfigError) -> Double {

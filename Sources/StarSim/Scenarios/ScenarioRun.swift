@@ -142,7 +142,7 @@ public struct ScenarioRun: Sendable {
                 outcome = try session.execute(method, name: m.name, prompt: prompt.split, setup: methodSetup,
                                               maxNewTokens: scenario.generateTokens, progress: lines.report)
             } catch let error as ClusterError where error.code == .invalidFault {
-                throw StarSimError.invalid("\(scenario.file) (method \(m.name))", error.description)
+                throw StarSimError.invalid(scenario.file, "\(error.description) (running \(m.name))")
             }
             var faultFree: MethodOutcome?
             if !scenario.faults.isEmpty {
