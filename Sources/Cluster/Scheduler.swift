@@ -456,7 +456,12 @@ actor Scheduler<Payload: Sendable> {
                 count(mark)
             }
             networkNext = network.nextEventTime()
-            replays[h] = inputs[h]
+            // So do its messages held for other hosts' spares (sent to a host that was down).
+            for (other, queue) in held where queue.contains(where: { $0.message.from.rawValue == h }) {
+                held[other] = queue.filter { $0.message.from.rawValue != h }
+            }
+            // Lost again before its spare started: the inputs still owed to it stay owed.
+            replays[h, default: []] += inputs[h]
             resent = inputs[h].reduce(0) { $0 + $1.bytes }
         } else {
             // Every message in flight is lost; every byte delivered in this life will be sent again.

@@ -178,6 +178,30 @@ import Testing
         #expect(got.value == [Self.t(2_500_000)])
     }
 
+    @Test func aLostSendersMessagesHeldForASpareDieWithIt() throws {
+        // host2 is lost at 0.1 ms (spare at 5.1 ms). host1 sends it "x" at 1 ms: held for the spare.
+        // host1 is lost at 3 ms; nothing it sent has reached a live host, so it is redone alone and
+        // its held "x" is dropped: host2's spare gets exactly one "x", the re-sent one (9 ms + 1.01).
+        let topo = try Fixtures.topology(hosts: 3)
+        var options = SimulationOptions()
+        options.faults = FaultPlan(hostLosses: [.init(host: HostID(2), at: Self.t(100_000), field: "a"),
+                                                .init(host: HostID(1), at: Self.t(3_000_000), field: "b")],
+                                   recoveryDelay: .milliseconds(5))
+        let got = Shared<[SimInstant]>([])
+        let make: (HostID) -> ScriptShell = { id in
+            switch id.rawValue {
+            case 1: ScriptShell(start: { host in _ = host.compute(label: "c", cost: .milliseconds(1)) },
+                                computed: { _, host in host.send(to: HostID(2), bytes: 1_000_000, payload: 0, label: "x"); host.finish() })
+            case 2: ScriptShell(start: { _ in }, received: { _, host in got.update { $0.append(host.now) }; host.finish() })
+            default: ScriptShell()
+            }
+        }
+        let report = try Simulation(topology: topo, options: options)
+            .run(shells: (0..<3).map { make(HostID($0)) as any HostShell<Int> }, respawn: { make($0) })
+        #expect(got.value == [Self.t(10_010_000)])
+        #expect(report.faults.recoveries.map(\.restartedHosts) == [[HostID(2)], [HostID(1)]])
+    }
+
     @Test func runsWithFaultsAreByteIdentical() throws {
         let topo = try Fixtures.topology(hosts: 3)
         var options = SimulationOptions()

@@ -102,6 +102,25 @@ import Testing
         }
     }
 
+    /// Random faults at rates that hit every run several times (links failing and coming back, hosts
+    /// lost while others are down, losses before and after messages): the answer still does not change.
+    @Test(arguments: 0..<6)
+    func randomFaultStormsDoNotChangeTheAnswer(trial: Int) throws {
+        let p = DistributedExecutionTests.prompt(context: 96, query: 4, seed: 11)
+        for (name, method) in Self.methods where method.hosts > 1 {
+            let clean = try Self.session.execute(method, name: name, prompt: p, setup: Self.setup(hosts: 4), maxNewTokens: 3)
+            let run = clean.report.finish.seconds
+            let random = RandomFaults(trials: 1, seed: 40, linkFailuresPerHour: 2 * 3600 / run, linkRepairSeconds: run / 8,
+                                      hostFailuresPerHour: 0.5 * 3600 / run)
+            var plan = random.sample(trial: trial, topology: try Topology(Self.setup(hosts: 4).topology), horizon: clean.report.finish)
+            plan.recoveryDelay = .microseconds(50)
+            let faulted = try Self.session.execute(method, name: name, prompt: p, setup: Self.setup(hosts: 4, faults: plan),
+                                                   maxNewTokens: 3)
+            #expect(faulted.generated == clean.generated, "\(name), trial \(trial): tokens changed under \(plan.lines)")
+            #expect(DistributedExecutionTests.maxDifference(faulted.logits, clean.logits) <= 1e-4)
+        }
+    }
+
     @Test func aFaultedRealRunIsByteIdenticalTwice() throws {
         let p = DistributedExecutionTests.prompt(context: 96, query: 4, seed: 3)
         let (name, method) = Self.methods[1]
