@@ -61,6 +61,16 @@ public enum InputLimits {
     /// Latencies and per-message / per-kernel overheads, seconds: 0 … 1.
     public static let latencySeconds: ClosedRange<Double> = 0...1
 
+    /// Random-fault trials per configuration (`faults.random.trials`): 1 … 10,000. Each is one more
+    /// run of the configuration, counted in the sweep's event budget.
+    public static let faultTrials = 1...10_000
+    /// Latency a link fault adds per message, seconds: 0 … 3600.
+    public static let faultExtraLatencySeconds: ClosedRange<Double> = 0...3600
+    /// Random failure rates, per link or host per hour: 0 … 1e6.
+    public static let faultsPerHour: ClosedRange<Double> = 0...1e6
+    /// How long a randomly failed link stays down, seconds: 1 µs … 1 day.
+    public static let linkRepairSeconds: ClosedRange<Double> = 1e-6...86_400
+
     /// Simulated time at which a run stops with an error (100 years): far beyond any sensible plan,
     /// far below `Int64` nanoseconds (292 years).
     public static let simulatedTimeHorizonSeconds = 100.0 * 365.25 * 86_400

@@ -3,6 +3,7 @@ import ConfigFiles
 import Foundation
 import StarSim
 import Testing
+import TestSupport
 
 /// Faults in projections (`project --faults`, a sweep's `faults:`) and the `faults:` section's input
 /// checks.
@@ -129,6 +130,45 @@ import Testing
         #expect(s1 == random.sample(trial: 4, topology: topo, horizon: horizon))
         #expect(s1.hostLosses.allSatisfy { $0.at < horizon } && s1.links.allSatisfy { $0.window.from < horizon })
         #expect(s1 != random.sample(trial: 5, topology: topo, horizon: horizon))
+    }
+
+    /// `run` with `faults:`: the text, JSON and CSV reports say what the faults did, per method.
+    @Test func aScenarioWithFaultsReportsThemInEveryFormat() throws {
+        let base = try ScenarioPrepareTests.scenario(methods: "[global, star, ring]", hosts: 2)
+        var s = base
+        s.faults = FaultPlan(
+            links: [.init(links: .allInterHost, effect: .degraded(bandwidthFactor: 0.01, extraLatency: .zero), window: .init(),
+                          field: "faults.links[0]")],
+            stragglers: [.init(host: HostID(1), speedFactor: 0.5, window: .init(), field: "faults.stragglers[0]")])
+        let run = try ScenarioRun.execute(s)
+        let clean = try ScenarioRun.execute(base)
+        for (r, c) in zip(run.results, clean.results) {
+            #expect(r.outcome.generated == c.outcome.generated)
+            #expect(r.faultFree?.report.finish == c.outcome.report.finish, "\(r.outcome.name): fault-free column is not the clean run")
+        }
+        let text = ScenarioReport.text(run)
+        #expect(text.contains("faults.stragglers[0]: host1 computes at 50% speed, the whole run"))
+        #expect(text.contains("global runs on 1 host(s): faults.stragglers[0] did not apply"))
+        let csv = ScenarioReport.csv(run)
+        #expect(csv.hasPrefix("scenario,method,plan,hosts,answer,score,time_to_first_token_s,time_per_output_token_s,total_s,"
+            + "bytes_moved,peak_memory_per_host_bytes,wall_s,trace,fault_free_time_to_first_token_s,fault_free_total_s,bytes_resent,"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(ScenarioReport.json(run).utf8)) as? [String: Any])
+        let star = try #require((json["methods"] as? [[String: Any]])?[1]["faults"] as? [String: Any])
+        #expect((star["total_s"] as? Double).map { $0 > (star["total_fault_free_s"] as? Double ?? .infinity) } == true)
+        #expect(star["critical_resource"] as? String == "host1")
+    }
+
+    @Test func theShippedFaultFilesLoad() throws {
+        let dir = repositoryRoot + "/scenarios/faults"
+        let scenario = try Scenario.load(file: dir + "/passkey-2k-faults.yaml")
+        #expect(scenario.faults.links.count == 1 && scenario.faults.stragglers.count == 1 && scenario.faults.hostLosses.count == 1)
+        for name in ["link-10pct", "straggler-50pct", "host-lost-phase1", "random-failures"] {
+            let (fixed, random) = try FaultSection.load(file: dir + "/\(name).yaml")
+            #expect(!fixed.isEmpty || random != nil, "\(name)")
+        }
+        let sweep = try ProjectionSweep.load(file: repositoryRoot + "/scenarios/projections/llama70b-faults.yaml")
+        try sweep.validate()
+        #expect(sweep.configs().allSatisfy { $0.faults?.hostLosses.count == 1 })
     }
 
     @Test func aSweepRefusesFaultsOnHostsItDoesNotHave() throws {

@@ -6,7 +6,7 @@ import FuzzSupport
 import StarSim
 
 /// Fuzzes every YAML reader with each input: scenarios (`Scenario.parse`), evaluation suites
-/// (`EvaluationSuite.parse`), device and link profiles (`ProfileCatalog.parseDevice/parseLink`),
+/// (`EvaluationSuite.parse`), fault sections (`FaultSection.parse`, then `FaultPlan.validate`), device and link profiles (`ProfileCatalog.parseDevice/parseLink`),
 /// all from text, and projection sweeps (`ProjectionSweep.load`, which only reads files: the input
 /// goes to a scratch file). The input is read as UTF-8 (invalid sequences become U+FFFD, as a
 /// reader that got the text from a file would have refused it). Thrown errors are expected;
@@ -18,6 +18,17 @@ public func fuzzYAML(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let root = attempt("ConfigNode", { try ConfigNode.parse(text, file: "fuzz.yaml") }) {
         _ = (root.keys, root.line, root.kind)
         _ = attempt("Scenario") { try Scenario.parse(root) }
+    }
+    if let root = try? ConfigNode.parse(text, file: "fuzz.yaml"), let node = root.optional("faults"),
+       let (plan, _) = attempt("FaultSection", { try FaultSection.parse(node, allowRandom: true) }) {
+        // A parsed plan is checked against a small ring (a message, never a trap).
+        let device = DeviceProfile(name: "d", flopsPerSecond: 1e12, memoryBandwidthBytesPerSecond: 1e12,
+                                   memoryCapacityBytes: 1 << 34)
+        let link = LinkProfile(name: "l", bandwidthBytesPerSecond: 1e9, latency: .microseconds(5))
+        if let ring = try? Topology(TopologyDescription(hosts: 4, gpusPerHost: 1, device: device,
+                                                        intraHostLink: link, interHostLink: link, shape: .ring)) {
+            _ = attempt("FaultPlan.validate") { try plan.validate(against: ring) }
+        }
     }
     if let root = try? ConfigNode.parse(text, file: "fuzz.yaml") {
         _ = attempt("EvaluationSuite") { try EvaluationSuite.parse(root) }

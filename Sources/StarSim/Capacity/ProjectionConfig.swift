@@ -90,6 +90,16 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
         return total >= 9e18 ? .max : Int(total.rounded(.up))
     }
 
+    /// Runs this configuration makes: the fault-free one, one with `faults`, one per random trial.
+    public var runs: Int { 1 + (faults == nil ? 0 : 1) + (randomFaults?.trials ?? 0) }
+
+    /// ``estimatedEvents`` × ``runs``, what the sweep's event budget counts. (A host loss that
+    /// restarts every host replays the run's events once more; the estimate does not count that.)
+    public var estimatedWork: Int {
+        let (product, overflow) = estimatedEvents.multipliedReportingOverflow(by: runs)
+        return overflow ? .max : product
+    }
+
     /// Hosts the method actually uses (1 for global).
     public var effectiveHosts: Int { method == .global ? 1 : hosts }
 

@@ -175,7 +175,7 @@ public struct ProjectionSweep: Sendable {
                 + "for one run; use more shards")
         }
         var total = 0
-        for c in configs { total = total.addingReportingOverflow(c.estimatedEvents).overflow ? .max : total + c.estimatedEvents }
+        for c in configs { total = total.addingReportingOverflow(c.estimatedWork).overflow ? .max : total + c.estimatedWork }
         if total > InputLimits.eventsPerSweep {
             throw .invalid(what, "its \(configs.count) configurations need about \(total) simulated events in all, over the "
                 + "limit of \(InputLimits.eventsPerSweep) for one run; "

@@ -67,7 +67,7 @@ public enum FaultSection {
                     throw item.error("missing; expected bandwidth_factor (0 < f <= 1), extra_latency_seconds or down: true", field: "bandwidth_factor")
                 }
                 let factor = try item.optional("bandwidth_factor").map { n throws(ConfigError) in try factorValue(n, what: "share of the link's bandwidth") } ?? 1
-                let extra = try item.double("extra_latency_seconds", default: 0, range: 0...3600)
+                let extra = try item.double("extra_latency_seconds", default: 0, range: InputLimits.faultExtraLatencySeconds)
                 effect = .degraded(bandwidthFactor: factor, extraLatency: .seconds(extra))
             }
             try item.finish()
@@ -97,11 +97,11 @@ public enum FaultSection {
             }
             guard r.isMapping else { throw r.error("expected a mapping with trials, link_failures_per_hour or host_failures_per_hour, found \(r.kind)") }
             var x = RandomFaults()
-            x.trials = try r.int("trials", default: x.trials, range: RandomFaults.trialLimit)
+            x.trials = try r.int("trials", default: x.trials, range: InputLimits.faultTrials)
             x.seed = UInt64(try r.int("seed", default: 1, range: 0...Int.max))
-            x.linkFailuresPerHour = try r.double("link_failures_per_hour", default: 0, range: 0...1e6)
-            x.linkRepairSeconds = try r.double("link_repair_seconds", default: x.linkRepairSeconds, range: 1e-6...86_400)
-            x.hostFailuresPerHour = try r.double("host_failures_per_hour", default: 0, range: 0...1e6)
+            x.linkFailuresPerHour = try r.double("link_failures_per_hour", default: 0, range: InputLimits.faultsPerHour)
+            x.linkRepairSeconds = try r.double("link_repair_seconds", default: x.linkRepairSeconds, range: InputLimits.linkRepairSeconds)
+            x.hostFailuresPerHour = try r.double("host_failures_per_hour", default: 0, range: InputLimits.faultsPerHour)
             guard x.linkFailuresPerHour > 0 || x.hostFailuresPerHour > 0 else {
                 throw r.error("missing; expected link_failures_per_hour or host_failures_per_hour above 0", field: "link_failures_per_hour")
             }

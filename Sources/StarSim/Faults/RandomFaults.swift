@@ -30,9 +30,6 @@ public struct RandomFaults: Sendable, Hashable, Codable {
         self.hostFailuresPerHour = hostFailuresPerHour
     }
 
-    /// Trials of one sweep configuration: 1 … 10,000.
-    public static let trialLimit = 1...10_000
-
     /// The faults of trial `trial` on `topology` during `[0, horizon)`, on top of `fixed` (whose
     /// recovery delay they share). Fields read `faults.random[trial].links[k]`.
     public func sample(trial: Int, topology: Topology, horizon: SimInstant, fixed: FaultPlan = .none) -> FaultPlan {

@@ -121,13 +121,24 @@ public enum ScenarioReport {
     /// and bytes as plain numbers, empty when absent.
     public static func csv(_ run: ScenarioRun) -> String {
         func d(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
-        let header = ["scenario", "method", "plan", "hosts", "answer", "score", "time_to_first_token_s",
+        var header = ["scenario", "method", "plan", "hosts", "answer", "score", "time_to_first_token_s",
                       "time_per_output_token_s", "total_s", "bytes_moved", "peak_memory_per_host_bytes", "wall_s", "trace"]
+        let faults = !run.scenario.faults.isEmpty
+        if faults {
+            header += ["fault_free_time_to_first_token_s", "fault_free_total_s", "bytes_resent", "rerouted_messages",
+                       "waiting_messages", "restarted_hosts", "critical_resource", "skipped_faults"]
+        }
         let rows = run.results.map { r -> [String] in
             let o = r.outcome
-            return [run.scenario.name, o.name, "\(o.method)", "\(o.method.hosts)", r.answer, d(r.score),
-                    d(o.timeToFirstToken?.seconds), d(o.timePerOutputToken?.seconds), d(o.report.finish.seconds),
-                    "\(o.bytesMoved)", "\(o.peakMemoryPerHost)", d(o.wallSeconds), r.traceFile ?? ""]
+            var row = [run.scenario.name, o.name, "\(o.method)", "\(o.method.hosts)", r.answer, d(r.score),
+                       d(o.timeToFirstToken?.seconds), d(o.timePerOutputToken?.seconds), d(o.report.finish.seconds),
+                       "\(o.bytesMoved)", "\(o.peakMemoryPerHost)", d(o.wallSeconds), r.traceFile ?? ""]
+            if faults, let i = r.faultImpact {
+                row += [d(i.timeToFirstToken.faultFree), d(i.total.faultFree), "\(i.bytesResent)", "\(i.reroutedMessages)",
+                        "\(i.waitingMessages)", i.recoveries.map { "\($0.restartedHosts.count)" }.joined(separator: " "),
+                        i.critical?.name ?? "", i.skipped.joined(separator: " ")]
+            }
+            return row
         }
         return CSV.document(header: header, rows: rows)
     }

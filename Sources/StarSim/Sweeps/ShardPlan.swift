@@ -7,7 +7,7 @@ import Foundation
 public struct ShardPlan: Sendable {
     /// Configuration indices (into the sweep's deterministic order) of each shard, ascending.
     public let shards: [[Int]]
-    /// Estimated cost of each shard (sum of ``ProjectionConfig/estimatedEvents``).
+    /// Estimated cost of each shard (sum of ``ProjectionConfig/estimatedWork``).
     public let costs: [Int]
     /// FNV-1a 64 of the configurations' canonical JSON, 16 hex digits: equal for the same sweep
     /// however its file is written, different when any configuration differs.
@@ -18,7 +18,7 @@ public struct ShardPlan: Sendable {
     /// longest-processing-time rule, within 4/3 of the best possible makespan.
     public init(configs: [ProjectionConfig], shardCount: Int) {
         precondition(shardCount >= 1, "ShardPlan: shardCount \(shardCount)")
-        let cost = configs.map { max(1, $0.estimatedEvents) }
+        let cost = configs.map { max(1, $0.estimatedWork) }
         let order = configs.indices.sorted { cost[$0] != cost[$1] ? cost[$0] > cost[$1] : $0 < $1 }
         var shards = Array(repeating: [Int](), count: shardCount)
         var load = Array(repeating: 0, count: shardCount)
