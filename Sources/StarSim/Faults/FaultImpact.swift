@@ -41,9 +41,8 @@ public struct FaultImpact: Sendable {
         return "\(seconds(a)) → \(seconds(b))\(pct)"
     }
 
-    static func seconds(_ x: Double) -> String {
-        x >= 100 ? String(format: "%.0f s", x) : x >= 1 ? String(format: "%.2f s", x) : String(format: "%.1f ms", x * 1e3)
-    }
+    /// Seconds as every table prints them (`CapacityTable.seconds`).
+    static func seconds(_ x: Double) -> String { CapacityTable.seconds(x) }
 
     /// Recovery in words: `host3 lost at 1.2 s → all 4 hosts restarted at 11.2 s, 35.2 MB re-sent`.
     var recoveryText: String {
