@@ -2,6 +2,7 @@ import Cluster
 import DistributedAttention
 import Foundation
 import Projection
+import Synchronization
 
 /// A cluster as a run uses it: the topology description plus how each host's GPUs combine and the
 /// device's efficiencies for the cost model.
@@ -73,6 +74,8 @@ public struct MethodOutcome: Sendable {
 
     /// Instants at which each `sample` step of the query host ended, in order.
     public var sampleEnds: [SimInstant]
+    /// The shapes of the work every host charged (projections; nil for real runs).
+    public var opShapes: OpShapes?
 
     /// Bytes, busy time, utilisation per host, link and phase (streamed by the scheduler).
     public var counters: RunCounters { report.counters }
@@ -89,18 +92,29 @@ enum ClusterExecution {
     static func run<Backend: OpBackend>(
         _ method: AttentionMethod, name: String, setup: ClusterSetup, shape: ModelShape, weightBytes: Int64,
         stopTokens: Set<Int32>, maxNewTokens: Int, recordsLog: Bool = true, progress: ProgressMeter? = nil,
-        simulationProgress: (@Sendable (Int, SimInstant) -> Void)? = nil, makeBackend: @escaping (Int) -> Backend
+        simulationProgress: (@Sendable (Int, SimInstant) -> Void)? = nil, recordShapes: Bool = false,
+        makeBackend: @escaping (Int) -> Backend
     ) throws -> (outcome: MethodOutcome, backends: [Backend]) {
+        let shapes = Mutex(OpShapes())
         var description = setup.topology
         description.hosts = method.hosts
         let topology = try Topology(description)
         let programs = method.programs(shape: shape, granularity: setup.granularity)
         var backends = (0..<method.hosts).map(makeBackend)
         func shell(_ host: Int) -> AttentionHostShell<Backend> {
-            AttentionHostShell(
+            let plain = setup.opCost(shape: shape, method: method, host: host)
+            let cost: @Sendable (Op) -> SimDuration
+            if recordShapes {
+                cost = { op in
+                    shapes.withLock { $0.note(op) }
+                    return plain(op)
+                }
+            } else {
+                cost = plain
+            }
+            return AttentionHostShell(
                 program: programs[host], backend: backends[host], shape: shape, weightBytes: weightBytes,
-                stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: progress,
-                cost: setup.opCost(shape: shape, method: method, host: host))
+                stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: progress, cost: cost)
         }
         var shells = (0..<method.hosts).map(shell)
         var options = SimulationOptions(pacing: setup.pacing, timing: setup.timing, recordsLog: recordsLog,
@@ -115,10 +129,11 @@ enum ClusterExecution {
             return shells[id.rawValue]
         }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let outcome = MethodOutcome(
+        var outcome = MethodOutcome(
             name: name, method: method, topology: topology, report: report,
             generated: shells[method.queryHost].generated, wallSeconds: wall,
             sampleEnds: shells[method.queryHost].sampleEnds)
+        if recordShapes { outcome.opShapes = shapes.withLock { $0 } }
         return (outcome, backends)
     }
 }

@@ -25,7 +25,7 @@ public enum ProjectedExecution {
         return try ClusterExecution.run(
             method, name: name, setup: setup, shape: model.shape, weightBytes: model.weightBytes,
             stopTokens: [], maxNewTokens: generateTokens, recordsLog: recordsLog, simulationProgress: progress,
-            makeBackend: { _ in ModeledBackend() }).outcome
+            recordShapes: true, makeBackend: { _ in ModeledBackend() }).outcome
     }
 }
 

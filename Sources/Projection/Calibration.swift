@@ -292,6 +292,7 @@ public enum Calibration {
         var fitted = device
         fitted.efficiency = params
         fitted.efficiencySource = .calibrated("fitted by Calibration.fit to \(file)")
+        fitted.calibratedRange = CalibratedRange(points: points, shape: shape, source: file)
         fitted.kernelOverheadSeconds = Labelled(overhead, .calibrated("fitted by Calibration.fit to \(file)"))
         let report = check(points: points, shape: shape, device: fitted, file: file, ignored: ignored)
         return CalibrationResult(parameters: params, kernelOverheadSeconds: overhead, device: fitted, report: report)

@@ -33,6 +33,9 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
     /// ``RingStepParameters`` and `Docs/Projection.md`.
     public var ringAttentionEfficiency: Labelled<Double>
     public var ringOverlapsTransfer: Labelled<Bool>
+    /// The shapes ``efficiency`` was measured on (nil: not measured on this device). Projections
+    /// outside them say so (``Coverage``).
+    public var calibratedRange: CalibratedRange?
 
     /// Defaults of the ring fields: ideal overlapped ring steps at local-attention efficiency.
     public static let idealRingEfficiency = Labelled(
@@ -87,6 +90,7 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
           efficiency \(efficiency) [\(efficiencySource)]
           ring attention efficiency \(ringAttentionEfficiency.value) [\(ringAttentionEfficiency.source)]
           ring overlaps transfer \(ringOverlapsTransfer.value) [\(ringOverlapsTransfer.source)]
+          calibrated range \(calibratedRange.map(CalibratedRange.describe) ?? "none (efficiencies not measured on this device)")
         """
     }
 }

@@ -14,6 +14,11 @@ extension ProfileCatalog {
         "fitted with the efficiencies to the H100 calibration file: the gap per kernel of eager PyTorch "
         + "(visible in the one-token layer, which the weight streaming alone does not explain)"
 
+    /// The shapes of `profiles/calibration/h100-llama8b-layer.json` (a test derives them from the file).
+    public static let calibratedH100Range = CalibratedRange(
+        source: "profiles/calibration/h100-llama8b-layer.json", linearTokens: 1...32768, attentionKeys: 2048...65536,
+        decodeKeys: 32768...32768, hidden: 4096...4096)
+
     /// `a100-80gb`, `h100-sxm`, `h200`, `cpu-local`.
     public static let builtInDevices: [DeviceSpec] = [
         DeviceSpec(
@@ -31,7 +36,7 @@ extension ProfileCatalog {
             memoryCapacityBytes: Labelled(80_000_000_000, .spec("H100 SXM datasheet: 80 GB (taken as 80e9 bytes)")),
             kernelOverheadSeconds: Labelled(calibratedKernelOverhead, .calibrated(gpuOverheadNote)),
             computeUnits: Labelled(132, .spec("H100 SXM5 datasheet: 132 SMs")), tiling: .cuda,
-            efficiency: .calibratedH100, efficiencySource: .calibrated(gpuEfficiencyNote)),
+            efficiency: .calibratedH100, efficiencySource: .calibrated(gpuEfficiencyNote)).withCalibratedRange(calibratedH100Range),
         DeviceSpec(
             name: "h200", summary: "NVIDIA H200 SXM 141GB HBM3e",
             flopsPerSecond: Labelled(989e12, .spec("H200 datasheet: 989 TFLOP/s dense BF16 (same compute as H100 SXM)")),

@@ -1,3 +1,4 @@
+import DistributedAttention
 import ClusterSpec
 import ConfigFiles
 import Foundation
@@ -162,13 +163,42 @@ extension ProfileCatalog {
         let overlaps = try overlapNode.required("value", expected: "true or false").asBool()
         let overlapSource = try provenance(overlapNode)
         try overlapNode.finish()
+        let range = try root.optional("calibrated_range").map { n throws(ConfigError) in try calibratedRange(n) }
         try root.finish()
-        return DeviceSpec(
+        var spec = DeviceSpec(
             name: name, summary: summary, flopsPerSecond: flops, memoryBandwidthBytesPerSecond: bw,
             memoryCapacityBytes: Labelled(Int64(cap.value), cap.source), kernelOverheadSeconds: overhead,
             computeUnits: units, tiling: tiling,
             efficiency: eff, efficiencySource: effSource, ringAttentionEfficiency: ringEff,
             ringOverlapsTransfer: Labelled(overlaps, overlapSource))
+        spec.calibratedRange = range
+        return spec
+    }
+
+    /// `calibrated_range: {source: FILE, linear_tokens: [lo, hi], attention_keys: [lo, hi],
+    /// decode_keys: [lo, hi] (optional), hidden: [lo, hi]}`.
+    static func calibratedRange(_ node: ConfigNode) throws(ConfigError) -> CalibratedRange {
+        guard node.isMapping else { throw node.error("expected a mapping with source, linear_tokens, attention_keys, hidden; found \(node.kind)") }
+        func pair(_ key: String, _ limit: ClosedRange<Int>) throws(ConfigError) -> ClosedRange<Int>? {
+            guard let n = node.optional(key) else { return nil }
+            let items = try n.asList()
+            guard items.count == 2 else { throw n.error("expected [lowest, highest], found \(items.count) values") }
+            let lo = try items[0].asInt(range: limit), hi = try items[1].asInt(range: limit)
+            guard lo <= hi else { throw n.error("\(lo) is above \(hi); expected [lowest, highest]") }
+            return lo...hi
+        }
+        func required(_ key: String, _ limit: ClosedRange<Int>) throws(ConfigError) -> ClosedRange<Int> {
+            guard let r = try pair(key, limit) else { throw node.error("missing; expected [lowest, highest]", field: key) }
+            return r
+        }
+        let source = try node.string("source")
+        let tokens = 1...InputLimits.contextTokens.upperBound
+        let range = CalibratedRange(
+            source: source, linearTokens: try required("linear_tokens", tokens),
+            attentionKeys: try required("attention_keys", tokens), decodeKeys: try pair("decode_keys", tokens),
+            hidden: try required("hidden", ModelShape.limits.hidden))
+        try node.finish()
+        return range
     }
 
     static func parseLink(_ root: ConfigNode) throws(ConfigError) -> LinkSpec {
@@ -240,6 +270,14 @@ extension DeviceSpec {
         s += YAMLText.labelled(
             "ring_attention_efficiency", YAMLText.number(ringAttentionEfficiency.value), ringAttentionEfficiency.source)
         s += YAMLText.labelled("ring_overlaps_transfer", "\(ringOverlapsTransfer.value)", ringOverlapsTransfer.source)
+        if let r = calibratedRange {
+            func pair(_ x: ClosedRange<Int>) -> String { "[\(x.lowerBound), \(x.upperBound)]" }
+            s += "calibrated_range:\n  # the shapes the efficiencies were measured on; projections outside them say so\n"
+            s += "  source: \(YAMLText.quoted(r.source))\n  linear_tokens: \(pair(r.linearTokens))\n"
+            s += "  attention_keys: \(pair(r.attentionKeys))\n"
+            if let d = r.decodeKeys { s += "  decode_keys: \(pair(d))\n" }
+            s += "  hidden: \(pair(r.hidden))\n"
+        }
         return s
     }
 }

@@ -51,6 +51,9 @@ struct Project: ParsableCommand {
     var faults: String?
     @OptionGroup var output: OutputOptions
     @OptionGroup var sharding: ShardOptions
+    @Flag(name: .customLong("calibrated-only"),
+          help: "Refuse (exit 2, naming each) configurations whose device was not calibrated or whose shapes lie outside its calibrated range (Docs/Accuracy.md).")
+    var calibratedOnly = false
     @Flag(help: "Run serially (default: independent configurations on all cores).")
     var serial = false
     @Flag(help: "Print the projection benchmark timings (70B at 1M on 16 hosts; a 200-configuration sweep) and exit.")
@@ -80,6 +83,7 @@ struct Project: ParsableCommand {
         let configs = sweep.configs()
         let traces = trace.map { OutputDirectory($0, option: "--trace", force: output.force) }
         if let shard {
+            if calibratedOnly { try fail("--calibrated-only: check the merged rows' coverage column instead (a shard writes rows)") }
             if output.plots != nil { try fail("--plots: a shard writes rows; draw the charts with `starsim merge \(sharding.out!) --plots DIR`") }
             try sharding.run(configs, shard: shard, plan: nil, serial: serial, trace: traces, format: output.format, force: output.force)
             return
@@ -100,6 +104,17 @@ struct Project: ParsableCommand {
                     + "\(configs[i].effectiveHosts) hosts, \(TokenCount.format(configs[i].contextLength))): "
                     + "\(events / 1000)K events, \(time) simulated")
             })
+        if calibratedOnly {
+            let outside = results.enumerated().compactMap { i, r -> String? in
+                guard let c = r.coverage, c.status != .calibrated else { return nil }
+                return "  [\(i)] \(r.config.model.name) \(r.config.method.rawValue) \(TokenCount.format(r.config.contextLength)) "
+                    + "on \(r.config.effectiveHosts)x\(r.config.gpusPerHost) \(r.config.device): \(c)"
+            }
+            if !outside.isEmpty {
+                try fail("--calibrated-only: \(outside.count) of \(results.count) configurations are not covered by a calibration:\n"
+                    + outside.joined(separator: "\n"))
+            }
+        }
         try output.emit(results)
     }
 

@@ -36,6 +36,7 @@ public enum CapacityProjection {
             result.totalTime = outcome.sampleEnds.last.map { ($0 - .zero).seconds }
             result.bytesMoved = outcome.bytesMoved
             result.peakMemoryPerHost = outcome.peakMemoryPerHost
+            result.coverage = Coverage(shapes: outcome.opShapes ?? OpShapes(), model: config.model.shape, device: setup.device)
             let counters = outcome.counters
             for h in counters.hosts {
                 for (tag, bytes) in h.sentByPhase.sorted(by: { $0.key < $1.key }) {

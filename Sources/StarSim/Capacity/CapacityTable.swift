@@ -80,7 +80,9 @@ public struct CapacityTable: Sendable {
                       "ctx bytes/host", "gen bytes/host", "max link bytes"]
         header += methods.map { "vs \($0.rawValue)" }
         let faulted = results.contains { $0.faulted != nil }, random = results.contains { $0.faultTrials != nil }
+        header.append("coverage")
         if faulted { header += ["TTFT faults", "total faults", "re-sent", "restarted", "critical"] }
+        var coverageNotes: [String: [Int]] = [:]
         if random { header += ["TTFT mean", "p50", "p99", "total p99", "trials hit"] }
         var rows: [[String]] = []
         var notes: [String] = []
@@ -97,6 +99,8 @@ public struct CapacityTable: Sendable {
                         Self.bytes(Int64(Self.maxHostBytes(r, .generation))),
                         Self.bytes(Int64(r.linkBytes.map(\.bytes).max() ?? 0))]
                 row += methods.map { m in speedup(of: r, over: m).map { String(format: "%.2f×", $0) } ?? "-" }
+                row.append(r.coverage?.status.rawValue ?? "-")
+                if let c = r.coverage, !c.notes.isEmpty { coverageNotes[c.description, default: []].append(i) }
                 if faulted {
                     if let f = r.faulted, f.error == nil {
                         func change(_ x: Double?, _ base: Double?) -> String {
@@ -121,15 +125,19 @@ public struct CapacityTable: Sendable {
                     }
                 }
             case .outOfMemory(let m):
-                row += ["OOM", "", "", "", "", "", ""] + methods.map { _ in "" }
+                row += ["OOM", "", "", "", "", "", ""] + methods.map { _ in "" } + [""]
                 notes.append("[\(i)] \(c.method.rawValue) \(TokenCount.format(c.contextLength)) \(Self.cluster(c)): OOM — \(m)")
             case .failed(let m):
-                row += ["error", "", "", "", "", "", ""] + methods.map { _ in "" }
+                row += ["error", "", "", "", "", "", ""] + methods.map { _ in "" } + [""]
                 notes.append("[\(i)] \(c.method.rawValue) \(TokenCount.format(c.contextLength)) \(Self.cluster(c)): \(m)")
             }
             rows.append(row)
         }
         var out = Self.align([header] + rows)
+        // One line per distinct coverage verdict, naming its rows (Docs/Accuracy.md, "Coverage").
+        for (text, rows) in coverageNotes.sorted(by: { $0.value[0] < $1.value[0] }) {
+            notes.append("coverage of [\(rows.map { "\($0)" }.joined(separator: ", "))] \(text)")
+        }
         if !notes.isEmpty { out += "\n" + notes.joined(separator: "\n") + "\n" }
         return out
     }
@@ -157,6 +165,7 @@ public struct CapacityTable: Sendable {
         for p in Self.phases { h.append("max_link_bytes_\(p)") }
         h += methods.map { "speedup_vs_\($0.rawValue)" }
         h.append("message")
+        h += ["coverage", "coverage_notes"]
         if results.contains(where: { $0.faulted != nil }) {
             h += ["faults_ttft_s", "faults_tpot_s", "faults_total_s", "faults_bytes_moved", "faults_bytes_resent",
                   "faults_rerouted_messages", "faults_waiting_messages", "faults_restarted_hosts", "faults_work_lost_s",
@@ -183,6 +192,7 @@ public struct CapacityTable: Sendable {
             for p in Self.phases { f.append("\(Self.maxLinkBytes(r, p))") }
             f += methods.map { d(speedup(of: r, over: $0)) }
             f.append(r.message ?? "")
+            f += [r.coverage?.status.rawValue ?? "", r.coverage?.notes.joined(separator: "; ") ?? ""]
             if results.contains(where: { $0.faulted != nil }) {
                 if let x = r.faulted {
                     f += [d(x.timeToFirstToken), d(x.timePerOutputToken), d(x.totalTime), "\(x.bytesMoved)", "\(x.bytesResent)",
@@ -209,7 +219,7 @@ public struct CapacityTable: Sendable {
         var status: String, message: String?, ttftSeconds: Double?, tpotSeconds: Double?, totalSeconds: Double?
         var bytesMoved: Int, peakMemoryPerHostBytes: Int64, hostCapacityBytes: Int64
         var hostBytes: [PhaseBytes], linkBytes: [PhaseBytes], speedups: [String: Double]
-        var faulted: FaultedFigures?, faultTrials: FaultTrials?
+        var coverage: Coverage?, faulted: FaultedFigures?, faultTrials: FaultTrials?
     }
 
     /// A JSON array of objects (sorted keys, snake_case), with per-host and per-link bytes per phase.
@@ -225,7 +235,7 @@ public struct CapacityTable: Sendable {
                 generate: c.generateTokens, status: r.statusText, message: r.message,
                 ttftSeconds: r.timeToFirstToken, tpotSeconds: r.timePerOutputToken, totalSeconds: r.totalTime,
                 bytesMoved: r.bytesMoved, peakMemoryPerHostBytes: r.peakMemoryPerHost, hostCapacityBytes: r.hostCapacity,
-                hostBytes: r.hostBytes, linkBytes: r.linkBytes, speedups: speedups, faulted: r.faulted,
+                hostBytes: r.hostBytes, linkBytes: r.linkBytes, speedups: speedups, coverage: r.coverage, faulted: r.faulted,
                 faultTrials: r.faultTrials)
         }
         let encoder = JSONEncoder()

@@ -67,6 +67,9 @@ public struct ProjectionResult: Sendable, Hashable {
     public var linkBytes: [PhaseBytes] = []
     /// Wall seconds the projection took on this machine.
     public var wallSeconds: Double = 0
+    /// Whether the projection stays inside the shapes its device was calibrated on (nil when it
+    /// did not run).
+    public var coverage: Coverage?
     /// The same configuration with its faults (`config.faults`); nil without.
     public var faulted: FaultedFigures?
     /// Over the random-fault trials (`config.randomFaults`); nil without.
@@ -100,7 +103,7 @@ public struct ProjectionResult: Sendable, Hashable {
 extension ProjectionResult: Codable {
     private enum CodingKeys: String, CodingKey {
         case config, status, message, timeToFirstToken, timePerOutputToken, totalTime, bytesMoved, peakMemoryPerHost
-        case hostCapacity, hostBytes, linkBytes, wallSeconds, faulted, faultTrials
+        case hostCapacity, hostBytes, linkBytes, wallSeconds, coverage, faulted, faultTrials
     }
 
     public init(from decoder: any Decoder) throws {
@@ -124,6 +127,7 @@ extension ProjectionResult: Codable {
         hostBytes = try c.decode([PhaseBytes].self, forKey: .hostBytes)
         linkBytes = try c.decode([PhaseBytes].self, forKey: .linkBytes)
         wallSeconds = try c.decode(Double.self, forKey: .wallSeconds)
+        coverage = try c.decodeIfPresent(Coverage.self, forKey: .coverage)
         faulted = try c.decodeIfPresent(FaultedFigures.self, forKey: .faulted)
         faultTrials = try c.decodeIfPresent(FaultTrials.self, forKey: .faultTrials)
     }
@@ -142,6 +146,7 @@ extension ProjectionResult: Codable {
         try c.encode(hostBytes, forKey: .hostBytes)
         try c.encode(linkBytes, forKey: .linkBytes)
         try c.encode(wallSeconds, forKey: .wallSeconds)
+        try c.encodeIfPresent(coverage, forKey: .coverage)
         try c.encodeIfPresent(faulted, forKey: .faulted)
         try c.encodeIfPresent(faultTrials, forKey: .faultTrials)
     }
