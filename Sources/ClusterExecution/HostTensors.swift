@@ -78,7 +78,10 @@ final class HostTensors: OpBackend {
             let key = Key(layer: layer, segment: s)
             let all = localPartials.removeValue(forKey: key, default: []) + remotePartials.removeValue(forKey: key, default: [])
             precondition(all.count == parts, "merge of \(s) at layer \(layer): program says \(parts) parts, host holds \(all.count)")
-            mergedOutputs[key] = AttentionPartial.merge(all).output
+            let merged = AttentionPartial.merge(all)
+            mergedOutputs[key] = merged.output
+            // Kept with its lse: a tree's inner host sends it on to its parent as its partial.
+            localPartials[key] = [merged]
         case .finishLayer(let layer, let s):
             finishLayer(layer: layer, segment: s)
         case .encode(let s, let keys, let dropAnchor, _, _):

@@ -185,10 +185,56 @@ public protocol HostProgram: Sendable {
 }
 
 /// How phase 2 combines the per-host partials at every layer.
-public enum Phase2Pattern: Hashable, Sendable, CaseIterable {
+public enum Phase2Pattern: String, Hashable, Sendable, CaseIterable, Codable {
     /// Partials go to the query host, which merges and sends the merged output back to every host
     /// (the paper's description).
-    case gatherBroadcast
+    case gatherBroadcast = "gather-broadcast"
     /// Every host sends its partial to every other host and merges itself (NVIDIA's reference code).
-    case allGather
+    case allGather = "all-gather"
+    /// Tree decoding (Tree Attention, arXiv 2408.04093): partials are merged up a binomial tree
+    /// rooted at the query host in ⌈log₂ H⌉ levels, each host merging its children's partials with
+    /// its own and sending one partial (output + lse) to its parent; the merged output comes back
+    /// down the same tree. No host sends or receives more than ⌈log₂ H⌉ vectors per layer per token
+    /// (`Docs/TreeDecoding.md`).
+    case tree
+}
+
+/// The binomial tree of ``Phase2Pattern/tree`` over `participants`, rooted at `root`: the host of
+/// rank `r` (its place after the root, cyclically) has parent rank `r & (r − 1)` and child ranks
+/// `r + 2^k` for `2^k` below `r`'s lowest set bit (every `2^k` for the root), below `H`.
+public struct Phase2Tree: Sendable, Hashable {
+    public let participants: [Int]
+    public let root: Int
+
+    public init(participants: [Int], root: Int) {
+        precondition(participants.contains(root), "Phase2Tree: root \(root) is not a participant")
+        self.participants = participants
+        self.root = root
+    }
+
+    private var rootIndex: Int { participants.firstIndex(of: root)! }
+    private func rank(_ host: Int) -> Int {
+        let i = participants.firstIndex(of: host)!
+        return (i - rootIndex + participants.count) % participants.count
+    }
+    private func host(rank r: Int) -> Int { participants[(rootIndex + r) % participants.count] }
+
+    /// The host `host` sends its partial to (nil for the root).
+    public func parent(of host: Int) -> Int? {
+        let r = rank(host)
+        return r == 0 ? nil : self.host(rank: r & (r - 1))
+    }
+
+    /// The hosts whose partials `host` merges, nearest subtree first.
+    public func children(of host: Int) -> [Int] {
+        let r = rank(host), h = participants.count
+        let limit = r == 0 ? h : (r & -r)
+        var out: [Int] = []
+        var step = 1
+        while step < limit && r + step < h {
+            out.append(self.host(rank: r + step))
+            step <<= 1
+        }
+        return out
+    }
 }

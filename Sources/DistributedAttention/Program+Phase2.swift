@@ -64,6 +64,9 @@ struct Phase2Engine: Sendable {
     private var isQueryHost: Bool { host == queryHost }
     private var others: [Int] { participants.filter { $0 != host } }
     private var parts: Int { participants.count }
+    private var tree: Phase2Tree { Phase2Tree(participants: participants, root: queryHost) }
+    /// Partials this host merges besides its own at each layer (tree: its children's).
+    private var remoteParts: Int { pattern == .tree ? tree.children(of: host).count : parts - 1 }
 
     /// The query host sends the query tokens to every other participant right at the start.
     func startMessages() -> [Directive] {
@@ -156,15 +159,20 @@ struct Phase2Engine: Sendable {
     }
 
     private mutating func checkParts(_ ids: inout OpCounter) -> [Directive] {
-        guard active, stage == .awaitingParts, partials[key, default: 0] == parts - 1 else { return [] }
+        guard active, stage == .awaitingParts, partials[key, default: 0] == remoteParts else { return [] }
         partials[key] = nil
         stage = .merging
-        return [issue(.merge(layer: layer, segment, parts: parts), &ids)]
+        return [issue(.merge(layer: layer, segment, parts: remoteParts + 1), &ids)]
     }
 
     private mutating func checkMerged(_ ids: inout OpCounter) -> [Directive] {
         guard active, stage == .awaitingMerged, merged.contains(key) else { return [] }
         merged.remove(key)
+        if pattern == .tree {
+            // Down the tree: pass the merged output on to the children before using it.
+            let m = Message(.merged(layer: layer, segment), shape: shape)
+            return tree.children(of: host).map { .send(to: $0, m) } + [finishLayer(&ids)]
+        }
         return [finishLayer(&ids)]
     }
 
@@ -208,13 +216,30 @@ struct Phase2Engine: Sendable {
             case .allGather:
                 stage = .awaitingParts
                 return others.map { .send(to: $0, partial) } + checkParts(&ids)
+            case .tree where remoteParts == 0:
+                // A leaf: its partial goes up as it is.
+                stage = .awaitingMerged
+                return [.send(to: tree.parent(of: host)!, partial)] + checkMerged(&ids)
+            case .tree:
+                stage = .awaitingParts
+                return checkParts(&ids)
             }
         case .merging:
-            if pattern == .gatherBroadcast {
-                let m = Message(.merged(layer: layer, segment), shape: shape)
-                return others.map { .send(to: $0, m) } + [finishLayer(&ids)]
+            let merged = Message(.merged(layer: layer, segment), shape: shape)
+            switch pattern {
+            case .gatherBroadcast:
+                return others.map { .send(to: $0, merged) } + [finishLayer(&ids)]
+            case .tree where isQueryHost:
+                // The root: the merged output goes down the tree.
+                return tree.children(of: host).map { .send(to: $0, merged) } + [finishLayer(&ids)]
+            case .tree:
+                // An inner node: its subtree's merged partial (output + lse) goes up.
+                stage = .awaitingMerged
+                return [.send(to: tree.parent(of: host)!, Message(.partial(layer: layer, segment), shape: shape))]
+                    + checkMerged(&ids)
+            case .allGather:
+                return [finishLayer(&ids)]
             }
-            return [finishLayer(&ids)]
         case .finishing:
             if layer + 1 < shape.layers {
                 layer += 1
@@ -253,13 +278,15 @@ struct Phase2Engine: Sendable {
             return advance(&ids)
         case .partial(let l, let s):
             precondition(
-                parts > 1 && (pattern == .allGather || isQueryHost),
+                parts > 1 && (pattern == .allGather || (pattern == .gatherBroadcast && isQueryHost)
+                    || (pattern == .tree && tree.parent(of: from) == host)),
                 "Phase2Engine host \(host): unexpected \(message) from host \(from)")
             partials[Key(layer: l, segment: index(of: s)), default: 0] += 1
             return checkParts(&ids)
         case .merged(let l, let s):
             precondition(
-                pattern == .gatherBroadcast && !isQueryHost && from == queryHost,
+                (pattern == .gatherBroadcast && !isQueryHost && from == queryHost)
+                    || (pattern == .tree && tree.parent(of: host) == from),
                 "Phase2Engine host \(host): unexpected \(message) from host \(from)")
             merged.insert(Key(layer: l, segment: index(of: s)))
             return checkMerged(&ids)

@@ -39,6 +39,7 @@ enum PhaseTwoTraffic {
     ) {
         guard h > 1 else { return }
         let others = h - 1
+        let tree = Phase2Tree(participants: Array(0..<h), root: queryHost)
         for host in 0..<h {
             for (phase, tokens) in [(Phase.queryEncoding, q), (.generation, n - 1)] {
                 let perLayer: Int
@@ -47,6 +48,10 @@ enum PhaseTwoTraffic {
                     perLayer = host == queryHost ? others * tokens * shape.mergedBytesPerToken : tokens * shape.partialBytesPerToken
                 case .allGather:
                     perLayer = others * tokens * shape.partialBytesPerToken
+                case .tree:
+                    // One partial up to the parent (not the root), one merged vector down to each child.
+                    perLayer = (host == queryHost ? 0 : tokens * shape.partialBytesPerToken)
+                        + tree.children(of: host).count * tokens * shape.mergedBytesPerToken
                 }
                 table[host, phase] += shape.layers * perLayer
             }

@@ -146,15 +146,25 @@ public struct MemoryModel: Sendable {
         }
     }
 
-    private func decode(contextTokens: Int, isQueryHost: Bool, queryLength q: Int, hosts: Int, allGather: Bool) -> MemoryBreakdown {
+    /// Phase-2 memory of one host; `gathered` = other hosts' partials it holds at once (gather at the
+    /// query host or all-gather: hosts − 1; tree: its children).
+    private func decode(contextTokens: Int, isQueryHost: Bool, queryLength q: Int, gathered: Int) -> MemoryBreakdown {
         var b = MemoryBreakdown()
         b.weights = model.weightBytes
         b.kvCache = kvBytes(tokens: contextTokens + (isQueryHost ? q + options.generatedTokens : 0))
         b.activations = activationBytes(tokens: q)
-        let gathered = (isQueryHost || allGather) ? hosts - 1 : 0
         b.communication = Int64(gathered) * Int64(q) * Int64(s.partialBytesPerToken)
         b.logits = logitsBytes(tokens: q)
         return b
+    }
+
+    /// Partials host `h` holds at once in phase 2 under `pattern`.
+    private func gathered(_ pattern: Phase2Pattern, host h: Int, hosts: Int, queryHost: Int) -> Int {
+        switch pattern {
+        case .gatherBroadcast: return h == queryHost ? hosts - 1 : 0
+        case .allGather: return hosts - 1
+        case .tree: return hosts > 1 ? Phase2Tree(participants: Array(0..<hosts), root: queryHost).children(of: h).count : 0
+        }
     }
 
     func star(_ p: StarPlan, host h: Int) -> HostMemory {
@@ -172,7 +182,7 @@ public struct MemoryModel: Sendable {
         c.logits = logitsBytes(tokens: segment)
         let d = decode(
             contextTokens: p.contextTokens(onHost: h), isQueryHost: h == p.queryHost, queryLength: p.queryLength,
-            hosts: p.hosts, allGather: p.phase2 == .allGather)
+            gathered: gathered(p.phase2, host: h, hosts: p.hosts, queryHost: p.queryHost))
         return host(h, context: c, decode: d)
     }
 
@@ -193,10 +203,10 @@ public struct MemoryModel: Sendable {
         switch p.decode {
         case .phase2:
             d = decode(
-                contextTokens: own, isQueryHost: h == p.queryHost, queryLength: p.queryLength, hosts: p.hosts,
-                allGather: p.phase2 == .allGather)
+                contextTokens: own, isQueryHost: h == p.queryHost, queryLength: p.queryLength,
+                gathered: gathered(p.phase2, host: h, hosts: p.hosts, queryHost: p.queryHost))
         case .lastHost:
-            d = decode(contextTokens: keepsAll ? p.contextLength : own, isQueryHost: keepsAll, queryLength: p.queryLength, hosts: 1, allGather: false)
+            d = decode(contextTokens: keepsAll ? p.contextLength : own, isQueryHost: keepsAll, queryLength: p.queryLength, gathered: 0)
         }
         return host(h, context: c, decode: d)
     }
@@ -207,7 +217,7 @@ public struct MemoryModel: Sendable {
         c.kvCache = kvBytes(tokens: p.contextLength)
         c.activations = activationBytes(tokens: p.contextLength)
         c.logits = logitsBytes(tokens: p.contextLength)
-        let d = decode(contextTokens: p.contextLength, isQueryHost: true, queryLength: p.queryLength, hosts: 1, allGather: false)
+        let d = decode(contextTokens: p.contextLength, isQueryHost: true, queryLength: p.queryLength, gathered: 0)
         return host(0, context: c, decode: d)
     }
 

@@ -56,11 +56,13 @@ public enum MethodSpec: Sendable, Hashable {
     public struct RingOptions: Sendable, Hashable {
         public var partition: RingPlan.Partition = .contiguous
         public var decode: RingPlan.Decode = .phase2
+        /// How `.phase2` decoding combines partials.
+        public var phase2: Phase2Pattern = .gatherBroadcast
         public init() {}
     }
 
     /// The spec a name stands for, with Star's block and anchor when given.
-    public init(kind: MethodKind, blockSize: Int? = nil, anchorSize: Int? = nil) {
+    public init(kind: MethodKind, blockSize: Int? = nil, anchorSize: Int? = nil, phase2: Phase2Pattern = .gatherBroadcast) {
         switch kind {
         case .global:
             self = .global
@@ -69,20 +71,25 @@ public enum MethodSpec: Sendable, Hashable {
             o.blockSize = blockSize
             o.anchorSize = kind == .starNoAnchor ? 0 : anchorSize
             o.anchorSource = kind == .starPrevious ? .previousBlock : .firstBlock
+            o.phase2 = phase2
             self = .star(o)
         case .ring, .ringZigzag:
             var o = RingOptions()
             o.partition = kind == .ringZigzag ? .zigzag : .contiguous
+            o.phase2 = phase2
             self = .ring(o)
         }
     }
 
-    /// Display name in reports: `global`, `star`, `ring` or `ring-zigzag`.
+    /// Display name in reports: `global`, `star`, `ring` or `ring-zigzag`, with `+all-gather` or
+    /// `+tree` when phase 2 does not gather at the query host (so two variants in one scenario differ).
     public var name: String {
         switch self {
         case .global: return "global"
-        case .star: return "star"
-        case .ring(let o): return o.partition == .zigzag ? "ring-zigzag" : "ring"
+        case .star(let o): return "star" + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
+        case .ring(let o):
+            return (o.partition == .zigzag ? "ring-zigzag" : "ring")
+                + (o.phase2 == .gatherBroadcast || o.decode != .phase2 ? "" : "+\(o.phase2.rawValue)")
         }
     }
 
@@ -110,7 +117,7 @@ public enum MethodSpec: Sendable, Hashable {
                 anchorSource: o.anchorSource, hosts: hosts, queryHost: o.queryHost, phase2: o.phase2))
         case .ring(let o):
             return .ring(try RingPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts,
-                                      partition: o.partition, decode: o.decode))
+                                      partition: o.partition, decode: o.decode, phase2: o.phase2))
         }
     }
 

@@ -43,6 +43,8 @@ struct Project: ParsableCommand {
     var generate: Int = 1
     @Option(parsing: .unconditional, help: "Query tokens encoded after the context (1 to 1M).")
     var query: Int = 64
+    @Option(help: "Phase-2 merge of Star and Ring decoding: gather-broadcast | all-gather | tree.")
+    var phase2: String = "gather-broadcast"
     @Option(help: "Event granularity: per-layer | coarse.")
     var granularity: String = "per-layer"
     @Option(help: "Write one Chrome trace per configuration into this directory.")
@@ -143,6 +145,10 @@ struct Project: ParsableCommand {
         if let anchor { s.anchor = anchor == "0" ? 0 : try TokenCount.parse(anchor, field: "--anchor") }
         s.generate = generate
         s.queryLength = query
+        guard let pattern = Phase2Pattern(rawValue: phase2) else {
+            throw .invalidValue("--phase2", phase2, "gather-broadcast, all-gather or tree")
+        }
+        s.phase2 = pattern
         switch granularity {
         case "per-layer": s.granularity = .perLayer
         case "coarse": s.granularity = .coarse

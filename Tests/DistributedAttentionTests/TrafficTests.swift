@@ -41,6 +41,11 @@ struct TrafficTests {
             bytes = host == queryHost ? (hosts - 1) * shape.layers * tokens * vector : shape.layers * tokens * partial
         case .allGather:
             bytes = (hosts - 1) * shape.layers * tokens * partial
+        case .tree:
+            // Ranks count from the query host; rank r's parent is r with its lowest set bit cleared.
+            let rank = (host - queryHost + hosts) % hosts
+            let children = (1..<hosts).filter { $0 & ($0 - 1) == rank }.count
+            bytes = (rank == 0 ? 0 : shape.layers * tokens * partial) + children * shape.layers * tokens * vector
         }
         if host == queryHost { bytes += (hosts - 1) * (q + n) * 4 }
         return bytes

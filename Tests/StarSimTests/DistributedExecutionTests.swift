@@ -86,7 +86,7 @@ import Testing
         #expect(Self.maxDifference(outcome.logits, reference) <= 1e-4)
     }
 
-    @Test(arguments: [Phase2Pattern.gatherBroadcast, .allGather])
+    @Test(arguments: Phase2Pattern.allCases)
     func starPhase2PatternsGiveTheSameAnswer(pattern: Phase2Pattern) throws {
         // Two patterns, same math: identical logits up to float rounding of the merge order.
         let p = Self.prompt(context: 160, query: 6, seed: 9)
@@ -112,7 +112,9 @@ import Testing
         let methods: [AttentionMethod] = [
             .star(try StarPlan(contextLength: 128, queryLength: 5, blockSize: 32, anchorSize: 32, hosts: 4)),
             .star(try StarPlan(contextLength: 128, queryLength: 5, blockSize: 32, anchorSize: 32, hosts: 4, phase2: .allGather)),
+            .star(try StarPlan(contextLength: 128, queryLength: 5, blockSize: 32, anchorSize: 32, hosts: 4, phase2: .tree)),
             .ring(try RingPlan(contextLength: 128, queryLength: 5, hosts: 4)),
+            .ring(try RingPlan(contextLength: 128, queryLength: 5, hosts: 4, phase2: .tree)),
             .ring(try RingPlan(contextLength: 128, queryLength: 5, hosts: 4, partition: .zigzag)),
         ]
         for method in methods {
@@ -124,6 +126,10 @@ import Testing
                 if case .transfer(let message) = record { onLinks += message.bytes }
             }
             #expect(onLinks == analytic.total, "\(method): \(onLinks) B on links, analytic \(analytic.total) B")
+            // Per host too: what each host sent equals its closed-form share.
+            for h in outcome.counters.hosts {
+                #expect(h.bytesSent == Phase.allCases.reduce(0) { $0 + analytic[h.host.rawValue, $1] }, "\(method) \(h.host)")
+            }
         }
     }
 

@@ -28,6 +28,8 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
     public var granularity: Granularity
     /// Directory of user profiles (`ProfileCatalog(userDirectory:)`), nil for built-ins only.
     public var profileDirectory: String?
+    /// How phase 2 combines partials (Star, and Ring's phase-2 decoding); nil = gather–broadcast.
+    public var phase2: Phase2Pattern?
     /// Faults during the run (`Docs/Faults.md`); those naming hosts this configuration does not have
     /// (global runs on one host) do not apply to it. nil = none.
     public var faults: FaultPlan?
@@ -116,7 +118,8 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
         if let problem = CostModel.splitProblem(gpusPerHost: gpusPerHost, combine: combine, shape: model.shape) {
             throw .invalid("gpus-per-host", "\(model.name): \(problem)")
         }
-        let spec = MethodSpec(kind: method, blockSize: effectiveBlock, anchorSize: anchorSize)
+        let spec = MethodSpec(kind: method, blockSize: effectiveBlock, anchorSize: anchorSize,
+                              phase2: phase2 ?? .gatherBroadcast)
         do {
             return try spec.plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts,
                                  defaultBlock: Self.defaultBlock)

@@ -39,6 +39,8 @@ public struct ProjectionSweep: Sendable {
     public var queryLength: Int
     public var granularity: Granularity
     public var profileDirectory: String?
+    /// Phase-2 pattern of Star and Ring decoding (`phase2:`, `--phase2`); nil = gather–broadcast.
+    public var phase2: Phase2Pattern?
     /// Faults applied to every configuration (`faults:`, `--faults FILE`); nil = none.
     public var faults: FaultPlan?
     public var randomFaults: RandomFaults?
@@ -199,6 +201,7 @@ public struct ProjectionSweep: Sendable {
                 device: device, intraHostLink: intraHostLink, interHostLink: interHostLink, combine: combine,
                 blockSize: b ?? block, anchorSize: anchor, generateTokens: generate, granularity: granularity,
                 profileDirectory: profileDirectory)
+            c.phase2 = phase2 == .gatherBroadcast ? nil : phase2
             c.faults = faults.flatMap { $0.isEmpty ? nil : $0 }
             c.randomFaults = randomFaults
             return c
@@ -236,6 +239,7 @@ extension ProjectionSweep {
     /// profiles: dir                  # optional user profile directory (relative to the file)
     /// points:                        # optional, replaces context × hosts × gpus_per_host
     ///   - {context: 16K, hosts: 4, gpus_per_host: 2, block: 4K}
+    /// phase2: gather-broadcast       # or all-gather, tree (Star's and Ring's phase-2 merge)
     /// faults:                        # optional, the faults: section of Docs/Faults.md (random allowed)
     /// ```
     /// - Throws: ``StarSimError`` naming the file, field and line.
@@ -290,6 +294,9 @@ extension ProjectionSweep {
             if let p = root.optional("profiles") {
                 let d = try p.asString()
                 sweep.profileDirectory = d.hasPrefix("/") ? d : dir + "/" + d
+            }
+            if let p = root.optional("phase2") {
+                sweep.phase2 = try p.asChoice(["gather-broadcast": .gatherBroadcast, "all-gather": .allGather, "tree": .tree])
             }
             if let f = root.optional("faults") {
                 let (fixed, random) = try FaultSection.parse(f, allowRandom: true)

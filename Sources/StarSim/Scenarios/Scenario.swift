@@ -177,7 +177,7 @@ public struct Scenario: Sendable, Hashable {
                     o.queryHost = q.string == "last" ? nil : try q.asInt(range: 0...(InputLimits.realRunHosts.upperBound - 1))
                 }
                 if let p = options.optional("phase2") {
-                    o.phase2 = try p.asChoice(["gather-broadcast": .gatherBroadcast, "all-gather": .allGather])
+                    o.phase2 = try p.asChoice(["gather-broadcast": .gatherBroadcast, "all-gather": .allGather, "tree": .tree])
                 }
                 try options.finish()
             }
@@ -190,6 +190,9 @@ public struct Scenario: Sendable, Hashable {
                 }
                 if let d = options.optional("decode") {
                     o.decode = try d.asChoice(["phase2": .phase2, "last-host": .lastHost])
+                }
+                if let p = options.optional("phase2") {
+                    o.phase2 = try p.asChoice(["gather-broadcast": .gatherBroadcast, "all-gather": .allGather, "tree": .tree])
                 }
                 try options.finish()
             }
