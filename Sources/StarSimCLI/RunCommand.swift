@@ -28,7 +28,11 @@ struct Run: ParsableCommand {
     @Flag(help: "Replace existing trace files even when StarSim did not write them.")
     var force = false
 
+    @Option(name: .customLong("top-k"), help: "With --json: the top-k logits of the first generated step per method (1 to 1000).")
+    var topK: Int = 5
+
     func run() throws {
+        guard (1...1000).contains(topK) else { try fail("--top-k: \(topK) is out of range; expected 1 to 1000") }
         var s: Scenario
         do { s = try Scenario.load(file: scenario) } catch { try fail("\(error)") }
         if let traceDir { s.traceDirectory = traceDir }
@@ -50,7 +54,7 @@ struct Run: ParsableCommand {
         }
         switch output.format {
         case .json:
-            do { print(try ScenarioReport.json(result)) } catch { try fail("cannot encode JSON: \(error)", code: 1) }
+            do { print(try ScenarioReport.json(result, topK: topK)) } catch { try fail("cannot encode JSON: \(error)", code: 1) }
         case .csv:
             print(ScenarioReport.csv(result), terminator: "")
         case .table:

@@ -22,6 +22,17 @@ extension ModelSession {
         case .task(let name, let tokens):
             return prepare(task: EvaluationTask(kind: EvaluationTask.Kind(rawValue: name)!, contextTokens: tokens, seed: seed),
                            format: format)
+        case .raw(let context, let query, let expected):
+            let split = ModelSession.SplitPrompt(context: tokenizer.encode(context), query: tokenizer.encode(query),
+                                                 text: context + query)
+            return PreparedPrompt(
+                split: split, expected: expected.map { [$0] } ?? [],
+                summary: "raw text: \(split.context.count) context + \(split.query.count) query tokens", instance: nil)
+        case .tokens(let context, let query, let expected):
+            let split = ModelSession.SplitPrompt(context: context, query: query, text: tokenizer.decode(context + query))
+            return PreparedPrompt(
+                split: split, expected: expected.map { [$0] } ?? [],
+                summary: "token ids: \(context.count) context + \(query.count) query tokens", instance: nil)
         case .text(let context, let question, let expected):
             let split = splitPrompt(document: context, question: question, answerPrefix: "", format: format)
             return PreparedPrompt(

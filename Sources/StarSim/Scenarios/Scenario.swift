@@ -17,8 +17,13 @@ public struct Scenario: Sendable, Hashable {
         case passkey(contextTokens: Int, depth: Double, passkey: Int?)
         /// A synthetic long-context task from the evaluation suite.
         case task(name: String, contextTokens: Int)
-        /// Free text: `context` becomes the distributed context, `question` the query.
+        /// Free text: `context` becomes the distributed context, `question` the query (in `completion`
+        /// format a newline goes before the question; in `chat` the model's template wraps both).
         case text(context: String, question: String, expected: String?)
+        /// Text used exactly as given: `context` and `query` are tokenized separately, nothing added.
+        case raw(context: String, query: String, expected: String?)
+        /// Token ids used exactly as given (inline or from a JSON file `{"context": [...], "query": [...]}`).
+        case tokens(context: [Int32], query: [Int32], expected: String?)
     }
 
     public struct Cluster: Sendable, Hashable {
@@ -95,8 +100,8 @@ public struct Scenario: Sendable, Hashable {
 
     static func parsePrompt(_ node: ConfigNode) throws(ConfigError) -> Prompt {
         guard node.isMapping else { throw node.error("expected a mapping with 'kind', found \(node.kind)") }
-        let kind = try node.required("kind", expected: "passkey, task or text")
-            .asChoice(["passkey": 0, "task": 1, "text": 2])
+        let kind = try node.required("kind", expected: "passkey, task, text, raw or tokens")
+            .asChoice(["passkey": 0, "task": 1, "text": 2, "raw": 3, "tokens": 4])
         let prompt: Prompt
         switch kind {
         case 0:
@@ -111,14 +116,59 @@ public struct Scenario: Sendable, Hashable {
                     + EvaluationTask.Kind.allCases.map(\.rawValue).joined(separator: ", "), field: "task")
             }
             prompt = .task(name: task, contextTokens: try node.int("context_tokens", default: 4000, range: 64...1_000_000))
-        default:
+        case 2:
             let context = try node.required("context", expected: "the context text").asString()
             let question = try node.required("question", expected: "the question text").asString()
             guard !question.isEmpty else { throw node.error("must not be empty", field: "question") }
             prompt = .text(context: context, question: question, expected: try node.optional("expected")?.asString())
+        case 3:
+            let context = try node.required("context", expected: "the context text, used as given").asString()
+            let query = try node.required("query", expected: "the query text, used as given (nothing is added)").asString()
+            guard !query.isEmpty else { throw node.error("must not be empty", field: "query") }
+            prompt = .raw(context: context, query: query, expected: try node.optional("expected")?.asString())
+        default:
+            prompt = try parseTokens(node)
+        }
+        if kind >= 3, let f = node.optional("format"), try f.asString() != "completion" {
+            throw f.error("raw and tokens prompts are used exactly as given; no chat template is applied (remove format)")
         }
         try node.finish()
         return prompt
+    }
+
+    /// `kind: tokens` with `context_ids` and `query_ids` lists, or `file` (JSON `{"context": [...],
+    /// "query": [...]}`, relative to the scenario). Ids are checked against the vocabulary when the
+    /// model is loaded.
+    static func parseTokens(_ node: ConfigNode) throws(ConfigError) -> Prompt {
+        let limit = 0...Int(Int32.max)
+        let expected = try node.optional("expected")?.asString()
+        if let f = node.optional("file") {
+            if node.has("context_ids") || node.has("query_ids") {
+                throw f.error("give either file or context_ids and query_ids, not both")
+            }
+            let name = try f.asString(expected: "a JSON file with context and query token ids")
+            let path = name.hasPrefix("/") ? name : (node.file as NSString).deletingLastPathComponent.isEmpty
+                ? name : (node.file as NSString).deletingLastPathComponent + "/" + name
+            let data = try InputFile.read(path, limit: 64 << 20, expected: "a JSON token file")
+            struct Ids: Decodable { var context: [Int64]; var query: [Int64] }
+            let ids: Ids
+            do { ids = try JSONDecoder().decode(Ids.self, from: data) } catch {
+                throw f.error("\(path): expected JSON {\"context\": [ids…], \"query\": [ids…]}: \(error)")
+            }
+            guard !ids.query.isEmpty else { throw f.error("\(path): the query has no token") }
+            for (what, list) in [("context", ids.context), ("query", ids.query)] {
+                if let bad = list.first(where: { !limit.contains(Int($0)) }) {
+                    throw f.error("\(path): \(what) id \(bad) is not a token id (0 … \(Int32.max))")
+                }
+            }
+            return .tokens(context: ids.context.map { Int32($0) }, query: ids.query.map { Int32($0) }, expected: expected)
+        }
+        let context = try node.required("context_ids", expected: "a list of token ids (or file: ids.json)").asList()
+            .map { n throws(ConfigError) in Int32(try n.asInt(range: limit)) }
+        let query = try node.required("query_ids", expected: "a list of token ids").asList()
+            .map { n throws(ConfigError) in Int32(try n.asInt(range: limit)) }
+        guard !query.isEmpty else { throw node.error("must not be empty", field: "query_ids") }
+        return .tokens(context: context, query: query, expected: expected)
     }
 
     static func parseCluster(_ node: ConfigNode?) throws(ConfigError) -> Cluster {

@@ -1,4 +1,5 @@
 import Cluster
+import DistributedAttention
 import Foundation
 
 /// How a scenario run is shown: a table a person reads at a glance, or JSON a program parses.
@@ -75,8 +76,39 @@ public enum ScenarioReport {
         return out.joined(separator: "\n")
     }
 
-    /// The machine-readable report (stable key order).
-    public static func json(_ run: ScenarioRun) throws -> String {
+    /// Where each host's context lies (token indices `[lo, hi)` of the prompt, with Star's anchors):
+    /// what a researcher needs to line StarSim's blocks up with another implementation.
+    static func layout(_ method: AttentionMethod) -> [[String: Any]] {
+        switch method {
+        case .global(let p):
+            return [["host": 0, "blocks": [["tokens": [0, p.contextLength]]]]]
+        case .star(let p):
+            return (0..<p.hosts).map { h in
+                ["host": h, "blocks": p.blocks(onHost: h).map { i -> [String: Any] in
+                    let r = p.blockTokens(i)
+                    let anchor = p.anchorRun(i).map { [$0.tokens.lowerBound, $0.tokens.upperBound] }
+                    return ["block": i, "tokens": [r.lowerBound, r.upperBound], "anchor": anchor as Any]
+                }] as [String: Any]
+            }
+        case .ring(let p):
+            return (0..<p.hosts).map { h in
+                ["host": h, "blocks": p.chunks(onHost: h).map { c -> [String: Any] in
+                    let r = p.chunkTokens(c)
+                    return ["chunk": c, "tokens": [r.lowerBound, r.upperBound]]
+                }] as [String: Any]
+            }
+        }
+    }
+
+    /// The `k` largest logits of one step, `[[id, logit], …]`, largest first (ties: lower id).
+    static func topLogits(_ logits: [Float], k: Int) -> [[Any]] {
+        logits.indices.sorted { logits[$0] != logits[$1] ? logits[$0] > logits[$1] : $0 < $1 }
+            .prefix(k).map { [$0, Double(logits[$0])] }
+    }
+
+    /// The machine-readable report (stable key order). `topK`: logits of the first generated step
+    /// per method.
+    public static func json(_ run: ScenarioRun, topK: Int = 5) throws -> String {
         let methods: [[String: Any]] = run.results.map { r in
             let o = r.outcome
             let counters = o.counters
@@ -87,6 +119,8 @@ public enum ScenarioReport {
                 "answer": r.answer,
                 "score": r.score as Any,
                 "generated_ids": o.generated.map { Int($0) },
+                "layout": layout(o.method),
+                "first_step_top_logits": o.logits.first.map { topLogits($0, k: topK) } as Any,
                 "time_to_first_token_s": o.timeToFirstToken?.seconds as Any,
                 "time_per_output_token_s": o.timePerOutputToken?.seconds as Any,
                 "total_s": o.report.finish.seconds,
@@ -111,6 +145,7 @@ public enum ScenarioReport {
             "scenario": run.scenario.name, "file": run.scenario.file, "model": run.modelName,
             "prompt": run.prompt.summary, "expected": run.prompt.expected,
             "context_tokens": run.prompt.split.context.count, "query_tokens": run.prompt.split.query.count,
+            "context_ids": run.prompt.split.context.map { Int($0) }, "query_ids": run.prompt.split.query.map { Int($0) },
             "methods": methods,
         ]
         let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])

@@ -78,7 +78,17 @@ public struct ScenarioRun: Sendable {
                     "\(tokens) context tokens + \(scenario.generateTokens) generated exceed the model's context of "
                         + "\(session.model.config.contextLength) tokens")
             }
-        case .text(let context, let question, _):
+        case .tokens(let context, let query, _):
+            guard context.count + query.count + scenario.generateTokens <= session.model.config.contextLength else {
+                throw StarSimError.invalid(
+                    "\(scenario.file): prompt", "\(context.count + query.count) token ids + \(scenario.generateTokens) generated exceed the model's context of "
+                        + "\(session.model.config.contextLength) tokens")
+            }
+            let vocabulary = session.model.config.vocabularySize
+            if let bad = (context + query).first(where: { $0 < 0 || Int($0) >= vocabulary }) {
+                throw StarSimError.invalid("\(scenario.file): prompt", "token id \(bad) is outside the model's vocabulary (0 … \(vocabulary - 1))")
+            }
+        case .text(let context, let question, _), .raw(let context, let question, _):
             // About 4 bytes per token: far more text than the context can hold is refused before tokenizing.
             guard context.utf8.count + question.utf8.count <= 16 * session.model.config.contextLength else {
                 throw StarSimError.invalid(
