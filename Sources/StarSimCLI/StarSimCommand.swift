@@ -75,7 +75,7 @@ struct Validate: ParsableCommand {
         do {
             let s = try Scenario.load(file: scenario)
             if syntaxOnly {
-                print("\(scenario): fields ok — \(s.methods.map(\.name).joined(separator: ", ")) on \(s.cluster.hosts) hosts")
+                print("\(scenario): fields ok — \(s.methods.map(\.name).joined(separator: ", ")) on \(s.cluster.hostCounts.map(String.init).joined(separator: ", ")) hosts")
                 return
             }
             let p = try ScenarioRun.prepare(s)

@@ -88,4 +88,37 @@ import TestSupport
             #expect("\(error)".contains("outside the model's vocabulary"))
         }
     }
+
+    @Test func oneScenarioRunsEveryMethodOnSeveralClusterSizes() throws {
+        let yaml = """
+            name: sizes
+            model: \(ScenarioPrepareTests.modelFile)
+            prompt: {kind: tokens, context_ids: [\((0..<60).map { "\(3 + $0)" }.joined(separator: ", "))], query_ids: [5, 6]}
+            cluster: {hosts: [2, 3]}
+            methods: [global, star, ring]
+            generate: 2
+            """
+        let s = try Scenario.parse(ConfigNode.parse(yaml, file: "sizes.yaml"))
+        #expect(s.cluster.hostCounts == [2, 3] && s.cluster.hosts == 3)
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        var traced = s
+        traced.traceDirectory = dir.path
+        let prepared = try ScenarioRun.prepare(traced)
+        #expect(prepared.methods.map { "\($0.method.name)@\($0.hosts)" } == ["global@1", "star@2", "star@3", "ring@2", "ring@3"])
+        #expect(prepared.traceNames == ["sizes-global-1h-0.json", "sizes-star-2h-1.json", "sizes-star-3h-2.json",
+                                        "sizes-ring-2h-3.json", "sizes-ring-3h-4.json"])
+        let run = try ScenarioRun.execute(prepared)
+        #expect(run.results.map(\.outcome.method.hosts) == [1, 2, 3, 2, 3])
+        // Ring is exact on every size: the same tokens as global.
+        for r in run.results where r.outcome.name == "ring" { #expect(r.outcome.generated == run.results[0].outcome.generated) }
+        #expect(ScenarioReport.text(run).contains("cluster: 2, 3 hosts"))
+        #expect(run.results.allSatisfy { $0.traceFile != nil })
+        do {
+            _ = try Scenario.parse(ConfigNode.parse(yaml.replacingOccurrences(of: "[2, 3]", with: "[2, 2]"), file: "sizes.yaml"))
+            Issue.record("accepted a size given twice")
+        } catch {
+            #expect("\(error)".contains("cluster.hosts") && "\(error)".contains("twice"))
+        }
+    }
 }

@@ -27,7 +27,13 @@ public struct Scenario: Sendable, Hashable {
     }
 
     public struct Cluster: Sendable, Hashable {
-        public var hosts: Int = 4
+        /// Cluster sizes to run every method on (`hosts: 4` or `hosts: [2, 4, 8]`); global runs once, on one host.
+        public var hostCounts: [Int] = [4]
+        /// The largest cluster size (the one faults and profiles are checked against).
+        public var hosts: Int {
+            get { hostCounts.max() ?? 1 }
+            set { hostCounts = [newValue] }
+        }
         public var gpusPerHost: Int = 1
         /// Device profile name (see `starsim profiles`).
         public var device: String = "cpu-local"
@@ -57,11 +63,6 @@ public struct Scenario: Sendable, Hashable {
     public var timeline: Bool
     /// Slow or failed links, stragglers, lost hosts (`faults:`, `Docs/Faults.md`); none by default.
     public var faults: FaultPlan = .none
-
-    /// Trace file names of the methods, in scenario order: `<name>-<method>-<index>.json`.
-    public var traceNames: [String] {
-        methods.enumerated().map { "\(name)-\($0.element.name)-\($0.offset).json" }
-    }
 
     /// Loads and validates a scenario file.
     public static func load(file: String) throws(ConfigError) -> Scenario {
@@ -175,7 +176,18 @@ public struct Scenario: Sendable, Hashable {
         var c = Cluster()
         guard let node else { return c }
         guard node.isMapping else { throw node.error("expected a mapping, found \(node.kind)") }
-        c.hosts = try node.int("hosts", default: c.hosts, range: InputLimits.realRunHosts)
+        if let h = node.optional("hosts") {
+            if h.isList {
+                let list = try h.asList().map { n throws(ConfigError) in try n.asInt(range: InputLimits.realRunHosts) }
+                guard !list.isEmpty else { throw h.error("expected at least one host count") }
+                if let twice = list.first(where: { x in list.filter { $0 == x }.count > 1 }) {
+                    throw h.error("\(twice) is given twice; list each cluster size once")
+                }
+                c.hostCounts = list
+            } else {
+                c.hostCounts = [try h.asInt(range: InputLimits.realRunHosts)]
+            }
+        }
         c.gpusPerHost = try node.int("gpus_per_host", default: c.gpusPerHost, range: InputLimits.gpusPerHost)
         c.device = try node.string("device", default: c.device)
         c.intraHostLink = try node.string("intra_host_link", default: c.intraHostLink)

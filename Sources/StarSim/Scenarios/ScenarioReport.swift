@@ -12,7 +12,7 @@ public enum ScenarioReport {
         var line = "model: \(run.modelName)   prompt: \(run.prompt.summary)"
         if !run.prompt.expected.isEmpty { line += "   expected: \(run.prompt.expected.joined(separator: ", "))" }
         out.append(line)
-        out.append("cluster: \(c.hosts) hosts × \(c.gpusPerHost) \(c.device), \(c.shape); links: \(c.interHostLink) between hosts, "
+        out.append("cluster: \(c.hostCounts.map(String.init).joined(separator: ", ")) hosts × \(c.gpusPerHost) \(c.device), \(c.shape); links: \(c.interHostLink) between hosts, "
             + "\(c.intraHostLink) inside; timing: \(s.timing.rawValue)")
         out.append("")
 

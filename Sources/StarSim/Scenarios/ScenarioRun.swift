@@ -45,6 +45,15 @@ public struct ScenarioRun: Sendable {
         public var methods: [(method: MethodSpec, plan: AttentionMethod, hosts: Int)]
         /// Where the traces go (checked: writable, no foreign file in the way); nil = no traces.
         public var traces: OutputDirectory?
+
+        /// Trace file names, one per entry of ``methods``: `<name>-<method>-<index>.json`, with
+        /// `-<H>h` before the index when the scenario lists several cluster sizes.
+        public var traceNames: [String] {
+            let sizes = scenario.cluster.hostCounts.count > 1
+            return methods.enumerated().map { i, m in
+                "\(scenario.name)-\(m.method.name)\(sizes ? "-\(m.hosts)h" : "")-\(i).json"
+            }
+        }
     }
 
     /// Resolves profiles, loads the model, prepares the prompt and builds every method's plan.
@@ -66,7 +75,6 @@ public struct ScenarioRun: Sendable {
             }
         }
         let traces = scenario.traceDirectory.map { OutputDirectory($0, option: "\(scenario.file): trace", force: force) }
-        try traces?.check(names: scenario.traceNames)
         progress("loading model \(scenario.modelFile ?? StarSimPaths.defaultModelFile)")
         let session = try ModelSession(path: scenario.modelFile)
         // A synthetic prompt longer than the model's context is refused before it is built.
@@ -110,16 +118,21 @@ public struct ScenarioRun: Sendable {
         }
         var methods: [(method: MethodSpec, plan: AttentionMethod, hosts: Int)] = []
         for (i, m) in scenario.methods.enumerated() {
-            let hosts = m == .global ? 1 : scenario.cluster.hosts
-            do {
-                let plan = try m.plan(contextLength: prompt.split.context.count, queryLength: prompt.split.query.count,
-                                      hosts: hosts, field: "methods[\(i)]")
-                methods.append((m, plan, hosts))
-            } catch {
-                throw StarSimError.invalid(scenario.file, error.description)
+            // Every cluster size of `cluster.hosts`; global runs once, on one host.
+            for hosts in m == .global ? [1] : scenario.cluster.hostCounts {
+                do {
+                    let plan = try m.plan(contextLength: prompt.split.context.count, queryLength: prompt.split.query.count,
+                                          hosts: hosts, field: "methods[\(i)]")
+                    methods.append((m, plan, hosts))
+                } catch {
+                    let size = scenario.cluster.hostCounts.count > 1 ? " (on \(hosts) hosts)" : ""
+                    throw StarSimError.invalid(scenario.file, error.description + size)
+                }
             }
         }
-        return Prepared(scenario: scenario, setup: setup, session: session, prompt: prompt, methods: methods, traces: traces)
+        let prepared = Prepared(scenario: scenario, setup: setup, session: session, prompt: prompt, methods: methods, traces: traces)
+        try traces?.check(names: prepared.traceNames)
+        return prepared
     }
 
     /// Prepares the scenario (see `prepare`) and runs each method in scenario order.
@@ -167,7 +180,7 @@ public struct ScenarioRun: Sendable {
                 ?? EvaluationTask.Instance(context: "", question: "", answerPrefix: "", expected: prompt.expected).score(answer))
             var traceFile: String?
             if let traces = prepared.traces {
-                traceFile = try traces.write(TraceWriter.chromeTraceJSON(outcome.report.log), name: scenario.traceNames[i])
+                traceFile = try traces.write(TraceWriter.chromeTraceJSON(outcome.report.log), name: prepared.traceNames[i])
             }
             progress("  \(m.name): done in \(String(format: "%.1f", outcome.wallSeconds)) s wall, \(outcome.report.finish) simulated")
             results.append(MethodResult(outcome: outcome, answer: answer, score: score, traceFile: traceFile,
