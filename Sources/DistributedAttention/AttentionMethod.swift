@@ -76,7 +76,8 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .star(let p):
             return "star(L \(p.contextLength), q \(p.queryLength), block \(p.blockSize), anchor \(p.anchorSize) \(p.anchorSource), hosts \(p.hosts), query host \(p.queryHost), \(p.phase2))"
         case .ring(let p):
-            return "ring(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts), \(p.partition), decode \(p.decode), \(p.phase2))"
+            return "ring(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts), \(p.partition), decode \(p.decode), \(p.phase2)"
+                + (p.exchange == .ring ? ")" : ", exchange \(p.exchange.rawValue))")
         case .global(let p):
             return "global(L \(p.contextLength), q \(p.queryLength))"
         }

@@ -24,6 +24,7 @@ struct RingPrefill: Sendable {
     private var attends = 0
     private var received = 0
     private var buffered: [Int: [Int]] = [:]  // layer → origins received early
+    private var gathered: [Int] = []  // all-gather: origins of this layer's blocks here so far
 
     init(plan: RingPlan, host: Int, shape: ModelShape, coarse: Bool, keepReceived: Bool) {
         self.plan = plan
@@ -75,6 +76,21 @@ struct RingPrefill: Sendable {
             received += 1
             if next != origin { out.append(.send(to: next, kvMessage(origin: origin))) }
         }
+        if plan.exchange == .allGather {
+            // All-gather CP: attend once, to every block, when the gather is complete.
+            gathered.append(origin)
+            guard gathered.count == plan.hosts else { return out }
+            let origins = gathered.sorted()
+            gathered = []
+            let keyRuns = origins.flatMap { plan.runs(onHost: $0) }
+            let id = ids.make()
+            outstanding[id] = host
+            attends += 1
+            return out + [.compute(id, .attend(
+                layer: layer, queries: segment, keys: keyRuns.map(\.kv),
+                visiblePairs: VisiblePairs.count(queries: segment.runs, keys: keyRuns),
+                keyTokens: keyRuns.reduce(0) { $0 + $1.count }))]
+        }
         let keyRuns = plan.runs(onHost: origin)
         let pairs = VisiblePairs.count(queries: segment.runs, keys: keyRuns)
         if pairs > 0 {
@@ -111,7 +127,14 @@ struct RingPrefill: Sendable {
     mutating func completed(_ id: OpID, _ ids: inout OpCounter) -> [Directive]? {
         if let origin = outstanding.removeValue(forKey: id) {
             var out: [Directive] = []
-            if origin != host && !keepReceived { out += blocks(of: origin).map { .dropKV(layer: layer, $0) } }
+            if plan.exchange == .allGather {
+                // The gathered blocks are used up (the one attend covered them all).
+                if !keepReceived {
+                    for o in 0..<plan.hosts where o != host { out += blocks(of: o).map { .dropKV(layer: layer, $0) } }
+                }
+            } else if origin != host && !keepReceived {
+                out += blocks(of: origin).map { .dropKV(layer: layer, $0) }
+            }
             return out + checkLayer(&ids)
         }
         guard let w = waiting, w == id else { return nil }

@@ -29,12 +29,26 @@ public struct RingPlan: Hashable, Sendable {
     public let decode: Decode
     /// Merge pattern when `decode == .phase2`.
     public let phase2: Phase2Pattern
+    /// How each layer's K,V blocks reach the other hosts.
+    public let exchange: Exchange
+
+    /// How the prefill's K,V move (`Docs/AllGatherCP.md`).
+    public enum Exchange: String, Hashable, Sendable, CaseIterable, Codable {
+        /// Ring Attention: a block is passed host to host around the ring, `hosts − 1` steps.
+        case ring
+        /// All-gather context parallelism (Llama 3's CP, vLLM/SGLang prefill CP, Megatron
+        /// `all_gather`): each layer's K,V blocks are all-gathered — as NCCL does it on one NIC per
+        /// host, a ring all-gather: the same blocks over the same links as Ring Attention — and each
+        /// host then attends its queries to the full K,V in one kernel. Same bytes; the transfer is
+        /// not hidden under per-step attention, and every host holds the whole layer's K,V at once.
+        case allGather = "all-gather"
+    }
 
     /// Validates and builds a plan.
     /// - Throws: ``PlanError`` naming the field, its value and what was expected.
     public init(
         contextLength: Int, queryLength: Int, hosts: Int, partition: Partition = .contiguous,
-        decode: Decode = .phase2, phase2: Phase2Pattern = .gatherBroadcast
+        decode: Decode = .phase2, phase2: Phase2Pattern = .gatherBroadcast, exchange: Exchange = .ring
     ) throws(PlanError) {
         func fail(_ field: String, _ value: Int, _ expected: String) -> PlanError {
             PlanError(.invalid(owner: "RingPlan", field: field, value: value, expected: expected))
@@ -54,6 +68,7 @@ public struct RingPlan: Hashable, Sendable {
         self.partition = partition
         self.decode = decode
         self.phase2 = phase2
+        self.exchange = exchange
     }
 
     /// The query host of phase 2 / the decoding host of `.lastHost`: `hosts − 1`.

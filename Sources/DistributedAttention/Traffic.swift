@@ -89,11 +89,13 @@ extension RingPlan {
     /// - prefill: per layer, host `r` sends at steps `0..<hosts−1` the K,V of the block of host
     ///   `(r − step) mod hosts` (`tokens · 2·kvHeads·headDim·bytes`); with equal blocks of `b` tokens
     ///   that is `(hosts−1) · layers · 2·b·kvHeads·headDim·bytes` per host;
+    ///   the all-gather exchange moves the same blocks the same way (a ring all-gather);
     /// - `.phase2` decode: as ``StarPlan/analyticTraffic(shape:sampledTokens:)`` with query host `hosts − 1`;
     /// - `.lastHost` decode: nothing.
     public func analyticTraffic(shape: ModelShape, sampledTokens: Int) -> TrafficTable {
         precondition(sampledTokens >= 1, "analyticTraffic: sampledTokens must be at least 1")
         var t = TrafficTable(hosts: hosts)
+        // The all-gather exchange moves the same blocks over the same ring (NCCL's ring all-gather).
         for r in 0..<hosts {
             for step in 0..<(hosts - 1) {
                 t[r, .contextEncoding] +=

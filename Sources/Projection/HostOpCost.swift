@@ -7,7 +7,7 @@ import DistributedAttention
 ///
 /// - Intra-host transfers (pipeline hand-offs between layer slices, tensor-parallel all-reduces)
 ///   are serial with the op's kernels: each costs `intra latency + bytes / intra bandwidth`.
-/// - Ring prefill (`method` is a ring, an `attend` of the context phase): the attention is a ring
+/// - Ring prefill (`method` is a ring with the ring exchange, an `attend` of the context phase): the attention is a ring
 ///   step, ``CostModel/ringStepCost(queries:keyTokens:visiblePairs:)``. When the device's ring
 ///   steps do not overlap the exchange (``RingStepParameters/overlapsTransfer`` false, a naive
 ///   ring), the attention of a block *received* from another host also charges the blocking
@@ -27,7 +27,8 @@ public struct HostOpCost: Sendable {
         self.costModel = costModel
         self.intraHostLink = intraHostLink
         self.interHostLink = interHostLink
-        if case .ring(let plan) = method {
+        if case .ring(let plan) = method, plan.exchange == .ring {
+            // Ring steps only: all-gather CP attends each gathered block with the local kernel.
             localRingBlocks = Set(plan.chunks(onHost: host).map { KVRef.block($0) })
         } else {
             localRingBlocks = nil

@@ -195,8 +195,10 @@ public struct MemoryModel: Sendable {
         c.activations = activationBytes(tokens: own) + Int64(own) * Int64(s.heads * s.headDim + s.heads) * 4  // fp32 accumulators
         if p.hosts > 1 {
             let largest = (0..<p.hosts).map { p.contextTokens(onHost: $0) }.max() ?? 0
-            // The block being attended and the one arriving, for one layer.
-            c.communication = 2 * Int64(largest) * Int64(s.kvBytesPerTokenPerLayer)
+            // Ring: the block being attended and the one arriving, for one layer; all-gather: every
+            // host's block of the layer may be here at once.
+            let held = p.exchange == .ring ? 2 : p.hosts
+            c.communication = Int64(held) * Int64(largest) * Int64(s.kvBytesPerTokenPerLayer)
         }
         c.logits = logitsBytes(tokens: own)
         let d: MemoryBreakdown

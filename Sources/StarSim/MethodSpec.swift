@@ -15,12 +15,17 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     case ring
     /// Ring Attention with the zigzag partition (exact).
     case ringZigzag = "ring-zigzag"
+    /// All-gather context parallelism, contiguous shards (exact; `Docs/AllGatherCP.md`).
+    case allGather = "allgather"
+    /// All-gather context parallelism, zigzag shards (SGLang's zigzag prefill CP; exact).
+    case allGatherZigzag = "allgather-zigzag"
 
     /// The methods projections sweep by default (the ablations are for accuracy runs).
     public static let standard: [MethodKind] = [.global, .star, .ring, .ringZigzag]
 
     public var isStar: Bool { self == .star || self == .starNoAnchor || self == .starPrevious }
-    public var isRing: Bool { self == .ring || self == .ringZigzag }
+    /// Ring Attention or all-gather CP: the context sharded over hosts, K,V exchanged every layer.
+    public var isRing: Bool { self == .ring || self == .ringZigzag || self == .allGather || self == .allGatherZigzag }
 
     /// Parses a method name (case and surrounding spaces ignored).
     /// - Throws: ``StarSimError`` naming `field` and listing the known names.
@@ -58,6 +63,8 @@ public enum MethodSpec: Sendable, Hashable {
         public var decode: RingPlan.Decode = .phase2
         /// How `.phase2` decoding combines partials.
         public var phase2: Phase2Pattern = .gatherBroadcast
+        /// `ring` (Ring Attention) or `all-gather` (all-gather CP).
+        public var exchange: RingPlan.Exchange = .ring
         public init() {}
     }
 
@@ -73,9 +80,10 @@ public enum MethodSpec: Sendable, Hashable {
             o.anchorSource = kind == .starPrevious ? .previousBlock : .firstBlock
             o.phase2 = phase2
             self = .star(o)
-        case .ring, .ringZigzag:
+        case .ring, .ringZigzag, .allGather, .allGatherZigzag:
             var o = RingOptions()
-            o.partition = kind == .ringZigzag ? .zigzag : .contiguous
+            o.partition = kind == .ringZigzag || kind == .allGatherZigzag ? .zigzag : .contiguous
+            o.exchange = kind == .allGather || kind == .allGatherZigzag ? .allGather : .ring
             o.phase2 = phase2
             self = .ring(o)
         }
@@ -88,7 +96,7 @@ public enum MethodSpec: Sendable, Hashable {
         case .global: return "global"
         case .star(let o): return "star" + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
         case .ring(let o):
-            return (o.partition == .zigzag ? "ring-zigzag" : "ring")
+            return (o.exchange == .allGather ? "allgather" : "ring") + (o.partition == .zigzag ? "-zigzag" : "")
                 + (o.phase2 == .gatherBroadcast || o.decode != .phase2 ? "" : "+\(o.phase2.rawValue)")
         }
     }
@@ -117,7 +125,7 @@ public enum MethodSpec: Sendable, Hashable {
                 anchorSource: o.anchorSource, hosts: hosts, queryHost: o.queryHost, phase2: o.phase2))
         case .ring(let o):
             return .ring(try RingPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts,
-                                      partition: o.partition, decode: o.decode, phase2: o.phase2))
+                                      partition: o.partition, decode: o.decode, phase2: o.phase2, exchange: o.exchange))
         }
     }
 

@@ -105,11 +105,11 @@ struct ProgramTests {
                     for pattern in Phase2Pattern.allCases {
                         for granularity in [Granularity.perLayer, .coarse] {
                             for n in [1, 3] {
-                                for seed in schedules {
+                                for (seed, exchange) in schedules.flatMap({ s in RingPlan.Exchange.allCases.map { (s, $0) } }) {
                                     let plan = try RingPlan(
                                         contextLength: length, queryLength: q, hosts: hosts, partition: partition,
-                                        decode: decode, phase2: pattern)
-                                    let what = "ring L\(length) H\(hosts) \(partition) \(decode) \(pattern) \(granularity) n\(n) seed \(String(describing: seed))"
+                                        decode: decode, phase2: pattern, exchange: exchange)
+                                    let what = "ring L\(length) H\(hosts) \(partition) \(decode) \(pattern) \(exchange) \(granularity) n\(n) seed \(String(describing: seed))"
                                     var shell = SymbolicShell(
                                         programs: plan.programs(shape: tinyShape, granularity: granularity),
                                         shape: tinyShape, sampledTokens: n, shuffleSeed: seed)

@@ -250,6 +250,9 @@ public struct Scenario: Sendable, Hashable {
                 if let p = options.optional("partition") {
                     o.partition = try p.asChoice(["contiguous": .contiguous, "zigzag": .zigzag])
                 }
+                if let e = options.optional("exchange") {
+                    o.exchange = try e.asChoice(["ring": .ring, "all-gather": .allGather])
+                }
                 if let d = options.optional("decode") {
                     o.decode = try d.asChoice(["phase2": .phase2, "last-host": .lastHost])
                 }
