@@ -250,6 +250,17 @@ public struct FaultOutcome: Sendable, Hashable {
     /// Messages with no path around a failed link, which waited for it.
     public var waitingMessages = 0
     public var recoveries: [Recovery] = []
+    /// Faults that would have started after the run ended, so did not happen.
+    public var notHappened: [Late] = []
+
+    /// A fault that starts at or after the end of the run.
+    public struct Late: Sendable, Hashable, CustomStringConvertible {
+        /// The field of its start (`faults.host_loss[0].at_seconds`).
+        public var field: String
+        public var at: SimInstant
+        public var runEnded: SimInstant
+        public var description: String { "\(field): \(at) is after the run ended at \(runEnded)" }
+    }
     public init() {}
 }
 

@@ -503,16 +503,15 @@ actor Scheduler<Payload: Sendable> {
                                          workLost: workLost))
     }
 
-    /// After a completed run: a fault that would only have started after its end is an input error.
+    /// After a completed run: the faults that would only have started after its end did not happen
+    /// (`FaultOutcome.notHappened`; the front ends refuse a fault that happens in none of their runs).
     private func checkFaultsHappened() {
         let end = now
         var late: [(String, SimInstant)] = []
         for f in options.faults.links where f.window.from >= end && end > .zero { late.append(("\(f.field).from_seconds", f.window.from)) }
         for f in options.faults.stragglers where f.window.from >= end && end > .zero { late.append(("\(f.field).from_seconds", f.window.from)) }
         for f in options.faults.hostLosses where f.at >= end { late.append(("\(f.field).at_seconds", f.at)) }
-        if let (field, at) = late.first {
-            errors.append(.invalidFault(field: field, reason: "\(at) is after the run ended at \(end); a fault must start within the run"))
-        }
+        faultLog.notHappened = late.map { .init(field: $0.0, at: $0.1, runEnded: end) }
     }
 
     /// Waits (on real uv timers) until the wall clock reaches the instant that corresponds to

@@ -106,6 +106,16 @@ struct Project: ParsableCommand {
                     + "\(configs[i].effectiveHosts) hosts, \(TokenCount.format(configs[i].contextLength))): "
                     + "\(events / 1000)K events, \(time) simulated")
             })
+        // A fault that happened in no configuration's run is bad input (it starts after every end).
+        let faulted = results.compactMap(\.faulted).filter { $0.error == nil }
+        if !faulted.isEmpty {
+            let perRun = faulted.map { Set($0.notHappened.map { $0.components(separatedBy: ":")[0] }) }
+            let lateEverywhere = perRun.dropFirst().reduce(perRun[0]) { $0.intersection($1) }
+            if let field = lateEverywhere.sorted().first {
+                let example = faulted.flatMap(\.notHappened).first { $0.hasPrefix(field + ":") } ?? field
+                try fail("--faults: \(example) — in every configuration; a fault must start within the run")
+            }
+        }
         if calibratedOnly {
             let outside = results.enumerated().compactMap { i, r -> String? in
                 guard let c = r.coverage, c.status != .calibrated else { return nil }

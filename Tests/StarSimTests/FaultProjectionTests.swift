@@ -1,9 +1,10 @@
 import Cluster
 import ConfigFiles
 import Foundation
-import StarSim
 import Testing
 import TestSupport
+@testable import StarSim
+@testable import StarSimCLI
 
 /// Faults in projections (`project --faults`, a sweep's `faults:`) and the `faults:` section's input
 /// checks.
@@ -156,6 +157,49 @@ import TestSupport
         let star = try #require((json["methods"] as? [[String: Any]])?[1]["faults"] as? [String: Any])
         #expect((star["total_s"] as? Double).map { $0 > (star["total_fault_free_s"] as? Double ?? .infinity) } == true)
         #expect(star["critical_resource"] as? String == "host1")
+    }
+
+    /// A fault after the end of some methods' runs happens only in the others (the report says so);
+    /// after the end of every run it is refused, naming the field.
+    @Test func aFaultAfterTheEndOfARunDoesNotHappenInIt() throws {
+        let base = try ScenarioPrepareTests.scenario(methods: "[global, star]", hosts: 2)
+        let clean = try ScenarioRun.execute(base)
+        let ends = clean.results.map(\.outcome.report.finish)
+        let (fast, slow) = (ends.min()!, ends.max()!)
+        #expect(fast < slow)
+        var s = base
+        let between = SimInstant(nanoseconds: (fast.nanoseconds + slow.nanoseconds) / 2)
+        s.faults = FaultPlan(hostLosses: [.init(host: HostID(0), at: between, field: "faults.host_loss[0]")], recoveryDelay: .milliseconds(1))
+        let run = try ScenarioRun.execute(s)
+        let late = run.results.filter { !$0.outcome.report.faults.notHappened.isEmpty }
+        #expect(late.count == 1 && late[0].outcome.report.finish == fast)
+        #expect(run.results.contains { !$0.outcome.report.faults.recoveries.isEmpty })
+        #expect(ScenarioReport.text(run).contains("did not happen — faults.host_loss[0].at_seconds"))
+        s.faults.hostLosses[0].at = slow + .milliseconds(1)
+        do {
+            _ = try ScenarioRun.execute(s)
+            Issue.record("a fault after every run was accepted")
+        } catch {
+            #expect("\(error)".contains("faults.host_loss[0].at_seconds"))
+            #expect("\(error)".contains("after the end of every run"))
+        }
+    }
+
+    @Test func projectRefusesAFaultThatHappensInNoConfiguration() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let late = try dir.write("late.yaml", "faults:\n  host_loss:\n    - {host: 1, at_seconds: 5000}\n")
+        var command = try StarSimCommand.parseAsRoot(["project", "--model", "llama-3.1-8b", "--context", "16K", "--hosts", "4",
+                                                      "--methods", "star,ring", "--faults", late])
+        do { try command.run(); Issue.record("accepted a fault after every run") } catch let f as CommandFailure {
+            #expect(f.code == 2)
+            #expect(f.message.contains("faults.host_loss[0].at_seconds") && f.message.contains("every configuration"))
+        }
+        let bad = try dir.write("bad.yaml", "faults:\n  stragglers:\n    - {host: 1, speed_factor: 0}\n")
+        command = try StarSimCommand.parseAsRoot(["project", "--faults", bad])
+        do { try command.run(); Issue.record("accepted speed_factor 0") } catch let f as CommandFailure {
+            #expect(f.code == 2 && f.message.contains("faults.stragglers[0].speed_factor"))
+        }
     }
 
     @Test func theShippedFaultFilesLoad() throws {

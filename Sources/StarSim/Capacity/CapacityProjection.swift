@@ -72,6 +72,7 @@ public enum CapacityProjection {
                     figures.restartedHosts = o.recoveries.map(\.restartedHosts.count)
                     figures.workLostSeconds = o.recoveries.reduce(0) { $0 + $1.workLost.seconds }
                     figures.criticalResource = f.criticalPath.heaviestResource?.name
+                    figures.notHappened = o.notHappened.map(\.description)
                     if let trace {
                         let name = (trace.name as NSString).deletingPathExtension + "-faults.json"
                         try trace.directory.write(TraceWriter.chromeTraceJSON(f.report.log), name: name)

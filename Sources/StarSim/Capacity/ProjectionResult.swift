@@ -174,5 +174,8 @@ public struct FaultedFigures: Sendable, Hashable, Codable {
     public var criticalResource: String?
     /// Fault fields that name hosts this configuration does not have.
     public var skippedFaults: [String] = []
+    /// Faults that would have started after this configuration's faulted run ended
+    /// (`faults.links[0].from_seconds: 50s is after the run ended at 12.8s`).
+    public var notHappened: [String] = []
     public init() {}
 }

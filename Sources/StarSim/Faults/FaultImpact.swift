@@ -19,6 +19,8 @@ public struct FaultImpact: Sendable {
     public var critical: (name: String, seconds: Double)?
     /// Fault fields that did not apply to this method's cluster.
     public var skipped: [String]
+    /// Faults that would have started after this method's run ended.
+    public var notHappened: [FaultOutcome.Late]
 
     public init(faulted: MethodOutcome, faultFree: MethodOutcome?, skipped: [String]) {
         method = faulted.name
@@ -32,6 +34,7 @@ public struct FaultImpact: Sendable {
         critical = faulted.report.log.records.isEmpty ? nil
             : faulted.criticalPath.heaviestResource.map { ($0.name, $0.time.seconds) }
         self.skipped = skipped
+        notHappened = f.notHappened
     }
 
     /// `1.23 s → 1.40 s (+14%)`.
@@ -77,6 +80,7 @@ public struct FaultImpact: Sendable {
             "bytes_resent": bytesResent, "rerouted_messages": reroutedMessages, "waiting_messages": waitingMessages,
             "critical_resource": critical?.name as Any, "critical_resource_s": critical?.seconds as Any,
             "skipped_faults": skipped,
+            "faults_not_happened": notHappened.map(\.description),
             "recoveries": recoveries.map { r in [
                 "host": r.host.rawValue, "field": r.field, "lost_at_s": r.lostAt.seconds,
                 "spare_starts_at_s": r.spareStartsAt.seconds, "restarted_hosts": r.restartedHosts.map(\.rawValue),

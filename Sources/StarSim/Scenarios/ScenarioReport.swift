@@ -35,6 +35,9 @@ public enum ScenarioReport {
             for r in run.results where !r.skippedFaults.isEmpty {
                 out.append("  \(r.outcome.name) runs on \(r.outcome.method.hosts) host(s): \(r.skippedFaults.joined(separator: ", ")) did not apply")
             }
+            for r in run.results {
+                for late in r.outcome.report.faults.notHappened { out.append("  \(r.outcome.name): did not happen — \(late)") }
+            }
         }
 
         out.append("")

@@ -186,7 +186,23 @@ public struct ScenarioRun: Sendable {
             results.append(MethodResult(outcome: outcome, answer: answer, score: score, traceFile: traceFile,
                                         faultFree: faultFree, skippedFaults: skipped))
         }
+        try Self.checkFaultsHappened(results, file: scenario.file)
         return ScenarioRun(scenario: scenario, prompt: prompt, modelName: session.modelName, results: results)
+    }
+
+    /// A fault that started after the end of every method's run it applied to is bad input: it never
+    /// happened. (After some methods' end only: those runs did not see it, and the report says so.)
+    static func checkFaultsHappened(_ results: [MethodResult], file: String) throws {
+        let late = results.map { Dictionary($0.outcome.report.faults.notHappened.map { ($0.field, $0) }, uniquingKeysWith: { a, _ in a }) }
+        let fields = Set(late.flatMap(\.keys)).sorted()
+        for field in fields {
+            let prefix = field.split(separator: ".").dropLast().joined(separator: ".")
+            let applied = results.indices.filter { !results[$0].skippedFaults.contains(prefix) }
+            guard applied.allSatisfy({ late[$0][field] != nil }) else { continue }
+            let longest = applied.compactMap { late[$0][field]?.runEnded }.max() ?? .zero
+            let at = late.compactMap { $0[field]?.at }.first ?? .zero
+            throw StarSimError.invalid(file, "\(field): \(at) is after the end of every run it applies to (the longest ended at \(longest)); a fault must start within the run")
+        }
     }
 
     /// The cluster of a scenario, with profile names resolved (errors name the field and list the known names).
