@@ -156,7 +156,7 @@ struct Project: ParsableCommand {
         s.generate = generate
         s.queryLength = query
         guard let pattern = Phase2Pattern(rawValue: phase2) else {
-            throw .invalidValue("--phase2", phase2, "gather-broadcast, all-gather or tree")
+            throw .invalidValue("--phase2", phase2, "one of " + Phase2Pattern.allCases.map(\.rawValue).joined(separator: ", "))
         }
         s.phase2 = pattern
         switch granularity {

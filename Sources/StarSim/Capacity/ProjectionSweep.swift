@@ -296,7 +296,7 @@ extension ProjectionSweep {
                 sweep.profileDirectory = d.hasPrefix("/") ? d : dir + "/" + d
             }
             if let p = root.optional("phase2") {
-                sweep.phase2 = try p.asChoice(["gather-broadcast": .gatherBroadcast, "all-gather": .allGather, "tree": .tree])
+                sweep.phase2 = try Scenario.phase2Pattern(p)
             }
             if let f = root.optional("faults") {
                 let (fixed, random) = try FaultSection.parse(f, allowRandom: true)

@@ -172,6 +172,14 @@ public struct Scenario: Sendable, Hashable {
         return .tokens(context: context, query: query, expected: expected)
     }
 
+    /// A `phase2:` value, spelled as `Phase2Pattern`'s raw values (the one spelling everywhere).
+    static func phase2Pattern(_ node: ConfigNode) throws(ConfigError) -> Phase2Pattern {
+        let names = Phase2Pattern.allCases.map(\.rawValue).joined(separator: ", ")
+        let text = try node.asString(expected: "one of \(names)")
+        guard let pattern = Phase2Pattern(rawValue: text) else { throw node.error("'\(text)' is not one of: \(names)") }
+        return pattern
+    }
+
     static func parseCluster(_ node: ConfigNode?) throws(ConfigError) -> Cluster {
         var c = Cluster()
         guard let node else { return c }
@@ -239,7 +247,7 @@ public struct Scenario: Sendable, Hashable {
                     o.queryHost = q.string == "last" ? nil : try q.asInt(range: 0...(InputLimits.realRunHosts.upperBound - 1))
                 }
                 if let p = options.optional("phase2") {
-                    o.phase2 = try p.asChoice(["gather-broadcast": .gatherBroadcast, "all-gather": .allGather, "tree": .tree])
+                    o.phase2 = try Self.phase2Pattern(p)
                 }
                 try options.finish()
             }
@@ -257,7 +265,7 @@ public struct Scenario: Sendable, Hashable {
                     o.decode = try d.asChoice(["phase2": .phase2, "last-host": .lastHost])
                 }
                 if let p = options.optional("phase2") {
-                    o.phase2 = try p.asChoice(["gather-broadcast": .gatherBroadcast, "all-gather": .allGather, "tree": .tree])
+                    o.phase2 = try Self.phase2Pattern(p)
                 }
                 try options.finish()
             }
