@@ -4,7 +4,7 @@ import Foundation
 /// critical path).
 extension RunLog.Record {
     /// The record's id (unique within a run).
-    var recordID: Int {
+    public var recordID: Int {
         switch self {
         case .compute(let c): c.id
         case .transfer(let t): t.id
@@ -14,7 +14,7 @@ extension RunLog.Record {
     }
 
     /// Start instant (`sent` for transfers, `at` for point records).
-    var startTime: SimInstant {
+    public var startTime: SimInstant {
         switch self {
         case .compute(let c): c.start
         case .transfer(let t): t.sent
@@ -24,7 +24,7 @@ extension RunLog.Record {
     }
 
     /// End instant (`delivered` for transfers, `at` for point records).
-    var endTime: SimInstant {
+    public var endTime: SimInstant {
         switch self {
         case .compute(let c): c.end
         case .transfer(let t): t.delivered
@@ -34,7 +34,7 @@ extension RunLog.Record {
     }
 
     /// The host doing the work: the computing host, or the sender of a transfer.
-    var actingHost: HostID {
+    public var actingHost: HostID {
         switch self {
         case .compute(let c): c.host
         case .transfer(let t): t.from
@@ -43,7 +43,7 @@ extension RunLog.Record {
         }
     }
 
-    var dependencies: [Int] {
+    public var dependencies: [Int] {
         switch self {
         case .compute(let c): c.dependsOn
         case .transfer(let t): t.dependsOn
@@ -52,14 +52,14 @@ extension RunLog.Record {
     }
 
     /// Compute and transfer records take time; memory and mark records are points.
-    var hasDuration: Bool {
+    public var hasDuration: Bool {
         switch self {
         case .compute, .transfer: true
         case .memory, .mark: false
         }
     }
 
-    var label: String {
+    public var label: String {
         switch self {
         case .compute(let c): c.label
         case .transfer(let t): t.label
@@ -68,7 +68,7 @@ extension RunLog.Record {
         }
     }
 
-    var phase: PhaseTag {
+    public var phase: PhaseTag {
         switch self {
         case .compute(let c): c.phase
         case .transfer(let t): t.phase
@@ -139,4 +139,11 @@ public func formatBytes(_ bytes: Int) -> String {
     }
     if value.1 == "B" { return "\(bytes) B" }
     return String(format: "%.2f", value.0) + " " + value.1
+}
+
+extension RunLog {
+    /// Messages in the log (transfer records).
+    public var messageCount: Int {
+        records.reduce(0) { n, r in if case .transfer = r { n + 1 } else { n } }
+    }
 }

@@ -11,7 +11,7 @@ protocol OpBackend: AnyObject {
     /// The token chosen by the last `.sample` (after its work ran).
     var sampledToken: Int32 { get }
     func data(for message: DistributedAttention.Message) -> Data
-    func receive(_ message: DistributedAttention.Message, data: Data)
+    func receive(_ message: DistributedAttention.Message, from: Int, data: Data)
     func dropKV(layer: Int, _ ref: KVRef)
     func dropHidden(_ segment: Segment)
 }
@@ -70,7 +70,7 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
             let perBlock = blocks.isEmpty ? 0 : tokens / blocks.count
             for ref in blocks { account(ref, layer: layer, tokens: perBlock, host) }
         }
-        backend.receive(m, data: message.payload.data)
+        backend.receive(m, from: message.from.rawValue, data: message.payload.data)
         apply(program.handle(.received(m, from: message.from.rawValue)), host)
     }
 

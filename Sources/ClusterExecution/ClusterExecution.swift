@@ -71,6 +71,8 @@ public struct MethodOutcome: Sendable {
     public var wallSeconds: Double
     /// Real runs: the query host's logits `[vocab]` before each sampled token (empty for projections).
     public var logits: [[Float]] = []
+    /// Real runs with a probe point: the query host's phase-2 merge at that layer and head.
+    public var mergeProbe: MergeProbe?
 
     /// Instants at which each `sample` step of the query host ended, in order.
     public var sampleEnds: [SimInstant]

@@ -40,6 +40,8 @@ final class HostTensors: OpBackend {
     private var stores: [KVRef: [Store]] = [:]
     private var localPartials: [Key: [AttentionPartial]] = [:]
     private var remotePartials: [Key: [AttentionPartial]] = [:]
+    /// The sender of each remote partial, in the order of `remotePartials`.
+    private var remoteSources: [Key: [Int]] = [:]
     private var mergedOutputs: [Key: [Float]] = [:]
     private var lastLogits: [Float] = []
     /// Every logits row this host computed, in order (the query host: one per sampled token).
@@ -48,11 +50,33 @@ final class HostTensors: OpBackend {
     /// Context + query tokens: generated token `n` is sequence index `promptLength + n`.
     let promptLength: Int
 
-    init(model: LlamaModel, sequence: [Int32]) {
+    /// This host's index.
+    let host: Int
+    /// Where to observe the query's merge (nil: nowhere).
+    let probePoint: MergeProbe.Point?
+    /// What was observed there (the query host's, once its query passed that layer).
+    private(set) var probe: MergeProbe?
+
+    init(model: LlamaModel, sequence: [Int32], host: Int = 0, probe: MergeProbe.Point? = nil) {
         self.model = model
         self.sequence = sequence
+        self.host = host
+        probePoint = probe
         promptLength = sequence.count
         geometry = model.attentionGeometry
+    }
+
+    /// Whether `segment` at `layer` is the probed one (the query, at the probe's layer).
+    private func probed(layer: Int, _ s: Segment) -> MergeProbe.Point? {
+        guard let p = probePoint, p.layer == layer, s.role == .query else { return nil }
+        return p
+    }
+
+    /// Row `row`, head `head` of a partial: its lse and first values.
+    private func probeValues(_ p: AttentionPartial, row: Int, head: Int) -> (lse: Float, values: [Float]) {
+        let base = row * geometry.queryWidth + head * geometry.headDim
+        let n = min(MergeProbe.shownValues, geometry.headDim)
+        return (p.lse[row * geometry.heads + head], Array(p.output[base..<(base + n)]))
     }
 
     /// The token chosen by the last `.sample`.
@@ -76,8 +100,17 @@ final class HostTensors: OpBackend {
             attend(layer: layer, segment: s, keys: keys)
         case .merge(let layer, let s, let parts):
             let key = Key(layer: layer, segment: s)
-            let all = localPartials.removeValue(forKey: key, default: []) + remotePartials.removeValue(forKey: key, default: [])
+            let local = localPartials.removeValue(forKey: key, default: [])
+            let all = local + remotePartials.removeValue(forKey: key, default: [])
+            let sources = Array(repeating: host, count: local.count) + remoteSources.removeValue(forKey: key, default: [])
             precondition(all.count == parts, "merge of \(s) at layer \(layer): program says \(parts) parts, host holds \(all.count)")
+            if let p = probed(layer: layer, s), probe == nil {
+                let row = s.tokenCount - 1
+                probe = MergeProbe(point: p, host: host, parts: zip(all, sources).map { part, source in
+                    let v = probeValues(part, row: row, head: p.head)
+                    return MergeProbe.Part(source: source, lse: v.lse, values: v.values)
+                }, output: [])
+            }
             let merged = AttentionPartial.merge(all)
             mergedOutputs[key] = merged.output
             // Kept with its lse: a tree's inner host sends it on to its parent as its partial.
@@ -138,7 +171,7 @@ final class HostTensors: OpBackend {
     }
 
     /// Stores what an incoming message carries.
-    func receive(_ message: Message, data: Data) {
+    func receive(_ message: Message, from: Int, data: Data) {
         switch (message.payload, data) {
         case (.queryTokens(let s), .tokens(let ids)):
             for (i, t) in zip(s.tokenIndices, ids) where i < sequence.count { precondition(sequence[i] == t) }
@@ -146,6 +179,7 @@ final class HostTensors: OpBackend {
             for (ref, store) in blocks { setStore(ref, layer: layer, store) }
         case (.partial(let layer, let s), .partial(let p)):
             remotePartials[Key(layer: layer, segment: s), default: []].append(p)
+            remoteSources[Key(layer: layer, segment: s), default: []].append(from)
         case (.merged(let layer, let s), .merged(let out)):
             mergedOutputs[Key(layer: layer, segment: s)] = out
         case (.token(let n, let id, _), _):
@@ -202,8 +236,16 @@ final class HostTensors: OpBackend {
         } else {
             preconditionFailure("finishLayer of \(s) at layer \(layer) without a single attention output")
         }
+        if let p = probed(layer: layer, s), probe?.output.isEmpty ?? true {
+            let base = (s.tokenCount - 1) * geometry.queryWidth + p.head * geometry.headDim
+            let n = min(MergeProbe.shownValues, geometry.headDim)
+            var observed = probe ?? MergeProbe(point: p, host: host, parts: [], output: [])
+            observed.output = Array(attention[base..<(base + n)])
+            probe = observed
+        }
         localPartials[key] = nil
         remotePartials[key] = nil
+        remoteSources[key] = nil
         queries[key] = nil
         guard var h = hidden.removeValue(forKey: s) else { preconditionFailure("finishLayer of \(s) without hidden states") }
         model.finishLayer(layer: layer, hidden: &h, attention: attention)

@@ -8,7 +8,7 @@ final class ModeledBackend: OpBackend {
     /// Projections never stop early: generation runs to the requested token count.
     var sampledToken: Int32 { -1 }
     func data(for message: Message) {}
-    func receive(_ message: Message, data: Void) {}
+    func receive(_ message: Message, from: Int, data: Void) {}
     func dropKV(layer: Int, _ ref: KVRef) {}
     func dropHidden(_ segment: Segment) {}
 }

@@ -18,11 +18,13 @@ extension ModelSession {
     /// - Parameters:
     ///   - prompt: context and query tokens (the method's plan must have been built for their lengths).
     ///   - maxNewTokens: generation stops there or at end of turn.
+    ///   - probe: a layer and head at which the query host records the query's phase-2 merge
+    ///     (``MethodOutcome/mergeProbe``).
     ///   - progress: called after every compute step of every host (per layer, block, ring step,
     ///     token) with the run's finished share; feed it to `ProgressLines` for a terminal. When set,
     ///     the same programs are first run on modeled hosts (milliseconds) to learn the total work.
     public func execute(_ method: AttentionMethod, name: String, prompt: SplitPrompt, setup: ClusterSetup,
-                        maxNewTokens: Int,
+                        maxNewTokens: Int, probe: MergeProbe.Point? = nil,
                         progress: (@Sendable (ExecutionProgress) -> Void)? = nil) throws -> MethodOutcome {
         precondition(method.contextLength == prompt.context.count && method.queryLength == prompt.query.count,
                      "plan built for \(method.contextLength)+\(method.queryLength) tokens, prompt has \(prompt.context.count)+\(prompt.query.count)")
@@ -48,9 +50,10 @@ extension ModelSession {
         let run = try ClusterExecution.run(
             method, name: name, setup: setup, shape: shape, weightBytes: Int64(model.weightBytes),
             stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: meter,
-            makeBackend: { _ in HostTensors(model: model, sequence: sequence) })
+            makeBackend: { host in HostTensors(model: model, sequence: sequence, host: host, probe: probe) })
         var outcome = run.outcome
         outcome.logits = run.backends[method.queryHost].logitsHistory
+        outcome.mergeProbe = run.backends[method.queryHost].probe
         return outcome
     }
 

@@ -118,3 +118,12 @@ enum Marker: CaseIterable {
         }
     }
 }
+
+/// The escaping and coordinate text of StarSim's SVG, for other documents that embed SVG or HTML
+/// (the HTML report): one implementation, so every output escapes and rounds the same way.
+public enum Markup {
+    /// `& < > " '` escaped; characters XML forbids replaced (text and attribute values alike).
+    public static func escape(_ s: String) -> String { SVGDocument.escape(s) }
+    /// A coordinate with at most two decimals, clamped to ±1e6.
+    public static func px(_ v: Double) -> String { NumberText.px(v) }
+}

@@ -49,6 +49,8 @@ struct Project: ParsableCommand {
     var granularity: String = "per-layer"
     @Option(help: "Write one Chrome trace per configuration into this directory.")
     var trace: String?
+    @Option(help: "Write one self-contained HTML report (the table, and per configuration its lanes, messages, critical path and memory; at most 32 configurations).")
+    var html: String?
     @Option(help: "Faults file (YAML with a faults: section, Docs/Faults.md): each configuration is also projected with them (and over random trials with faults.random).")
     var faults: String?
     @OptionGroup var output: OutputOptions
@@ -83,9 +85,11 @@ struct Project: ParsableCommand {
             try fail("\(error)")
         }
         let configs = sweep.configs()
+        let report = html.map { HTMLReportFile(path: $0, force: output.force, inputs: [sweepFile, faults].compactMap { $0 }) }
         let traces = trace.map { OutputDirectory($0, option: "--trace", force: output.force) }
         if let shard {
             if calibratedOnly { try fail("--calibrated-only: check the merged rows' coverage column instead (a shard writes rows)") }
+            if html != nil { try fail("--html: a shard writes rows; project the configurations you want to see without --shard") }
             if output.plots != nil { try fail("--plots: a shard writes rows; draw the charts with `starsim merge \(sharding.out!) --plots DIR`") }
             try sharding.run(configs, shard: shard, plan: nil, serial: serial, trace: traces, format: output.format, force: output.force)
             return
@@ -94,12 +98,16 @@ struct Project: ParsableCommand {
             try sweep.checkWork()
             try traces?.check(names: configs.indices.map { CapacityProjection.traceName(configs[$0], index: $0) })
             try output.plotDirectory?.check(names: CapacityPlots.fileNames)
+            if html != nil, configs.count > HTMLReportFile.maxConfigurations {
+                throw StarSimError.invalid("--html", "draws at most \(HTMLReportFile.maxConfigurations) configurations; this sweep has \(configs.count) (narrow it, or use --csv/--plots)")
+            }
+            try report?.check()
         } catch {
             try fail("\(error)")
         }
         let progress = ProgressOutput()
         let results = CapacityProjection.sweep(
-            configs, parallel: !serial, traceDirectory: traces,
+            configs, parallel: !serial, traceDirectory: traces, timelines: report != nil,
             progress: { done, total in progress.update("projecting \(done)/\(total)", done: done, total: total) },
             running: { i, events, time in
                 progress.status("projecting configuration \(i + 1)/\(configs.count) (\(configs[i].method.rawValue), "
@@ -126,6 +134,9 @@ struct Project: ParsableCommand {
                 try fail("--calibrated-only: \(outside.count) of \(results.count) configurations are not covered by a calibration:\n"
                     + outside.joined(separator: "\n"))
             }
+        }
+        if let report {
+            do { note("wrote " + (try report.write(HTMLReport(projections: results)))) } catch { try fail("\(error)", code: 1) }
         }
         try output.emit(results)
     }

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import StarSim
 
 struct Run: ParsableCommand {
@@ -20,6 +23,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Print the text timeline of every method (small runs).")
     var timeline = false
 
+    @Option(help: "Write one self-contained HTML report (lanes per host and link, messages, critical path, memory) to this file.")
+    var html: String?
+
     @OptionGroup var output: FormatOptions
 
     @Flag(name: .shortAndLong, help: "No progress lines on stderr.")
@@ -28,22 +34,54 @@ struct Run: ParsableCommand {
     @Flag(help: "Replace existing trace files even when StarSim did not write them.")
     var force = false
 
+    @Flag(help: "Tell the run as a story before the results: who encodes what, every message, who waits for whom, the phase-2 merge with numbers (repeated layers folded; --narrate=all tells every step).")
+    var narrate = false
+
+    @Flag(name: .customLong("narrate-all"), help: .hidden)
+    var narrateAll = false
+
+    @Option(name: .customLong("narrate-layer"), help: "With --narrate: the layer whose phase-2 merge is shown (default: the middle layer).")
+    var narrateLayer: Int?
+
+    @Option(name: .customLong("narrate-head"), help: "With --narrate: the query head whose merge is shown (default 0).")
+    var narrateHead: Int?
+
+    @Flag(help: "Predict, then reveal: before the results, estimate key numbers of this run on the terminal, then see the answer, your error and the formula.")
+    var quiz = false
+
     @Option(name: .customLong("top-k"), help: "With --json: the top-k logits of the first generated step per method (1 to 1000).")
     var topK: Int = 5
 
     func run() throws {
         guard (1...1000).contains(topK) else { try fail("--top-k: \(topK) is out of range; expected 1 to 1000") }
+        let narration: Narration.Detail? = narrateAll ? .all : narrate ? .summary : nil
+        if narration != nil || quiz, output.format != .table {
+            try fail("\(quiz ? "--quiz" : "--narrate") tells the run on the terminal; it cannot be combined with --\(output.format.rawValue)")
+        }
+        if narration == nil, narrateLayer != nil || narrateHead != nil {
+            try fail("--narrate-layer and --narrate-head choose what --narrate shows; add --narrate")
+        }
+        if quiz, isatty(STDIN_FILENO) == 0 {
+            try fail("--quiz asks questions and needs a terminal, but standard input is not one; run without --quiz (or from a terminal)")
+        }
         var s: Scenario
         do { s = try Scenario.load(file: scenario) } catch { try fail("\(error)") }
         if let traceDir { s.traceDirectory = traceDir }
         if timeline { s.timeline = true }
+        let report = html.map { HTMLReportFile(path: $0, force: force, inputs: [scenario] + (s.modelFile.map { [$0] } ?? [])) }
+        do { try report?.check() } catch { try fail("\(error)") }
         let quiet = self.quiet, lines = ProgressOutput()
         let progress: @Sendable (String) -> Void = { line in
             if !quiet { lines.line(line) }
         }
         // Everything `prepare` rejects is bad input (exit 2); a failure while running is exit 1.
-        let prepared: ScenarioRun.Prepared
-        do { prepared = try ScenarioRun.prepare(s, force: force, progress: progress) } catch { try fail("\(error)") }
+        var prepared: ScenarioRun.Prepared
+        do {
+            prepared = try ScenarioRun.prepare(s, force: force, progress: progress)
+            try prepared.setProbe(layer: narrateLayer, head: narrateHead)
+        } catch {
+            try fail("\(error)")
+        }
         let result: ScenarioRun
         do {
             result = try ScenarioRun.execute(prepared, progress: progress)
@@ -52,6 +90,21 @@ struct Run: ParsableCommand {
         } catch {
             try fail("\(scenario): \(error)", code: 1)
         }
+        if let report {
+            do { note("wrote " + (try report.write(HTMLReport(run: result)))) } catch { try fail("\(error)", code: 1) }
+        }
+        if quiz {
+            let questions = Quiz.questions(result)
+            if questions.questions.isEmpty {
+                note("--quiz: this scenario has no Star or Ring run on several hosts to ask about")
+            } else {
+                print("Predict, then reveal — \(questions.questions.count) questions about this run before its results.\n")
+                questions.conduct(read: { readLine() }, write: { line in
+                    if line.hasSuffix(": ") { print(line, terminator: ""); fflush(nil) } else { print(line) }
+                })
+            }
+        }
+        if let narration { print(Narration.text(result, detail: narration)) }
         switch output.format {
         case .json:
             do { print(try ScenarioReport.json(result, topK: topK)) } catch { try fail("cannot encode JSON: \(error)", code: 1) }

@@ -21,7 +21,7 @@ struct StarSimCommand: AsyncParsableCommand {
     /// errors (usage, `--help`) go to the argument parser as usual.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(rewritten(Array(CommandLine.arguments.dropFirst())))
             if var asynchronous = command as? AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
@@ -32,6 +32,18 @@ struct StarSimCommand: AsyncParsableCommand {
             Foundation.exit(failure.code)
         } catch {
             exit(withError: error)
+        }
+    }
+}
+
+/// `--narrate=all` and `--narrate=summary` (an option whose value may be left out, which the
+/// argument parser has no spelling for) as the flags `--narrate-all` and `--narrate`.
+func rewritten(_ arguments: [String]) -> [String] {
+    arguments.map { a in
+        switch a {
+        case "--narrate=all": "--narrate-all"
+        case "--narrate=summary": "--narrate"
+        default: a
         }
     }
 }

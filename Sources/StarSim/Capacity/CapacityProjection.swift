@@ -11,9 +11,10 @@ public enum CapacityProjection {
     /// - Parameter trace: when set, writes the Chrome trace of the run into this directory under `traceName`.
     /// - Parameter running: called every 200,000 simulated events with (events, simulated time), for
     ///   progress on long configurations.
+    /// - Parameter timeline: keep the run's records and lay them out (``ProjectionResult/timeline``).
     public static func project(
         _ config: ProjectionConfig, trace: (directory: OutputDirectory, name: String)? = nil,
-        running: (@Sendable (Int, SimInstant) -> Void)? = nil
+        running: (@Sendable (Int, SimInstant) -> Void)? = nil, timeline: Bool = false
     ) -> ProjectionResult {
         var result = ProjectionResult(config: config, status: .ok)
         let method: AttentionMethod
@@ -29,7 +30,8 @@ public enum CapacityProjection {
         do {
             let outcome = try ProjectedExecution.run(
                 model: config.model, method: method, name: config.method.rawValue, setup: setup,
-                generateTokens: max(config.generateTokens, 1), recordsLog: trace != nil, progress: running)
+                generateTokens: max(config.generateTokens, 1), recordsLog: trace != nil || timeline, progress: running)
+            if timeline { result.timeline = TimelineLayout(log: outcome.report.log) }
             result.wallSeconds = outcome.wallSeconds
             result.timeToFirstToken = outcome.timeToFirstToken.map(\.seconds)
             result.timePerOutputToken = outcome.timePerOutputToken.map(\.seconds)
@@ -124,9 +126,10 @@ public enum CapacityProjection {
     ///   every 200,000 events of a long configuration.
     /// - Parameter completed: called from the configuration's thread with (index, result) as each
     ///   one finishes (a sweep shard appends its row there).
+    /// - Parameter timelines: lay out each run for the HTML report (``ProjectionResult/timeline``).
     public static func sweep(
         _ configs: [ProjectionConfig], parallel: Bool = true, traceDirectory: OutputDirectory? = nil,
-        traceIndices: [Int]? = nil,
+        traceIndices: [Int]? = nil, timelines: Bool = false,
         progress: (@Sendable (Int, Int) -> Void)? = nil, running: (@Sendable (Int, Int, SimInstant) -> Void)? = nil,
         completed: (@Sendable (Int, ProjectionResult) -> Void)? = nil
     ) -> [ProjectionResult] {
@@ -135,7 +138,7 @@ public enum CapacityProjection {
             let trace = traceDirectory.map { ($0, traceName(configs[i], index: traceIndices?[i] ?? i)) }
             var onEvents: (@Sendable (Int, SimInstant) -> Void)?
             if let running { onEvents = { events, time in running(i, events, time) } }
-            let r = project(configs[i], trace: trace, running: onEvents)
+            let r = project(configs[i], trace: trace, running: onEvents, timeline: timelines)
             completed?(i, r)
             let done = box.store(r, at: i)
             progress?(done, configs.count)

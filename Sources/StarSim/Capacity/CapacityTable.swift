@@ -76,6 +76,15 @@ public struct CapacityTable: Sendable {
 
     /// Fixed-width text table for a terminal; OOM and errors are listed below it with their messages.
     public func text() -> String {
+        let (table, notes) = rows()
+        var out = Self.align(table)
+        if !notes.isEmpty { out += "\n" + notes.joined(separator: "\n") + "\n" }
+        return out
+    }
+
+    /// The table (first row the header) and the notes under it: what ``text()`` prints and the HTML
+    /// report's summary shows.
+    public func rows() -> (table: [[String]], notes: [String]) {
         var header = ["model", "context", "method", "hosts×gpus", "block", "TTFT", "TPOT", "total", "peak mem/host",
                       "ctx bytes/host", "gen bytes/host", "max link bytes"]
         header += methods.map { "vs \($0.rawValue)" }
@@ -133,13 +142,11 @@ public struct CapacityTable: Sendable {
             }
             rows.append(row)
         }
-        var out = Self.align([header] + rows)
         // One line per distinct coverage verdict, naming its rows (Docs/Accuracy.md, "Coverage").
         for (text, rows) in coverageNotes.sorted(by: { $0.value[0] < $1.value[0] }) {
             notes.append("coverage of [\(rows.map { "\($0)" }.joined(separator: ", "))] \(text)")
         }
-        if !notes.isEmpty { out += "\n" + notes.joined(separator: "\n") + "\n" }
-        return out
+        return ([header] + rows, notes)
     }
 
     /// Pads columns to equal width (left-aligned text, one space + `│`-free separators).

@@ -74,6 +74,8 @@ public struct ProjectionResult: Sendable, Hashable {
     public var faulted: FaultedFigures?
     /// Over the random-fault trials (`config.randomFaults`); nil without.
     public var faultTrials: FaultTrials?
+    /// The fault-free run laid out for the HTML report (`project --html`); nil otherwise. Not encoded.
+    public var timeline: TimelineLayout?
 
     /// Short status text: `ok`, `OOM`, `error`.
     public var statusText: String {

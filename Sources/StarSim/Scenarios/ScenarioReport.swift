@@ -4,6 +4,21 @@ import Foundation
 
 /// How a scenario run is shown: a table a person reads at a glance, or JSON a program parses.
 public enum ScenarioReport {
+    /// One row per method (the first row is the header): what the text report and the HTML report
+    /// show first.
+    public static func summaryRows(_ run: ScenarioRun) -> [[String]] {
+        var rows = [["method", "hosts", "answer", "right", "first token", "total", "bytes moved", "peak mem/host", "wall"]]
+        for r in run.results {
+            let o = r.outcome
+            rows.append([
+                o.name, "\(o.method.hosts)", quoted(r.answer, limit: 34), r.score.map(rightText) ?? "-",
+                o.timeToFirstToken.map { "\($0)" } ?? "-", "\(o.report.finish)", formatBytes(o.bytesMoved),
+                formatBytes(Int(o.peakMemoryPerHost)), String(format: "%.1f s", o.wallSeconds),
+            ])
+        }
+        return rows
+    }
+
     /// The human-readable report.
     public static func text(_ run: ScenarioRun) -> String {
         let s = run.scenario, c = s.cluster
@@ -16,16 +31,7 @@ public enum ScenarioReport {
             + "\(c.intraHostLink) inside; timing: \(s.timing.rawValue)")
         out.append("")
 
-        var rows = [["method", "hosts", "answer", "right", "first token", "total", "bytes moved", "peak mem/host", "wall"]]
-        for r in run.results {
-            let o = r.outcome
-            rows.append([
-                o.name, "\(o.method.hosts)", quoted(r.answer, limit: 34), r.score.map(rightText) ?? "-",
-                o.timeToFirstToken.map { "\($0)" } ?? "-", "\(o.report.finish)", formatBytes(o.bytesMoved),
-                formatBytes(Int(o.peakMemoryPerHost)), String(format: "%.1f s", o.wallSeconds),
-            ])
-        }
-        out += TextTable.lines(rows)
+        out += TextTable.lines(summaryRows(run))
 
         if !s.faults.isEmpty {
             out.append("")
@@ -128,6 +134,7 @@ public enum ScenarioReport {
                 "time_per_output_token_s": o.timePerOutputToken?.seconds as Any,
                 "total_s": o.report.finish.seconds,
                 "bytes_moved": o.bytesMoved,
+                "messages": o.report.log.messageCount,
                 "peak_memory_per_host_bytes": o.peakMemoryPerHost,
                 "wall_s": o.wallSeconds,
                 "trace": r.traceFile as Any,

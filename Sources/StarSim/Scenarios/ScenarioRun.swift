@@ -32,6 +32,8 @@ public struct ScenarioRun: Sendable {
     public var prompt: PreparedPrompt
     public var modelName: String
     public var results: [MethodResult]
+    /// The model's shape as the programs saw it (nil when built by hand).
+    public var shape: ModelShape? = nil
 
     /// A scenario checked against its cluster and model, ready to run: profiles resolved, the prompt
     /// tokenized and within the model's context, and every method's plan built — so a bad method is
@@ -45,6 +47,26 @@ public struct ScenarioRun: Sendable {
         public var methods: [(method: MethodSpec, plan: AttentionMethod, hosts: Int)]
         /// Where the traces go (checked: writable, no foreign file in the way); nil = no traces.
         public var traces: OutputDirectory?
+        /// Where the query host records its phase-2 merge (``MergeProbe``): the middle layer, head 0,
+        /// unless set (``setProbe(layer:head:)`` checks it against the model).
+        public var probe: MergeProbe.Point
+
+        /// Moves the probe; nil keeps that coordinate. Errors name the option and the model's range.
+        public mutating func setProbe(layer: Int?, head: Int?) throws(StarSimError) {
+            let layers = session.model.config.layerCount, heads = session.model.config.headCount
+            if let layer {
+                guard (0..<layers).contains(layer) else {
+                    throw .invalidValue("--narrate-layer", "\(layer)", "a layer of \(session.modelName): 0 to \(layers - 1)")
+                }
+                probe.layer = layer
+            }
+            if let head {
+                guard (0..<heads).contains(head) else {
+                    throw .invalidValue("--narrate-head", "\(head)", "a query head of \(session.modelName): 0 to \(heads - 1)")
+                }
+                probe.head = head
+            }
+        }
 
         /// Trace file names, one per entry of ``methods``: `<name>-<method>-<index>.json`, with
         /// `-<H>h` before the index when the scenario lists several cluster sizes.
@@ -130,7 +152,8 @@ public struct ScenarioRun: Sendable {
                 }
             }
         }
-        let prepared = Prepared(scenario: scenario, setup: setup, session: session, prompt: prompt, methods: methods, traces: traces)
+        let prepared = Prepared(scenario: scenario, setup: setup, session: session, prompt: prompt, methods: methods, traces: traces,
+                                probe: MergeProbe.Point(layer: session.model.config.layerCount / 2, head: 0))
         try traces?.check(names: prepared.traceNames)
         return prepared
     }
@@ -163,7 +186,8 @@ public struct ScenarioRun: Sendable {
             let outcome: MethodOutcome
             do {
                 outcome = try session.execute(method, name: m.name, prompt: prompt.split, setup: methodSetup,
-                                              maxNewTokens: scenario.generateTokens, progress: lines.report)
+                                              maxNewTokens: scenario.generateTokens, probe: prepared.probe,
+                                              progress: lines.report)
             } catch let error as ClusterError where error.code == .invalidFault {
                 throw StarSimError.invalid(scenario.file, "\(error.description) (running \(m.name))")
             }
@@ -187,7 +211,7 @@ public struct ScenarioRun: Sendable {
                                         faultFree: faultFree, skippedFaults: skipped))
         }
         try Self.checkFaultsHappened(results, file: scenario.file)
-        return ScenarioRun(scenario: scenario, prompt: prompt, modelName: session.modelName, results: results)
+        return ScenarioRun(scenario: scenario, prompt: prompt, modelName: session.modelName, results: results, shape: session.shape)
     }
 
     /// A fault that started after the end of every method's run it applied to is bad input: it never
