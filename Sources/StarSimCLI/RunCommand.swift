@@ -52,18 +52,27 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "With --json: the top-k logits of the first generated step per method (1 to 1000).")
     var topK: Int = 5
 
-    func run() throws {
-        guard (1...1000).contains(topK) else { try fail("--top-k: \(topK) is out of range; expected 1 to 1000") }
-        let narration: Narration.Detail? = narrateAll ? .all : narrate ? .summary : nil
+    /// `--narrate` / `--narrate=all`, or nil.
+    var narration: Narration.Detail? { narrateAll ? .all : narrate ? .summary : nil }
+
+    /// The teaching modes' rules, checked before anything runs: they print for a person (not with
+    /// `--csv`/`--json`), the probe options need `--narrate`, and `--quiz` needs a terminal to ask on.
+    func checkModes(standardInputIsTerminal: Bool) throws {
         if narration != nil || quiz, output.format != .table {
             try fail("\(quiz ? "--quiz" : "--narrate") tells the run on the terminal; it cannot be combined with --\(output.format.rawValue)")
         }
         if narration == nil, narrateLayer != nil || narrateHead != nil {
             try fail("--narrate-layer and --narrate-head choose what --narrate shows; add --narrate")
         }
-        if quiz, isatty(STDIN_FILENO) == 0 {
+        if quiz, !standardInputIsTerminal {
             try fail("--quiz asks questions and needs a terminal, but standard input is not one; run without --quiz (or from a terminal)")
         }
+    }
+
+    func run() throws {
+        guard (1...1000).contains(topK) else { try fail("--top-k: \(topK) is out of range; expected 1 to 1000") }
+        try checkModes(standardInputIsTerminal: isatty(STDIN_FILENO) != 0)
+        let narration = self.narration
         var s: Scenario
         do { s = try Scenario.load(file: scenario) } catch { try fail("\(error)") }
         if let traceDir { s.traceDirectory = traceDir }
