@@ -7,10 +7,12 @@
 #   3. a package that depends on the StarSim library by URL and version builds and runs a projection
 #      (scripts/check-consumer.sh);
 #   4. the whole suite, in this machine's environment;
-#   5. sharded sweeps on a real single-node Slurm started here and stopped again
+#   5. the HTML report in Debian's chromium, headless (scripts/browser-test.sh: installs chromium when
+#      missing; STARSIM_BROWSER_TEST=0 skips it);
+#   6. sharded sweeps on a real single-node Slurm started here and stopped again
 #      (scripts/slurm/test-sweep.sh: job array + merge byte-identical to one process; kill and resume;
 #      STARSIM_SLURM_TEST=0 skips it);
-#   6. each fuzz harness for 20 s (scripts/fuzz.sh; STARSIM_FUZZ_SECONDS changes it, 0 skips it),
+#   7. each fuzz harness for 20 s (scripts/fuzz.sh; STARSIM_FUZZ_SECONDS changes it, 0 skips it),
 #      after replaying every input in Fuzz/Regressions/.
 # Extra arguments go to the suite's `swift test` (e.g. --filter NAME).
 set -euo pipefail
@@ -33,6 +35,10 @@ say "a package depending on the library"
 scripts/check-consumer.sh
 say "the whole suite"
 swift test --skip-build "${build[@]}" "$@"
+if [ "${STARSIM_BROWSER_TEST:-1}" != 0 ]; then
+  say "the HTML report in a headless browser"
+  scripts/browser-test.sh
+fi
 if [ "${STARSIM_SLURM_TEST:-1}" != 0 ]; then
   say "sharded sweeps on a local Slurm"
   scripts/slurm/test-sweep.sh

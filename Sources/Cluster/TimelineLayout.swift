@@ -76,7 +76,7 @@ public struct TimelineLayout: Sendable, Hashable {
     public var bytesBetween: [[Int]]
     /// Messages in the run (never folded).
     public var messageCount: Int
-    /// Whether bars, arrows or memory points were folded to stay within the budget.
+    /// Whether bars and arrows were folded to stay within the budget (memory points fold on their own).
     public var folded: Bool
     /// The width of a fold bin (zero when not folded).
     public var binWidth: SimDuration
@@ -138,20 +138,36 @@ public struct TimelineLayout: Sendable, Hashable {
         let links = linkRecords.keys.filter { linkRecords[$0]!.contains { $0.bytes > 0 } }.sorted()
         let barTotal = hostRecords.reduce(0) { $0 + $1.count } + links.reduce(0) { $0 + linkRecords[$1]!.count }
         let laneCount = max(1, hosts.count + links.count)
-        let memoryMax = memory.map(\.count).max() ?? 0
-        folded = barTotal > budget.bars || messages.count > budget.arrows || memoryMax > budget.memoryPoints
-        // Bins: as many per lane as the bar budget allows (at least 50), over the run's length; the
-        // width doubles until bars and arrows fit the budget.
-        let bins = Int64(max(50, min(budget.bars / laneCount, budget.arrows, budget.memoryPoints * 4)))
-        var width = SimDuration(nanoseconds: max(1, (finish.nanoseconds + bins - 1) / bins))
-        if !folded {
+        folded = barTotal > budget.bars || messages.count > budget.arrows
+        // Memory is a line per host: each bin keeps its largest value once a host has more points
+        // than the budget (whether or not bars and arrows fold).
+        let memoryWidth = max(1, (finish.nanoseconds + Int64(budget.memoryPoints) - 1) / Int64(max(1, budget.memoryPoints)))
+        self.memory = memory.map { points in
+            guard points.count > budget.memoryPoints else { return points }
+            var out: [MemoryPoint] = []
+            var lastBin: Int64 = -1
+            for p in points {
+                let bin = p.at.nanoseconds / memoryWidth
+                if bin == lastBin, let last = out.last {
+                    if p.bytes > last.bytes { out[out.count - 1].bytes = p.bytes }
+                } else {
+                    out.append(p)
+                    lastBin = bin
+                }
+            }
+            return out
+        }
+        guard folded else {
             binWidth = .zero
             lanes = hosts.indices.map { Lane(kind: .host, name: hosts[$0].name, bars: hostRecords[$0]) }
                 + links.map { Lane(kind: .link, name: $0.description, bars: linkRecords[$0]!) }
             arrows = messages
-            self.memory = memory
             return
         }
+        // Bins: as many per lane as the bar budget allows (at least 50), over the run's length; the
+        // width doubles until bars and arrows fit the budget.
+        let bins = Int64(max(50, min(budget.bars / laneCount, budget.arrows)))
+        var width = SimDuration(nanoseconds: max(1, (finish.nanoseconds + bins - 1) / bins))
         while true {
             let foldedLanes = hosts.indices.map { Lane(kind: .host, name: hosts[$0].name, bars: Self.fold(hostRecords[$0], width)) }
                 + links.map { Lane(kind: .link, name: $0.description, bars: Self.fold(linkRecords[$0]!, width)) }
@@ -165,22 +181,6 @@ public struct TimelineLayout: Sendable, Hashable {
             width = width * 2
         }
         binWidth = width
-        let memoryWidth = SimDuration(nanoseconds: max(width.nanoseconds,
-                                                       (finish.nanoseconds + Int64(budget.memoryPoints) - 1) / Int64(max(1, budget.memoryPoints))))
-        self.memory = memory.map { points in
-            var out: [MemoryPoint] = []
-            var lastBin: Int64 = -1
-            for p in points {
-                let bin = p.at.nanoseconds / max(1, memoryWidth.nanoseconds)
-                if bin == lastBin, let last = out.last {
-                    if p.bytes > last.bytes { out[out.count - 1].bytes = p.bytes }
-                } else {
-                    out.append(p)
-                    lastBin = bin
-                }
-            }
-            return out
-        }
     }
 
     /// Consecutive bars of one phase starting within `width` of their group's first bar, as one bar.

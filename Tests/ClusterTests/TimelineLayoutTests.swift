@@ -60,6 +60,21 @@ import Testing
         #expect(layout.lanes.flatMap(\.bars).contains { $0.count > 1 && $0.label.hasPrefix("\($0.count) records from") })
     }
 
+    /// Many memory changes fold the memory line only: bars and arrows stay one per record and message.
+    @Test func manyMemoryChangesDoNotFoldTheMessages() {
+        var log = Self.log(hosts: 2, steps: 10)
+        for i in 0..<1000 {
+            log.records.append(.memory(id: 1000 + i, host: HostID(0), at: SimInstant(nanoseconds: Int64(i) * 10_000),
+                                       bytesInUse: Int64(i), label: "kv"))
+        }
+        let layout = TimelineLayout(log: log, budget: TimelineLayout.Budget(bars: 400, arrows: 100, memoryPoints: 50))
+        #expect(!layout.folded)
+        #expect(layout.arrows.count == 20)
+        #expect(layout.memory[0].count <= 51 && layout.memory[0].count > 1)
+        #expect(layout.memory[0].map(\.bytes).max() == 999, "each bin keeps its largest value")
+        #expect(layout.memory[1].count == 1)
+    }
+
     /// Links that carried no byte get no lane ("one lane per busy link").
     @Test func idleLinksHaveNoLane() {
         var log = Self.log(hosts: 2, steps: 1)
