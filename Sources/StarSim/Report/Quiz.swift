@@ -24,6 +24,8 @@ public struct Quiz: Sendable {
         public var answer: Double
         /// How to get it, with this run's numbers.
         public var formula: String
+        /// Host questions: other hosts that tie with the answer (also right).
+        public var ties: [Int] = []
     }
 
     public var questions: [Question]
@@ -85,13 +87,15 @@ public struct Quiz: Sendable {
             for r in log.records where r.hasDuration && r.phase == "context" {
                 if case .compute(let c) = r { lastEnd[c.host] = max(lastEnd[c.host] ?? c.end, c.end) }
             }
-            if let last = lastEnd.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }) {
+            if let latest = lastEnd.values.max() {
+                let last = lastEnd.filter { $0.value == latest }.map(\.key.rawValue).sorted()
                 let ends = lastEnd.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 out.append(Question(
                     text: "Star (\(star.outcome.name)): which host finishes phase 1 (context encoding) last? (0 to \(plan.hosts - 1))",
-                    kind: .host, answer: Double(last.key.rawValue),
+                    kind: .host, answer: Double(last[0]),
                     formula: "host0 encodes its block alone; every other host encodes anchor + block, twice the tokens and about "
-                        + "three times the attention pairs (the last block may be shorter). Phase 1 ended at: \(ends)"))
+                        + "three times the attention pairs (the last block may be shorter). Phase 1 ended at: \(ends)",
+                    ties: Array(last.dropFirst())))
             }
         }
         return Quiz(questions: out)
@@ -140,8 +144,9 @@ public struct Quiz: Sendable {
             }
             lines.append(line)
         case .host:
-            var line = "  answer: host\(Int(q.answer))"
-            if let guess { line += Int(guess) == Int(q.answer) ? " — right" : " — you said host\(Int(guess))" }
+            let right = [Int(q.answer)] + q.ties
+            var line = "  answer: " + right.map { "host\($0)" }.joined(separator: " and ") + (q.ties.isEmpty ? "" : " (tied)")
+            if let guess { line += right.contains(Int(guess)) ? " — right" : " — you said host\(Int(guess))" }
             lines.append(line)
         }
         lines.append("  why: \(q.formula)")
