@@ -15,7 +15,7 @@ struct StarSimCommand: AsyncParsableCommand {
               starsim run scenarios/default.yaml
             """,
         version: StarSimVersion.current,
-        subcommands: [Run.self, Generate.self, Eval.self, Project.self, Plan.self, Merge.self, Calibrate.self, Paper.self, Profiles.self, Bench.self, Validate.self])
+        subcommands: [Run.self, Generate.self, Eval.self, Project.self, Compare.self, Plan.self, Merge.self, Calibrate.self, Paper.self, Profiles.self, Bench.self, Validate.self])
 
     /// Parses, runs, and turns a ``CommandFailure`` into `starsim: error: …` and its exit code; other
     /// errors (usage, `--help`) go to the argument parser as usual.

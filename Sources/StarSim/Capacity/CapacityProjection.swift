@@ -31,7 +31,16 @@ public enum CapacityProjection {
             let outcome = try ProjectedExecution.run(
                 model: config.model, method: method, name: config.method.rawValue, setup: setup,
                 generateTokens: max(config.generateTokens, 1), recordsLog: trace != nil || timeline, progress: running)
-            if timeline { result.timeline = TimelineLayout(log: outcome.report.log) }
+            if timeline {
+                result.timeline = TimelineLayout(log: outcome.report.log)
+                let path = outcome.criticalPath
+                let prefill = outcome.counters.hosts.map { ($0.computeByPhase[Phase.contextEncoding.tag] ?? .zero).seconds }
+                let mean = prefill.isEmpty ? 0 : prefill.reduce(0, +) / Double(prefill.count)
+                result.breakdown = ProjectionResult.Breakdown(
+                    compute: path.computeTime.seconds, transfer: path.transferTime.seconds, waiting: path.waitingTime.seconds,
+                    heaviestResource: path.heaviestResource?.name,
+                    prefillImbalance: mean > 0 ? (prefill.max() ?? 0) / mean : 1)
+            }
             result.wallSeconds = outcome.wallSeconds
             result.timeToFirstToken = outcome.timeToFirstToken.map(\.seconds)
             result.timePerOutputToken = outcome.timePerOutputToken.map(\.seconds)

@@ -76,6 +76,27 @@ public struct ProjectionResult: Sendable, Hashable {
     public var faultTrials: FaultTrials?
     /// The fault-free run laid out for the HTML report (`project --html`); nil otherwise. Not encoded.
     public var timeline: TimelineLayout?
+    /// Where the fault-free run's time went (kept with the timeline; `compare` explains rows with it).
+    /// Not encoded.
+    public var breakdown: Breakdown?
+
+    /// Where a run's time went: its critical path by kind, and how unevenly the hosts computed in
+    /// prefill (causal imbalance).
+    public struct Breakdown: Sendable, Hashable {
+        /// Critical path seconds: compute, transfer, waiting (they sum to the run's length).
+        public var compute: Double
+        public var transfer: Double
+        public var waiting: Double
+        /// The host or link with the most time on the critical path (`host3`, `host0->host1`).
+        public var heaviestResource: String?
+        /// Context-encoding compute of the busiest host over the mean of the hosts (1 = even).
+        public var prefillImbalance: Double
+        /// Share of the critical path spent on links (transfer + waiting), 0…1.
+        public var linkShare: Double {
+            let total = compute + transfer + waiting
+            return total > 0 ? (transfer + waiting) / total : 0
+        }
+    }
 
     /// Short status text: `ok`, `OOM`, `error`.
     public var statusText: String {

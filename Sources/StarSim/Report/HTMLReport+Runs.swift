@@ -24,8 +24,10 @@ extension HTMLReport {
 
     /// The report of projections: the capacity table, then one section per configuration that kept
     /// its timeline (``CapacityProjection/project(_:trace:running:timeline:)``), each on its own axis.
-    public init(projections results: [ProjectionResult], title: String = "StarSim — projection") {
-        let (table, notes) = CapacityTable(results: results).rows()
+    /// - Parameter summary: the table shown first (default: the capacity table of `project`).
+    public init(projections results: [ProjectionResult], title: String = "StarSim — projection", summary: [[String]]? = nil) {
+        let (capacity, notes) = CapacityTable(results: results).rows()
+        let table = summary ?? capacity
         let sections = results.enumerated().compactMap { i, r -> Section? in
             guard let layout = r.timeline else { return nil }
             let c = r.config

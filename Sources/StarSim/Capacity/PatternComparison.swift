@@ -1,0 +1,268 @@
+import Cluster
+import DistributedAttention
+import Foundation
+import Plots
+
+/// `starsim compare`: communication patterns side by side at each context length on one cluster —
+/// TTFT, time per output token, bytes per host per phase, the busiest link, peak memory per host,
+/// exact or approximate — with one short verdict per row that explains it from the numbers
+/// (compute- or link-bound on the critical path, causal imbalance in prefill, memory, the query
+/// host's fan-in in decode), and an SVG of TTFT against context per pattern.
+///
+/// A pattern is a prefill method with its phase-2 merge: `star`, `star+tree`, `ring-zigzag+all-gather`
+/// (`MethodKind` + `Phase2Pattern`). Projections go through the same programs, scheduler and cost
+/// model as `project` (``CapacityProjection``).
+public struct PatternComparison: Sendable {
+    /// A prefill method and its phase-2 merge.
+    public struct Pattern: Sendable, Hashable, CustomStringConvertible {
+        public var method: MethodKind
+        public var phase2: Phase2Pattern
+        public init(method: MethodKind, phase2: Phase2Pattern = .gatherBroadcast) {
+            self.method = method
+            self.phase2 = phase2
+        }
+        /// `star`, `star+tree`.
+        public var description: String { method.rawValue + (phase2 == .gatherBroadcast ? "" : "+\(phase2.rawValue)") }
+        /// Exact patterns equal global attention; Star's phase 1 is approximate.
+        public var isExact: Bool {
+            switch method {
+            case .star, .starNoAnchor, .starPrevious: false
+            default: true
+            }
+        }
+
+        /// `METHOD[+PHASE2]`; errors name `field`, the text and the known names.
+        public static func parse(_ text: String, field: String = "--patterns") throws(StarSimError) -> Pattern {
+            let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "+", maxSplits: 1).map(String.init)
+            guard let first = parts.first, !first.isEmpty else { throw .invalidValue(field, text, "a pattern such as star, ring-zigzag or star+tree") }
+            let method = try MethodKind.parse(first, field: field)
+            guard parts.count == 2 else { return Pattern(method: method) }
+            guard let phase2 = Phase2Pattern(rawValue: parts[1].lowercased()) else {
+                throw .invalidValue(field, text, "METHOD+PHASE2 with PHASE2 one of " + Phase2Pattern.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            if method == .global { throw .invalidValue(field, text, "a multi-host method before '+' (global has no phase-2 merge)") }
+            return Pattern(method: method, phase2: phase2)
+        }
+
+        /// A comma-separated list, without repeats.
+        public static func parseList(_ text: String, field: String = "--patterns") throws(StarSimError) -> [Pattern] {
+            var out: [Pattern] = []
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+                let p = try parse(String(part), field: field)
+                if out.contains(p) { throw .invalidValue(field, String(part), "each pattern once") }
+                out.append(p)
+            }
+            guard !out.isEmpty else { throw .invalidValue(field, text, "at least one pattern") }
+            return out
+        }
+    }
+
+    /// The patterns compared when none are named: the exact prefill patterns engines ship, Star, and
+    /// Star with tree decoding.
+    public static let defaultPatterns = "star,star+tree,ring,ring-zigzag,allgather-zigzag"
+
+    public struct Row: Sendable {
+        public var pattern: Pattern
+        public var result: ProjectionResult
+        public var verdict: String
+    }
+
+    public var rows: [Row]
+
+    /// Projects every pattern at every context of `base` (its hosts, GPUs, device and links; its
+    /// methods and phase-2 pattern are replaced by `patterns`), keeping the breakdown the verdicts need.
+    public init(base: ProjectionSweep, patterns: [Pattern], parallel: Bool = true,
+                progress: (@Sendable (Int, Int) -> Void)? = nil) {
+        var configs: [ProjectionConfig] = []
+        var owners: [Pattern] = []
+        for config in base.configs() where config.method == base.methods.first {
+            for p in patterns {
+                var c = config
+                c.method = p.method
+                c.phase2 = p.phase2
+                configs.append(c)
+                owners.append(p)
+            }
+        }
+        let results = CapacityProjection.sweep(configs, parallel: parallel, timelines: true, progress: progress)
+        self.init(results: zip(owners, results).map { ($0, $1) })
+    }
+
+    /// Rows from finished projections (verdicts computed here).
+    public init(results: [(Pattern, ProjectionResult)]) {
+        rows = results.map { Row(pattern: $0.0, result: $0.1, verdict: "") }
+        for i in rows.indices { rows[i].verdict = Self.verdict(i, in: rows) }
+    }
+
+    // MARK: Verdicts
+
+    /// One short explanation of row `i` from the numbers of the rows at the same context and cluster.
+    static func verdict(_ i: Int, in rows: [Row]) -> String {
+        let row = rows[i], r = row.result, c = r.config
+        switch r.status {
+        case .outOfMemory(let m): return "does not fit in memory: \(m)"
+        case .failed(let m): return "failed: \(m)"
+        case .ok: break
+        }
+        let peers = rows.filter {
+            $0.result.config.contextLength == c.contextLength && $0.result.config.hosts == c.hosts
+                && $0.result.config.gpusPerHost == c.gpusPerHost && $0.result.status == .ok
+        }
+        var parts: [String] = []
+        if let ttft = r.timeToFirstToken, let best = peers.compactMap({ p in p.result.timeToFirstToken.map { (p, $0) } }).min(by: { $0.1 < $1.1 }) {
+            if ttft <= best.1 * 1.005 {
+                let second = peers.compactMap { $0.result.timeToFirstToken }.filter { $0 > ttft * 1.005 }.min()
+                parts.append("fastest first token" + (second.map { String(format: " (next: %.2f× its time)", $0 / ttft) } ?? ""))
+            } else {
+                parts.append(String(format: "first token %.2f× the fastest (%@)", ttft / best.1, best.0.pattern.description))
+            }
+        }
+        if let b = r.breakdown {
+            let prefillBytes = CapacityTable.maxHostBytes(r, .contextEncoding)
+            if b.linkShare >= 0.25 {
+                parts.append(String(format: "link-bound: %.0f%% of its critical path is on links (%@ per host in prefill over %@)",
+                                    100 * b.linkShare, formatBytes(prefillBytes), c.interHostLink))
+            } else {
+                parts.append(String(format: "compute-bound: %.0f%% of its critical path is compute", 100 * (1 - b.linkShare))
+                    + (prefillBytes > 0 ? " (its \(formatBytes(prefillBytes)) per host of prefill traffic hides under it)" : ""))
+            }
+            if b.prefillImbalance >= 1.2 {
+                let why: String
+                switch row.pattern.method {
+                case .ring: why = " — causal: later chunks attend to more keys (zigzag evens it)"
+                case .star, .starPrevious: why = " — host0 encodes its block alone, the others anchor + block"
+                default: why = ""
+                }
+                parts.append(String(format: "uneven prefill: the busiest host computes %.2f× the mean", b.prefillImbalance) + why)
+            }
+        }
+        if r.hostCapacity > 0 {
+            let share = Double(r.peakMemoryPerHost) / Double(r.hostCapacity)
+            if share >= 0.8 { parts.append(String(format: "memory: %.0f%% of a host's memory at peak", 100 * share)) }
+        }
+        // Decode: the same prefill with another merge, when its time per token differs.
+        if let tpot = r.timePerOutputToken {
+            for other in peers where other.pattern.method == row.pattern.method && other.pattern.phase2 != row.pattern.phase2 {
+                guard let o = other.result.timePerOutputToken, o > 0 else { continue }
+                if tpot < o * 0.95 {
+                    parts.append(String(format: "decode %.0f%% faster per token than %@", 100 * (1 - tpot / o), other.pattern.description)
+                        + (row.pattern.phase2 == .tree ? ": the tree takes the fan-in and fan-out off the query host" : ""))
+                } else if tpot > o * 1.05, row.pattern.phase2 == .gatherBroadcast, other.pattern.phase2 == .tree {
+                    parts.append("decode: the query host's fan-in and fan-out to \(c.effectiveHosts - 1) hosts per layer is the bottleneck")
+                } else if tpot > o * 1.05, row.pattern.phase2 == .tree {
+                    let steps = Int(ceil(log2(Double(max(2, c.effectiveHosts)))))
+                    parts.append(String(format: "decode %.0f%% slower per token than %@: its %d merge levels up and down run in sequence, "
+                        + "and here the query host's links are not the bottleneck", 100 * (tpot / o - 1), other.pattern.description, steps))
+                }
+            }
+        }
+        if !row.pattern.isExact {
+            // Causal attention over L tokens scores about L²/2 query-key pairs; Star's blocks of b tokens
+            // behind an anchor of a score about (L/b)·(a·b + b²/2) = L·(a + b/2).
+            if let b = c.effectiveBlock, b > 0 {
+                let a = c.method == .starNoAnchor ? 0 : (c.anchorSize ?? b)
+                let ratio = Double(c.contextLength) / Double(2 * a + b)
+                if ratio >= 1.5 {
+                    parts.append(String(format: "about %.1f× fewer attention pairs than exact causal attention (L/(2a+b) with blocks of %@ and anchor %@)",
+                                        ratio, TokenCount.format(b), TokenCount.format(a)))
+                }
+            }
+            parts.append("approximate (phase 1 sees anchor + own block only)")
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    // MARK: Output
+
+    /// Header and one row per (context, pattern).
+    public func table() -> [[String]] {
+        var out = [["context", "pattern", "exact", "hosts×gpus", "TTFT", "TPOT", "prefill bytes/host", "decode bytes/host",
+                    "max link bytes", "peak mem/host", "verdict"]]
+        for row in rows {
+            let r = row.result, c = r.config
+            let ok = r.status == .ok
+            let mem = ok ? CapacityTable.bytes(r.peakMemoryPerHost)
+                + (r.hostCapacity > 0 ? String(format: " (%.0f%%)", 100 * Double(r.peakMemoryPerHost) / Double(r.hostCapacity)) : "") : r.statusText
+            out.append([TokenCount.format(c.contextLength), row.pattern.description, row.pattern.isExact ? "exact" : "approx",
+                        CapacityTable.cluster(c), ok ? CapacityTable.seconds(r.timeToFirstToken) : r.statusText,
+                        ok ? CapacityTable.seconds(r.timePerOutputToken) : "",
+                        ok ? CapacityTable.bytes(Int64(CapacityTable.maxHostBytes(r, .contextEncoding))) : "",
+                        ok ? CapacityTable.bytes(Int64(CapacityTable.maxHostBytes(r, .queryEncoding) + CapacityTable.maxHostBytes(r, .generation))) : "",
+                        ok ? CapacityTable.bytes(Int64(r.linkBytes.map(\.bytes).max() ?? 0)) : "", mem, row.verdict])
+        }
+        return out
+    }
+
+    /// The table for a person: aligned columns, the verdicts under it (they are long).
+    public func text() -> String {
+        let t = table()
+        var out = CapacityTable.align(t.map { Array($0.dropLast()) })
+        out += "\n"
+        for (row, cells) in zip(rows, t.dropFirst()) {
+            out += "\(cells[0]) \(row.pattern.description): \(row.verdict)\n"
+        }
+        return out
+    }
+
+    /// RFC 4180 CSV with seconds and bytes as numbers.
+    public func csv() -> String {
+        let header = ["context_tokens", "pattern", "method", "phase2", "exact", "hosts", "gpus_per_host", "status",
+                      "ttft_s", "tpot_s", "prefill_bytes_per_host", "decode_bytes_per_host", "max_link_bytes",
+                      "peak_memory_per_host_bytes", "host_capacity_bytes", "critical_link_share", "prefill_imbalance", "verdict"]
+        let lines: [[String]] = rows.map { row in
+            let r = row.result, c = r.config
+            func d(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
+            return [
+                "\(c.contextLength)", row.pattern.description, c.method.rawValue, row.pattern.phase2.rawValue,
+                row.pattern.isExact ? "true" : "false", "\(c.effectiveHosts)", "\(c.gpusPerHost)", r.statusText,
+                d(r.timeToFirstToken), d(r.timePerOutputToken), "\(CapacityTable.maxHostBytes(r, .contextEncoding))",
+                "\(CapacityTable.maxHostBytes(r, .queryEncoding) + CapacityTable.maxHostBytes(r, .generation))",
+                "\(r.linkBytes.map(\.bytes).max() ?? 0)", "\(r.peakMemoryPerHost)", "\(r.hostCapacity)",
+                d(r.breakdown?.linkShare), d(r.breakdown?.prefillImbalance), row.verdict,
+            ]
+        }
+        return CSV.document(header: header, rows: lines)
+    }
+
+    /// JSON: one object per row, keys sorted.
+    public func json() -> String {
+        let objects: [[String: Any]] = rows.map { row in
+            let r = row.result, c = r.config
+            return [
+                "context_tokens": c.contextLength, "pattern": row.pattern.description, "method": c.method.rawValue,
+                "phase2": row.pattern.phase2.rawValue, "exact": row.pattern.isExact, "hosts": c.effectiveHosts,
+                "gpus_per_host": c.gpusPerHost, "device": c.device, "status": r.statusText, "message": r.message as Any,
+                "ttft_s": r.timeToFirstToken as Any, "tpot_s": r.timePerOutputToken as Any,
+                "prefill_bytes_per_host": CapacityTable.maxHostBytes(r, .contextEncoding),
+                "decode_bytes_per_host": CapacityTable.maxHostBytes(r, .queryEncoding) + CapacityTable.maxHostBytes(r, .generation),
+                "max_link_bytes": r.linkBytes.map(\.bytes).max() ?? 0, "peak_memory_per_host_bytes": r.peakMemoryPerHost,
+                "host_capacity_bytes": r.hostCapacity, "critical_link_share": r.breakdown?.linkShare as Any,
+                "prefill_imbalance": r.breakdown?.prefillImbalance as Any, "verdict": row.verdict,
+            ]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: ["rows": objects], options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// The chart's file name in a `--plots` directory.
+    public static let chartName = "compare-ttft-vs-context.svg"
+
+    /// TTFT against context, one line per pattern (log–log).
+    public func chart() -> String {
+        var order: [String] = []
+        var points: [String: [(x: Double, y: Double)]] = [:]
+        for row in rows {
+            guard let t = row.result.timeToFirstToken else { continue }
+            let k = row.pattern.description
+            if points[k] == nil { order.append(k) }
+            points[k, default: []].append((Double(row.result.config.contextLength), t))
+        }
+        let c = rows.first?.result.config
+        let title = c.map { "Time to first token — \($0.model.name) on \(CapacityTable.cluster($0)) \($0.device), \($0.interHostLink)" }
+            ?? "Time to first token"
+        return LineChart(
+            title: title, xLabel: "context tokens", yLabel: "seconds", xScale: .log2, yScale: .log10,
+            xFormatter: .tokens, yFormatter: .seconds,
+            series: order.map { Series(name: $0, points: points[$0]!.sorted { $0.x < $1.x }) }, yIncludesZero: false).svg()
+    }
+}

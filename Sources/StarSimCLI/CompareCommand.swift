@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import StarSim
+
+/// `starsim compare`: communication patterns side by side, projected, with a verdict per row.
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare communication patterns (Star, Ring, all-gather CP, tree decoding, …) at each context length, with a verdict per row.",
+        discussion: """
+            Projects every pattern at every context on one cluster through the same programs, scheduler and \
+            cost model as `project`, and prints TTFT, time per output token, bytes per host in prefill and \
+            decode, the busiest link, peak memory per host, exact or approximate, and one verdict per row \
+            explaining it from the numbers (compute- or link-bound critical path, uneven prefill, memory, the \
+            query host's fan-in). A pattern is METHOD[+PHASE2]: star, star+tree, ring-zigzag, allgather+all-gather. \
+            Docs/Patterns.md maps engine options (vLLM, SGLang, TensorRT-LLM, Megatron) onto them. Example:
+              starsim compare --model llama-3.1-70b --context 128K,1M --hosts 16 --gpus-per-host 8 --device h100-sxm --inter-link ib-ndr
+            """)
+
+    @Option(help: "Model: llama-3.1-8b|llama-3.1-70b|llama-3.1-405b|smollm2-135m, a .gguf file or a config.json.")
+    var model: String = "llama-3.1-8b"
+    @Option(parsing: .unconditional, help: "Context lengths, comma-separated (K = 1024, M = 1024²; 1 to 16M).")
+    var context: String = "128K"
+    @Option(parsing: .unconditional, help: "Hosts (1 to 1024).")
+    var hosts: Int = 8
+    @Option(name: .customLong("gpus-per-host"), parsing: .unconditional, help: "GPUs per host (1 to 128).")
+    var gpusPerHost: Int = 1
+    @OptionGroup var hardware: HardwareOptions
+    @Option(help: "Patterns, comma-separated METHOD[+PHASE2] (default \(PatternComparison.defaultPatterns)).")
+    var patterns: String = PatternComparison.defaultPatterns
+    @Option(parsing: .unconditional, help: "Tokens sampled in total (the first comes from the query; 1 to 32768).")
+    var generate: Int = 16
+    @Option(parsing: .unconditional, help: "Query tokens encoded after the context (1 to 1M).")
+    var query: Int = 64
+    @Option(help: "Write the chart \(PatternComparison.chartName) (TTFT vs context per pattern) into this directory.")
+    var plots: String?
+    @Option(help: "Write one self-contained HTML report (the table with verdicts, and per row its lanes, messages and memory).")
+    var html: String?
+    @Flag(help: "Replace existing output files even when StarSim did not write them.")
+    var force = false
+    @OptionGroup var format: FormatOptions
+
+    func run() throws {
+        let comparison: PatternComparison
+        let plotDirectory = plots.map { OutputDirectory($0, option: "--plots", force: force) }
+        let report = html.map { HTMLReportFile(path: $0, force: force) }
+        do {
+            let patterns = try PatternComparison.Pattern.parseList(self.patterns)
+            var base = ProjectionSweep(models: [try CapacityModels.resolve(model)], contexts: try TokenCount.parseList(context, field: "--context"))
+            base.hosts = [hosts]
+            base.gpusPerHost = [gpusPerHost]
+            base.device = hardware.device
+            base.intraHostLink = hardware.intraLink
+            base.interHostLink = hardware.interLink
+            base.combine = try hardware.parallelCombine()
+            base.methods = [.star]
+            base.generate = generate
+            base.queryLength = query
+            base.profileDirectory = hardware.profiles
+            try base.validate(sharded: false)
+            try base.checkWork()
+            let count = base.contexts.count * patterns.count
+            if report != nil, count > HTMLReportFile.maxConfigurations {
+                throw StarSimError.invalid("--html", "draws at most \(HTMLReportFile.maxConfigurations) rows; this comparison has \(count)")
+            }
+            try plotDirectory?.check(names: [PatternComparison.chartName])
+            try report?.check()
+            let progress = ProgressOutput()
+            comparison = PatternComparison(base: base, patterns: patterns, progress: { done, total in
+                progress.update("projecting \(done)/\(total)", done: done, total: total)
+            })
+        } catch {
+            try fail("\(error)")
+        }
+        do {
+            if let plotDirectory { note("wrote " + (try plotDirectory.write(comparison.chart(), name: PatternComparison.chartName))) }
+            if let report {
+                note("wrote " + (try report.write(HTMLReport(projections: comparison.rows.map(\.result),
+                                                             title: "StarSim — compare", summary: comparison.table()))))
+            }
+        } catch {
+            try fail("\(error)", code: 1)
+        }
+        switch format.format {
+        case .table: print(comparison.text(), terminator: "")
+        case .csv: print(comparison.csv(), terminator: "")
+        case .json: print(comparison.json(), terminator: "")
+        }
+        if comparison.rows.contains(where: { if case .failed = $0.result.status { true } else { false } }) { throw ExitCode(1) }
+    }
+}
