@@ -12,9 +12,13 @@ struct Compare: ParsableCommand {
             decode, the busiest link, peak memory per host, exact or approximate, and one verdict per row \
             explaining it from the numbers (compute- or link-bound critical path, uneven prefill, memory, the \
             query host's fan-in). A pattern is METHOD[+PHASE2]: star, star+tree, ring-zigzag, allgather+all-gather. \
-            Docs/Patterns.md maps engine options (vLLM, SGLang, TensorRT-LLM, Megatron) onto them. Example:
+            Docs/Patterns.md maps engine options (vLLM, SGLang, TensorRT-LLM, Megatron) onto them. Given a             scenario instead, its methods run for real (as `run` does) and the same table and verdicts come             from the real runs, with whether each answer was right and its tokens equal global attention's.             Examples:
               starsim compare --model llama-3.1-70b --context 128K,1M --hosts 16 --gpus-per-host 8 --device h100-sxm --inter-link ib-ndr
+              starsim compare scenarios/teach/4-compare.yaml
             """)
+
+    @Argument(help: "A scenario to run for real instead of projecting (its methods are the patterns; the projection options are not used).")
+    var scenario: String?
 
     @Option(help: "Model: llama-3.1-8b|llama-3.1-70b|llama-3.1-405b|smollm2-135m, a .gguf file or a config.json.")
     var model: String = "llama-3.1-8b"
@@ -40,6 +44,7 @@ struct Compare: ParsableCommand {
     @OptionGroup var format: FormatOptions
 
     func run() throws {
+        if let scenario { return try runScenario(scenario) }
         let comparison: PatternComparison
         let plotDirectory = plots.map { OutputDirectory($0, option: "--plots", force: force) }
         let report = html.map { HTMLReportFile(path: $0, force: force) }
@@ -86,5 +91,37 @@ struct Compare: ParsableCommand {
         case .json: print(comparison.json(), terminator: "")
         }
         if comparison.rows.contains(where: { if case .failed = $0.result.status { true } else { false } }) { throw ExitCode(1) }
+    }
+
+    /// `compare SCENARIO`: the scenario's methods for real, then the comparison of the runs.
+    func runScenario(_ file: String) throws {
+        if plots != nil { try fail("--plots: the chart draws TTFT against context for projections; a scenario runs one context") }
+        let s: Scenario
+        do { s = try Scenario.load(file: file) } catch { try fail("\(error)") }
+        let report = html.map { HTMLReportFile(path: $0, force: force, inputs: [file] + (s.modelFile.map { [$0] } ?? [])) }
+        do { try report?.check() } catch { try fail("\(error)") }
+        let lines = ProgressOutput()
+        let progress: @Sendable (String) -> Void = { lines.line($0) }
+        let prepared: ScenarioRun.Prepared
+        do { prepared = try ScenarioRun.prepare(s, progress: progress) } catch { try fail("\(error)") }
+        let result: ScenarioRun
+        do {
+            result = try ScenarioRun.execute(prepared, progress: progress)
+        } catch let error as StarSimError where error.isInputError {
+            try fail("\(error)")
+        } catch {
+            try fail("\(file): \(error)", code: 1)
+        }
+        let comparison = PatternComparison(run: result)
+        if let report {
+            var page = HTMLReport(run: result)
+            page.summary = comparison.table()
+            do { note("wrote " + (try report.write(page))) } catch { try fail("\(error)", code: 1) }
+        }
+        switch format.format {
+        case .table: print(comparison.text(), terminator: "")
+        case .csv: print(comparison.csv(), terminator: "")
+        case .json: print(comparison.json(), terminator: "")
+        }
     }
 }

@@ -86,4 +86,24 @@ import TestSupport
         #expect(svg.contains("<!-- generator: starsim -->"))
         for p in ["star+tree", "ring-zigzag", "allgather-zigzag"] { #expect(svg.contains(p)) }
     }
+
+    /// A real run compared the same way, with what the run measured.
+    @Test func aRealRunIsComparedWithItsMeasuredAnswers() throws {
+        let run = TeachingTests.run
+        let c = PatternComparison(run: run)
+        #expect(c.rows.map(\.pattern.description) == ["global", "star", "ring"])
+        for (row, r) in zip(c.rows, run.results) {
+            #expect(row.result.timeToFirstToken == r.outcome.timeToFirstToken?.seconds)
+            #expect(row.result.bytesMoved == r.outcome.bytesMoved)
+            #expect(row.result.timeline?.messageCount == r.outcome.report.log.messageCount)
+            #expect(!row.verdict.isEmpty)
+        }
+        // Ring is exact: the same tokens as global attention, said in its verdict; global is not compared with itself.
+        #expect(run.results[2].outcome.generated == run.results[0].outcome.generated)
+        #expect(c.rows[2].verdict.contains("same tokens as global"))
+        #expect(!c.rows[0].verdict.contains("global"))
+        // Global (one host) is a peer of the 3-host runs: exactly one row is the fastest.
+        #expect(c.rows.filter { $0.verdict.contains("fastest first token") }.count >= 1)
+        #expect(c.rows[0].result.config.hosts == 3 && c.rows[0].result.config.effectiveHosts == 1)
+    }
 }

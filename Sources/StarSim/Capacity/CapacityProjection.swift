@@ -31,36 +31,8 @@ public enum CapacityProjection {
             let outcome = try ProjectedExecution.run(
                 model: config.model, method: method, name: config.method.rawValue, setup: setup,
                 generateTokens: max(config.generateTokens, 1), recordsLog: trace != nil || timeline, progress: running)
-            if timeline {
-                result.timeline = TimelineLayout(log: outcome.report.log)
-                let path = outcome.criticalPath
-                let prefill = outcome.counters.hosts.map { ($0.computeByPhase[Phase.contextEncoding.tag] ?? .zero).seconds }
-                let mean = prefill.isEmpty ? 0 : prefill.reduce(0, +) / Double(prefill.count)
-                result.breakdown = ProjectionResult.Breakdown(
-                    compute: path.computeTime.seconds, transfer: path.transferTime.seconds, waiting: path.waitingTime.seconds,
-                    heaviestResource: path.heaviestResource?.name,
-                    prefillImbalance: mean > 0 ? (prefill.max() ?? 0) / mean : 1)
-            }
-            result.wallSeconds = outcome.wallSeconds
-            result.timeToFirstToken = outcome.timeToFirstToken.map(\.seconds)
-            result.timePerOutputToken = outcome.timePerOutputToken.map(\.seconds)
-            result.totalTime = outcome.sampleEnds.last.map { ($0 - .zero).seconds }
-            result.bytesMoved = outcome.bytesMoved
-            result.peakMemoryPerHost = outcome.peakMemoryPerHost
+            result.record(outcome, timeline: timeline)
             result.coverage = Coverage(shapes: outcome.opShapes ?? OpShapes(), model: config.model.shape, device: setup.device)
-            let counters = outcome.counters
-            for h in counters.hosts {
-                for (tag, bytes) in h.sentByPhase.sorted(by: { $0.key < $1.key }) {
-                    guard let phase = Phase(tag: tag) else { continue }
-                    result.hostBytes.append(PhaseBytes(name: h.host.description, phase: phase, bytes: bytes))
-                }
-            }
-            for l in counters.links where l.bytes > 0 {
-                for (tag, bytes) in l.bytesByPhase.sorted(by: { $0.key < $1.key }) {
-                    guard let phase = Phase(tag: tag) else { continue }
-                    result.linkBytes.append(PhaseBytes(name: l.link.description, phase: phase, bytes: bytes))
-                }
-            }
             if let faults = config.faults {
                 var faultedSetup = setup
                 let (plan, skipped) = faults.restricted(toHosts: config.effectiveHosts)
