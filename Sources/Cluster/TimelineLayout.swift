@@ -91,6 +91,14 @@ public struct TimelineLayout: Sendable, Hashable {
             self.arrows = arrows
             self.memoryPoints = memoryPoints
         }
+
+        /// One run's share when a report draws `sections` runs: the whole report stays within about
+        /// 24,000 bars and 9,000 arrows (a few MB), each run within the default budget, and no run
+        /// below 800 bars and 300 arrows.
+        public static func share(of sections: Int) -> Budget {
+            let n = max(1, sections)
+            return Budget(bars: min(12_000, max(800, 24_000 / n)), arrows: min(1_500, max(300, 9_000 / n)))
+        }
     }
 
     /// Lays `log` out, folding when it exceeds `budget`.

@@ -75,6 +75,15 @@ import Testing
         #expect(layout.memory[1].count == 1)
     }
 
+    /// A report of many runs shares one drawing budget: a few MB whatever the count, one run at the default.
+    @Test func aReportSharesItsBudgetBetweenRuns() {
+        #expect(TimelineLayout.Budget.share(of: 1) == TimelineLayout.Budget())
+        #expect(TimelineLayout.Budget.share(of: 2) == TimelineLayout.Budget(bars: 12_000, arrows: 1_500))
+        #expect(TimelineLayout.Budget.share(of: 5) == TimelineLayout.Budget(bars: 4_800, arrows: 1_500))
+        #expect(TimelineLayout.Budget.share(of: 32) == TimelineLayout.Budget(bars: 800, arrows: 300))
+        #expect(TimelineLayout.Budget.share(of: 0) == TimelineLayout.Budget())
+    }
+
     /// Links that carried no byte get no lane ("one lane per busy link").
     @Test func idleLinksHaveNoLane() {
         var log = Self.log(hosts: 2, steps: 1)

@@ -180,7 +180,7 @@ import TestSupport
         let config = ProjectionConfig(model: .llama31_8B, method: .star, contextLength: 64 * 1024, hosts: 4, gpusPerHost: 1,
                                       device: "h100-sxm", intraHostLink: "nvlink-h100", interHostLink: "ib-ndr")
         let plain = CapacityProjection.project(config)
-        let kept = CapacityProjection.project(config, timeline: true)
+        let kept = CapacityProjection.project(config, timeline: TimelineLayout.Budget())
         #expect(plain.timeline == nil)
         let layout = kept.timeline
         #expect(layout?.lanes.filter { $0.kind == .host }.count == 4)

@@ -11,10 +11,11 @@ public enum CapacityProjection {
     /// - Parameter trace: when set, writes the Chrome trace of the run into this directory under `traceName`.
     /// - Parameter running: called every 200,000 simulated events with (events, simulated time), for
     ///   progress on long configurations.
-    /// - Parameter timeline: keep the run's records and lay them out (``ProjectionResult/timeline``).
+    /// - Parameter timeline: keep the run's records and lay them out within this budget
+    ///   (``ProjectionResult/timeline``); nil: neither.
     public static func project(
         _ config: ProjectionConfig, trace: (directory: OutputDirectory, name: String)? = nil,
-        running: (@Sendable (Int, SimInstant) -> Void)? = nil, timeline: Bool = false
+        running: (@Sendable (Int, SimInstant) -> Void)? = nil, timeline: TimelineLayout.Budget? = nil
     ) -> ProjectionResult {
         var result = ProjectionResult(config: config, status: .ok)
         let method: AttentionMethod
@@ -30,7 +31,7 @@ public enum CapacityProjection {
         do {
             let outcome = try ProjectedExecution.run(
                 model: config.model, method: method, name: config.method.rawValue, setup: setup,
-                generateTokens: max(config.generateTokens, 1), recordsLog: trace != nil || timeline, progress: running)
+                generateTokens: max(config.generateTokens, 1), recordsLog: trace != nil || timeline != nil, progress: running)
             result.record(outcome, timeline: timeline)
             result.coverage = Coverage(shapes: outcome.opShapes ?? OpShapes(), model: config.model.shape, device: setup.device)
             if let faults = config.faults {
@@ -107,7 +108,8 @@ public enum CapacityProjection {
     ///   every 200,000 events of a long configuration.
     /// - Parameter completed: called from the configuration's thread with (index, result) as each
     ///   one finishes (a sweep shard appends its row there).
-    /// - Parameter timelines: lay out each run for the HTML report (``ProjectionResult/timeline``).
+    /// - Parameter timelines: lay out each run for the HTML report (``ProjectionResult/timeline``),
+    ///   each within its share of one report (``TimelineLayout/Budget/share(of:)``).
     public static func sweep(
         _ configs: [ProjectionConfig], parallel: Bool = true, traceDirectory: OutputDirectory? = nil,
         traceIndices: [Int]? = nil, timelines: Bool = false,
@@ -119,7 +121,7 @@ public enum CapacityProjection {
             let trace = traceDirectory.map { ($0, traceName(configs[i], index: traceIndices?[i] ?? i)) }
             var onEvents: (@Sendable (Int, SimInstant) -> Void)?
             if let running { onEvents = { events, time in running(i, events, time) } }
-            let r = project(configs[i], trace: trace, running: onEvents, timeline: timelines)
+            let r = project(configs[i], trace: trace, running: onEvents, timeline: timelines ? .share(of: configs.count) : nil)
             completed?(i, r)
             let done = box.store(r, at: i)
             progress?(done, configs.count)

@@ -45,7 +45,7 @@ extension PatternComparison {
                 config.anchorSize = p.anchorSize
             }
             var result = ProjectionResult(config: config, status: .ok)
-            result.record(o, timeline: true)
+            result.record(o, timeline: .share(of: run.results.count))
             rows.append((pattern, result))
             var facts: [String] = []
             if let score = r.score { facts.append(score >= 1 ? "answer right" : score <= 0 ? "answer wrong" : String(format: "answer %.0f%% right", 100 * score)) }
@@ -63,8 +63,8 @@ extension PatternComparison {
 
 extension ProjectionResult {
     /// Takes a finished run's figures: times, bytes moved, peak memory, bytes per host and per link
-    /// by phase, wall time; with `timeline`, its layout and breakdown too (the log must be kept).
-    mutating func record(_ o: MethodOutcome, timeline: Bool) {
+    /// by phase, wall time; with a `timeline` budget, its layout and breakdown too (the log must be kept).
+    mutating func record(_ o: MethodOutcome, timeline: TimelineLayout.Budget?) {
         wallSeconds = o.wallSeconds
         timeToFirstToken = o.timeToFirstToken.map(\.seconds)
         timePerOutputToken = o.timePerOutputToken.map(\.seconds)
@@ -84,8 +84,8 @@ extension ProjectionResult {
                 linkBytes.append(PhaseBytes(name: l.link.description, phase: phase, bytes: bytes))
             }
         }
-        if timeline {
-            self.timeline = TimelineLayout(log: o.report.log)
+        if let timeline {
+            self.timeline = TimelineLayout(log: o.report.log, budget: timeline)
             breakdown = Breakdown(outcome: o)
         }
     }

@@ -16,14 +16,14 @@ extension HTMLReport {
             notes.append("first token at \(o.timeToFirstToken.map { "\($0)" } ?? "-"), finished at \(o.report.finish), "
                 + "\(formatBytes(o.bytesMoved)) moved, peak memory per host \(formatBytes(Int(o.peakMemoryPerHost)))")
             return Section(title: "\(o.name) — \(o.method.hosts) host\(o.method.hosts == 1 ? "" : "s")", notes: notes,
-                           layout: TimelineLayout(log: o.report.log))
+                           layout: TimelineLayout(log: o.report.log, budget: .share(of: run.results.count)))
         }
         self.init(title: "StarSim — \(s.name)", lines: lines, summary: ScenarioReport.summaryRows(run),
                   sections: sections, sharedAxis: true)
     }
 
     /// The report of projections: the capacity table, then one section per configuration that kept
-    /// its timeline (``CapacityProjection/project(_:trace:running:timeline:)``), each on its own axis.
+    /// its timeline (``CapacityProjection/project(_:trace:running:timeline:)`` with a budget), each on its own axis.
     /// - Parameter summary: the table shown first (default: the capacity table of `project`).
     public init(projections results: [ProjectionResult], title: String = "StarSim — projection", summary: [[String]]? = nil) {
         let (capacity, notes) = CapacityTable(results: results).rows()
