@@ -23,7 +23,7 @@ public struct StarHostProgram: HostProgram {
         let jobs = plan.blocks(onHost: host).map { i -> LocalEncoder.Job in
             let seg = plan.encodingSegment(i)
             return LocalEncoder.Job(
-                segment: seg, keys: seg.runs.map(\.kv), keyRuns: seg.runs, dropAnchor: plan.anchorRun(i)?.kv)
+                segment: seg, keys: seg.runs.stores, keyRuns: seg.runs, dropAnchor: plan.anchorRun(i)?.kv)
         }
         let coarse = granularity == .coarse
         let decoder = Phase2Engine(

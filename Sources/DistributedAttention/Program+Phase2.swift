@@ -56,7 +56,7 @@ struct Phase2Engine: Sendable {
         self.contextLength = contextLength
         self.queryLength = queryLength
         self.localRuns = localRuns
-        self.localKeys = localRuns.map(\.kv)
+        self.localKeys = localRuns.stores
         self.haveQuery = host == queryHost
         self.segment = PhaseTwoSegments.query(context: contextLength, query: queryLength)
     }

@@ -44,6 +44,7 @@ struct RingPrefill: Sendable {
         return .compute(id, op)
     }
 
+    /// The KV stores holding `origin`'s context, each once (a striped host's many runs share one store).
     private func blocks(of origin: Int) -> [KVRef] { plan.chunks(onHost: origin).map { .block($0) } }
 
     private func kvMessage(origin: Int) -> Message {
@@ -60,7 +61,7 @@ struct RingPrefill: Sendable {
             return [
                 issue(
                     .encode(
-                        segment, keys: runs.map(\.kv), dropAnchor: nil,
+                        segment, keys: blocks(of: host), dropAnchor: nil,
                         visiblePairsPerLayer: VisiblePairs.count(queries: runs, keys: runs),
                         keyTokensPerLayer: plan.contextTokens(onHost: host)), &ids)
             ]
@@ -87,7 +88,7 @@ struct RingPrefill: Sendable {
             outstanding[id] = host
             attends += 1
             return out + [.compute(id, .attend(
-                layer: layer, queries: segment, keys: keyRuns.map(\.kv),
+                layer: layer, queries: segment, keys: origins.flatMap { blocks(of: $0) },
                 visiblePairs: VisiblePairs.count(queries: segment.runs, keys: keyRuns),
                 keyTokens: keyRuns.reduce(0) { $0 + $1.count }))]
         }
@@ -102,7 +103,7 @@ struct RingPrefill: Sendable {
                 .compute(
                     id,
                     .attend(
-                        layer: layer, queries: segment, keys: keyRuns.map(\.kv), visiblePairs: pairs,
+                        layer: layer, queries: segment, keys: blocks(of: origin), visiblePairs: pairs,
                         keyTokens: tokens)))
         } else if origin != host && !keepReceived {
             out += blocks(of: origin).map { .dropKV(layer: layer, $0) }

@@ -3,7 +3,10 @@
 /// - `.contiguous`: `hosts` chunks, chunk `r` on host `r`.
 /// - `.zigzag`: `2·hosts` chunks, host `r` holds chunks `r` and `2·hosts − 1 − r` (balances the
 ///   causal work; Brandon et al. / zhuzilin's ring-flash-attention).
-/// Chunks are contiguous and as even as possible: with `n` chunks, the first `contextLength % n`
+/// - `.striped`: token `t` on host `t mod hosts` (Striped Attention, Brandon et al., arXiv 2311.09431):
+///   every host holds every `hosts`-th token, so every ring step has nearly the same causal work. A
+///   host's tokens form one store `.block(host)` of single-token runs at their own positions.
+/// Contiguous and zigzag chunks are contiguous and as even as possible: with `n` chunks, the first `contextLength % n`
 /// chunks hold one token more. Nothing is padded; the context must have at least one token per chunk.
 /// Positions are global (token `t` at position `t`). The query and generated tokens are handled
 /// after the ring prefill as ``decode`` says, with host `hosts − 1` as query host.
@@ -11,6 +14,7 @@ public struct RingPlan: Hashable, Sendable {
     public enum Partition: Hashable, Sendable {
         case contiguous
         case zigzag
+        case striped
     }
 
     /// How the query and generated tokens are processed after the ring prefill.
@@ -74,11 +78,13 @@ public struct RingPlan: Hashable, Sendable {
     /// The query host of phase 2 / the decoding host of `.lastHost`: `hosts − 1`.
     public var queryHost: Int { hosts - 1 }
 
-    /// Number of chunks: `hosts` (contiguous) or `2·hosts` (zigzag).
+    /// Number of chunks (KV stores): `hosts` (contiguous, striped) or `2·hosts` (zigzag).
     public var chunkCount: Int { partition == .zigzag ? 2 * hosts : hosts }
 
-    /// Context tokens (and positions) of chunk `c`.
+    /// Context tokens (and positions) of chunk `c` — contiguous and zigzag only (a striped host's
+    /// tokens are not one range: ``tokens(onHost:)``).
     public func chunkTokens(_ c: Int) -> Range<Int> {
+        precondition(partition != .striped, "RingPlan: striped chunks are not ranges; use tokens(onHost:)")
         precondition(c >= 0 && c < chunkCount, "RingPlan: chunk \(c) out of 0..<\(chunkCount)")
         let base = contextLength / chunkCount
         let extra = contextLength % chunkCount
@@ -92,9 +98,21 @@ public struct RingPlan: Hashable, Sendable {
         return partition == .zigzag ? [h, 2 * hosts - 1 - h] : [h]
     }
 
-    /// Runs of host `h`'s chunks (KV stores `.block(chunk)`).
+    /// The context tokens of host `h`, in increasing order (positions equal token indices).
+    public func tokens(onHost h: Int) -> [Int] {
+        switch partition {
+        case .striped: Array(stride(from: h, to: contextLength, by: hosts))
+        case .contiguous, .zigzag: chunks(onHost: h).flatMap { Array(chunkTokens($0)) }
+        }
+    }
+
+    /// Runs of host `h`'s chunks (KV stores `.block(chunk)`); striped: one single-token run per token,
+    /// all in store `.block(h)`.
     public func runs(onHost h: Int) -> [TokenRun] {
-        chunks(onHost: h).map {
+        if partition == .striped {
+            return stride(from: h, to: contextLength, by: hosts).map { TokenRun(tokens: $0..<($0 + 1), firstPosition: Int32($0), kv: .block(h)) }
+        }
+        return chunks(onHost: h).map {
             let r = chunkTokens($0)
             return TokenRun(tokens: r, firstPosition: Int32(r.lowerBound), kv: .block($0))
         }
@@ -104,7 +122,9 @@ public struct RingPlan: Hashable, Sendable {
     public func shardSegment(_ h: Int) -> Segment { Segment(role: .shard(host: h), runs: runs(onHost: h)) }
 
     /// Context tokens held by host `h`.
-    public func contextTokens(onHost h: Int) -> Int { runs(onHost: h).reduce(0) { $0 + $1.count } }
+    public func contextTokens(onHost h: Int) -> Int {
+        partition == .striped ? (contextLength - h + hosts - 1) / hosts : runs(onHost: h).reduce(0) { $0 + $1.count }
+    }
 
     /// The host whose KV host `h` holds at ring step `step` (`0..<hosts`): `(h − step) mod hosts`.
     public func origin(host h: Int, step: Int) -> Int { ((h - step) % hosts + hosts) % hosts }

@@ -116,6 +116,15 @@ public struct Segment: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Hashes the role and the runs' ends only: segments are dictionary keys on every op, and a
+    /// striped ring shard has a run per token (equality still compares every run).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(role)
+        hasher.combine(runs.count)
+        hasher.combine(runs.first)
+        hasher.combine(runs.last)
+    }
+
     public var description: String {
         let name: String
         switch role {
@@ -125,13 +134,50 @@ public struct Segment: Hashable, Sendable, CustomStringConvertible {
         case .query: name = "query"
         case .generated(let n): name = "gen\(n)"
         }
-        return "\(name)[\(runs.map(\.description).joined(separator: ", "))]"
+        // Many runs (a striped ring shard: one per token) are summarised, so labels stay short.
+        guard runs.count > 4 else { return "\(name)[\(runs.map(\.description).joined(separator: ", "))]" }
+        let stride = runs[1].tokens.lowerBound - runs[0].tokens.lowerBound
+        let strided = runs.allSatisfy { $0.count == 1 }
+            && zip(runs, runs.dropFirst()).allSatisfy { $1.tokens.lowerBound - $0.tokens.lowerBound == stride }
+        let what = strided ? "every \(stride)th token from \(runs[0].tokens.lowerBound)" : "\(runs.count) runs from \(runs[0].description)"
+        return "\(name)[\(what): \(tokenCount) tokens -> \(runs[0].kv)]"
     }
 }
 
 /// Counting the (query, key) pairs a causal mask lets through: key visible iff its position is at
 /// most the query's position. This is what attention FLOPs scale with
 /// (`4 · heads · headDim` FLOP per visible pair for QKᵀ and PV).
+/// Single-token runs at positions `first + i·stride` (a striped ring host's shard), recognised in O(n).
+private struct Strided {
+    let first: Int32
+    let stride: Int
+    let count: Int
+
+    init?(_ runs: [TokenRun]) {
+        guard runs.count >= 2, runs.allSatisfy({ $0.count == 1 }) else { return nil }
+        let s = Int(runs[1].firstPosition) - Int(runs[0].firstPosition)
+        guard s > 0 else { return nil }
+        for i in 1..<runs.count where Int(runs[i].firstPosition) - Int(runs[i - 1].firstPosition) != s { return nil }
+        first = runs[0].firstPosition
+        stride = s
+        count = runs.count
+    }
+}
+
+private extension Int {
+    /// ⌊self / d⌋ for d > 0.
+    func floorDivided(by d: Int) -> Int { self >= 0 ? self / d : -((-self + d - 1) / d) }
+}
+
+extension Array where Element == TokenRun {
+    /// The KV stores these runs append to, each once, in first-seen order (a striped ring host's
+    /// hundreds of single-token runs share one store; attending to it twice would count it twice).
+    public var stores: [KVRef] {
+        var seen = Set<KVRef>()
+        return compactMap { seen.insert($0.kv).inserted ? $0.kv : nil }
+    }
+}
+
 public enum VisiblePairs {
     /// Pairs between queries at `queries` and keys at `keys`.
     /// - Complexity: O(1).
@@ -150,11 +196,46 @@ public enum VisiblePairs {
     }
 
     /// Pairs between every query run and every key run.
-    /// - Complexity: O(queries.count · keys.count).
+    /// - Complexity: O((Q + K) log K) when the key runs' positions are disjoint (they are in every
+    ///   plan: a striped ring host holds thousands of single-token runs); O(Q·K) otherwise.
     public static func count(queries: [TokenRun], keys: [TokenRun]) -> Int {
+        if let q = Strided(queries), let k = Strided(keys), q.stride == k.stride {
+            // Query i sees the keys j ≤ i + d with d = ⌊(a − b) / S⌋: the contiguous formula, shifted.
+            let d = Int32((Int(q.first) - Int(k.first)).floorDivided(by: q.stride))
+            return count(queries: d..<(d + Int32(q.count)), keys: 0..<Int32(k.count))
+        }
+        let sorted = keys.map(\.positions).filter { !$0.isEmpty }.sorted { $0.lowerBound < $1.lowerBound }
+        let disjoint = zip(sorted, sorted.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }
+        guard disjoint, sorted.count > 8 else {
+            var total = 0
+            for q in queries {
+                for k in sorted { total += count(queries: q.positions, keys: k) }
+            }
+            return total
+        }
+        // Keys before a query run's first position are all visible to each of its queries (prefix
+        // sums); keys after its last are invisible; only the runs in between need the formula.
+        var before = [0]
+        before.reserveCapacity(sorted.count + 1)
+        for k in sorted { before.append(before.last! + k.count) }
+        func firstIndex(_ predicate: (Range<Int32>) -> Bool) -> Int {  // first run where predicate holds (monotone)
+            var lo = 0, hi = sorted.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if predicate(sorted[mid]) { hi = mid } else { lo = mid + 1 }
+            }
+            return lo
+        }
         var total = 0
         for q in queries {
-            for k in keys { total += count(queries: q.positions, keys: k.positions) }
+            let p = q.positions
+            guard !p.isEmpty else { continue }
+            let full = firstIndex { $0.upperBound > p.lowerBound + 1 }   // runs ending at or before the first query
+            let none = firstIndex { $0.lowerBound > p.upperBound - 1 }   // runs starting after the last query
+            total += p.count * before[full]
+            if full < none {
+                for k in sorted[full..<none] { total += count(queries: p, keys: k) }
+            }
         }
         return total
     }

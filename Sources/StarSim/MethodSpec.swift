@@ -15,6 +15,8 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     case ring
     /// Ring Attention with the zigzag partition (exact).
     case ringZigzag = "ring-zigzag"
+    /// Striped Attention: Ring Attention with token `t` on host `t mod hosts` (exact).
+    case ringStriped = "ring-striped"
     /// All-gather context parallelism, contiguous shards (exact; `Docs/AllGatherCP.md`).
     case allGather = "allgather"
     /// All-gather context parallelism, zigzag shards (SGLang's zigzag prefill CP; exact).
@@ -25,7 +27,7 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
 
     public var isStar: Bool { self == .star || self == .starNoAnchor || self == .starPrevious }
     /// Ring Attention or all-gather CP: the context sharded over hosts, K,V exchanged every layer.
-    public var isRing: Bool { self == .ring || self == .ringZigzag || self == .allGather || self == .allGatherZigzag }
+    public var isRing: Bool { self == .ring || self == .ringZigzag || self == .ringStriped || self == .allGather || self == .allGatherZigzag }
 
     /// Parses a method name (case and surrounding spaces ignored).
     /// - Throws: ``StarSimError`` naming `field` and listing the known names.
@@ -80,9 +82,9 @@ public enum MethodSpec: Sendable, Hashable {
             o.anchorSource = kind == .starPrevious ? .previousBlock : .firstBlock
             o.phase2 = phase2
             self = .star(o)
-        case .ring, .ringZigzag, .allGather, .allGatherZigzag:
+        case .ring, .ringZigzag, .ringStriped, .allGather, .allGatherZigzag:
             var o = RingOptions()
-            o.partition = kind == .ringZigzag || kind == .allGatherZigzag ? .zigzag : .contiguous
+            o.partition = kind == .ringZigzag || kind == .allGatherZigzag ? .zigzag : kind == .ringStriped ? .striped : .contiguous
             o.exchange = kind == .allGather || kind == .allGatherZigzag ? .allGather : .ring
             o.phase2 = phase2
             self = .ring(o)
@@ -96,7 +98,8 @@ public enum MethodSpec: Sendable, Hashable {
         case .global: return "global"
         case .star(let o): return "star" + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
         case .ring(let o):
-            return (o.exchange == .allGather ? "allgather" : "ring") + (o.partition == .zigzag ? "-zigzag" : "")
+            return (o.exchange == .allGather ? "allgather" : "ring")
+                + (o.partition == .zigzag ? "-zigzag" : o.partition == .striped ? "-striped" : "")
                 + (o.phase2 == .gatherBroadcast || o.decode != .phase2 ? "" : "+\(o.phase2.rawValue)")
         }
     }

@@ -155,4 +155,44 @@ struct PlanTests {
         #expect(error?.field == "StarPlan.blockSize")
         #expect(error?.value == 20)
     }
+
+    /// Runs given as many pieces (a striped ring host: single-token runs) count the same pairs as
+    /// position by position, with the fast path (disjoint keys) and the fallback (overlapping keys).
+    @Test func visiblePairsOfManyRunsMatchPositionByPosition() throws {
+        var rng = SplitMix64(seed: 11)
+        func brute(_ q: [TokenRun], _ k: [TokenRun]) -> Int {
+            let keys = k.flatMap { Array($0.positions) }
+            return q.flatMap { Array($0.positions) }.reduce(0) { n, p in n + keys.filter { $0 <= p }.count }
+        }
+        for hosts in [2, 3, 5, 8] {
+            let plan = try RingPlan(contextLength: 203, queryLength: 3, hosts: hosts, partition: .striped)
+            for h in 0..<hosts {
+                #expect(plan.runs(onHost: h).count == plan.contextTokens(onHost: h))
+                #expect(plan.runs(onHost: h).map(\.tokens.lowerBound) == plan.tokens(onHost: h))
+                for o in 0..<hosts {
+                    let q = plan.runs(onHost: h), k = plan.runs(onHost: o)
+                    #expect(VisiblePairs.count(queries: q, keys: k) == brute(q, k), "hosts \(hosts), \(h) ← \(o)")
+                }
+            }
+            #expect((0..<hosts).flatMap { plan.tokens(onHost: $0) }.sorted() == Array(0..<203))
+        }
+        for trial in 0..<50 {
+            // Random disjoint key runs of random lengths, and random query runs (overlaps allowed).
+            var keys: [TokenRun] = []
+            var start = Int(rng.next() % 5)
+            while start < 300 {
+                let n = 1 + Int(rng.next() % 12)
+                keys.append(TokenRun(tokens: start..<(start + n), firstPosition: Int32(start), kv: .block(0)))
+                start += n + Int(rng.next() % 6)
+            }
+            keys.shuffle(using: &rng)
+            let queries = (0..<(1 + Int(rng.next() % 20))).map { _ -> TokenRun in
+                let a = Int(rng.next() % 320), n = 1 + Int(rng.next() % 30)
+                return TokenRun(tokens: a..<(a + n), firstPosition: Int32(a), kv: .appended)
+            }
+            #expect(VisiblePairs.count(queries: queries, keys: keys) == brute(queries, keys), "trial \(trial)")
+            let overlapping = keys + [TokenRun(tokens: 10..<40, firstPosition: 10, kv: .block(1))]
+            #expect(VisiblePairs.count(queries: queries, keys: overlapping) == brute(queries, overlapping), "overlap \(trial)")
+        }
+    }
 }

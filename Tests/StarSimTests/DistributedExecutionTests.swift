@@ -64,7 +64,7 @@ import Testing
         #expect(Self.maxDifference(outcome.logits, reference) <= 1e-4)
     }
 
-    @Test(arguments: [2, 3, 4], [RingPlan.Partition.contiguous, .zigzag])
+    @Test(arguments: [2, 3, 4], [RingPlan.Partition.contiguous, .zigzag, .striped])
     func ringIsExact(hosts: Int, partition: RingPlan.Partition) throws {
         let p = Self.prompt(context: 157, query: 5, seed: UInt64(hosts))
         let reference = try Self.reference(p, steps: 4)
@@ -116,6 +116,7 @@ import Testing
             .ring(try RingPlan(contextLength: 128, queryLength: 5, hosts: 4)),
             .ring(try RingPlan(contextLength: 128, queryLength: 5, hosts: 4, phase2: .tree)),
             .ring(try RingPlan(contextLength: 128, queryLength: 5, hosts: 4, partition: .zigzag)),
+            .ring(try RingPlan(contextLength: 128, queryLength: 5, hosts: 4, partition: .striped)),
         ]
         for method in methods {
             let outcome = try Self.run(method, p, steps: 3)

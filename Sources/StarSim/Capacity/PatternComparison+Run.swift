@@ -13,7 +13,8 @@ extension PatternComparison.Pattern {
             self.init(method: kind, phase2: p.phase2)
         case .ring(let p):
             let zigzag = p.partition == .zigzag
-            let kind: MethodKind = p.exchange == .allGather ? (zigzag ? .allGatherZigzag : .allGather) : (zigzag ? .ringZigzag : .ring)
+            let kind: MethodKind = p.exchange == .allGather ? (zigzag ? .allGatherZigzag : .allGather)
+                : p.partition == .striped ? .ringStriped : (zigzag ? .ringZigzag : .ring)
             self.init(method: kind, phase2: p.phase2)
         }
     }

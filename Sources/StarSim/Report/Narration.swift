@@ -102,6 +102,12 @@ public enum Narration {
                 }
                 lines.append("host\(h) encodes " + (parts.isEmpty ? "nothing in phase 1" : parts.joined(separator: "; ")) + ".")
             }
+        case .ring(let p) where p.partition == .striped:
+            for h in 0..<p.hosts {
+                let n = p.contextTokens(onHost: h)
+                lines.append("host\(h) holds every \(p.hosts)th token from token \(h): \(n) tokens (\(h), \(h + p.hosts), \(h + 2 * p.hosts), …; "
+                    + "positions equal token indices) — striped, so every ring step has nearly the same causal work.")
+            }
         case .ring(let p):
             for h in 0..<p.hosts {
                 let chunks = p.chunks(onHost: h).map { c -> String in

@@ -256,7 +256,7 @@ public struct Scenario: Sendable, Hashable {
             if let options {
                 guard options.isMapping else { throw options.error("expected a mapping of ring options, found \(options.kind)") }
                 if let p = options.optional("partition") {
-                    o.partition = try p.asChoice(["contiguous": .contiguous, "zigzag": .zigzag])
+                    o.partition = try p.asChoice(["contiguous": .contiguous, "zigzag": .zigzag, "striped": .striped])
                 }
                 if let e = options.optional("exchange") {
                     o.exchange = try e.asChoice(["ring": .ring, "all-gather": .allGather])

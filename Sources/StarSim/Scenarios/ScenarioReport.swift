@@ -99,6 +99,11 @@ public enum ScenarioReport {
                     return ["block": i, "tokens": [r.lowerBound, r.upperBound], "anchor": anchor as Any]
                 }] as [String: Any]
             }
+        case .ring(let p) where p.partition == .striped:
+            // Every hosts-th token from the host's index: the stride, not a list of ranges.
+            return (0..<p.hosts).map { h in
+                ["host": h, "striped": ["first": h, "stride": p.hosts, "tokens": p.contextTokens(onHost: h)]] as [String: Any]
+            }
         case .ring(let p):
             return (0..<p.hosts).map { h in
                 ["host": h, "blocks": p.chunks(onHost: h).map { c -> [String: Any] in
