@@ -139,7 +139,7 @@ public struct Segment: Hashable, Sendable, CustomStringConvertible {
         let stride = runs[1].tokens.lowerBound - runs[0].tokens.lowerBound
         let strided = runs.allSatisfy { $0.count == 1 }
             && zip(runs, runs.dropFirst()).allSatisfy { $1.tokens.lowerBound - $0.tokens.lowerBound == stride }
-        let what = strided ? "every \(stride)th token from \(runs[0].tokens.lowerBound)" : "\(runs.count) runs from \(runs[0].description)"
+        let what = strided ? "one token in \(stride) from \(runs[0].tokens.lowerBound)" : "\(runs.count) runs from \(runs[0].description)"
         return "\(name)[\(what): \(tokenCount) tokens -> \(runs[0].kv)]"
     }
 }

@@ -67,13 +67,13 @@ import Testing
 
     @Test(arguments: [
         ("prompt: {kind: passkey}\nmethods: [global]\nhosts: 4\n", "m.yaml:3: field 'hosts': unknown field"),
-        ("prompt: {kind: passkey}\nmethods: [glob]\n", "unknown method 'glob'; expected one of: global, star, star-noanchor, star-prev, ring, ring-zigzag, allgather, allgather-zigzag"),
+        ("prompt: {kind: passkey}\nmethods: [glob]\n", "unknown method 'glob'; expected one of: global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, allgather, allgather-zigzag"),
         ("prompt: {kind: passkey}\nmethods: []\n", "expected at least one method"),
         ("methods: [global]\n", "field 'prompt': missing"),
         ("prompt: {kind: passkey, depth: 1.5}\nmethods: [global]\n", "field 'prompt.depth': 1.5 is out of range"),
         ("prompt: {kind: task, task: nope}\nmethods: [global]\n", "'nope' is not a known task"),
         ("prompt: {kind: passkey}\nmethods: [{star: {blok: 3}}]\n", "did you mean 'block'"),
-        ("prompt: {kind: passkey}\nmethods: [{ring: {partition: spiral}}]\n", "'spiral' is not one of: contiguous, zigzag"),
+        ("prompt: {kind: passkey}\nmethods: [{ring: {partition: spiral}}]\n", "'spiral' is not one of: contiguous, zigzag, striped"),
         ("prompt: {kind: passkey}\nmethods: [global]\ncluster: {hosts: 0}\n", "field 'cluster.hosts': 0 is out of range"),
         ("prompt: {kind: passkey}\nmethods: [global]\ntiming: fast\n", "'fast' is not one of: modeled, measured"),
         ("prompt: {kind: passkey, format: html}\nmethods: [global]\n", "field 'prompt.format': 'html' is not one of: completion, chat"),

@@ -105,7 +105,7 @@ public enum Narration {
         case .ring(let p) where p.partition == .striped:
             for h in 0..<p.hosts {
                 let n = p.contextTokens(onHost: h)
-                lines.append("host\(h) holds every \(p.hosts)th token from token \(h): \(n) tokens (\(h), \(h + p.hosts), \(h + 2 * p.hosts), …; "
+                lines.append("host\(h) holds one token in \(p.hosts), from token \(h): \(n) tokens (\(h), \(h + p.hosts), \(h + 2 * p.hosts), …; "
                     + "positions equal token indices) — striped, so every ring step has nearly the same causal work.")
             }
         case .ring(let p):
