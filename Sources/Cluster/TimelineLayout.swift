@@ -165,10 +165,14 @@ public struct TimelineLayout: Sendable, Hashable {
             }
             return out
         }
+        // Host lanes in id order, then link lanes, each with its bars drawn by `draw`.
+        func lanes(_ draw: ([Bar]) -> [Bar]) -> [Lane] {
+            hosts.indices.map { Lane(kind: .host, name: hosts[$0].name, bars: draw(hostRecords[$0])) }
+                + links.map { Lane(kind: .link, name: $0.description, bars: draw(linkRecords[$0]!)) }
+        }
         guard folded else {
             binWidth = .zero
-            lanes = hosts.indices.map { Lane(kind: .host, name: hosts[$0].name, bars: hostRecords[$0]) }
-                + links.map { Lane(kind: .link, name: $0.description, bars: linkRecords[$0]!) }
+            self.lanes = lanes { $0 }
             arrows = messages
             return
         }
@@ -177,12 +181,11 @@ public struct TimelineLayout: Sendable, Hashable {
         let bins = Int64(max(50, min(budget.bars / laneCount, budget.arrows)))
         var width = SimDuration(nanoseconds: max(1, (finish.nanoseconds + bins - 1) / bins))
         while true {
-            let foldedLanes = hosts.indices.map { Lane(kind: .host, name: hosts[$0].name, bars: Self.fold(hostRecords[$0], width)) }
-                + links.map { Lane(kind: .link, name: $0.description, bars: Self.fold(linkRecords[$0]!, width)) }
+            let foldedLanes = lanes { Self.fold($0, width) }
             let foldedArrows = Self.fold(messages, width)
             let bars = foldedLanes.reduce(0) { $0 + $1.bars.count }
             if (bars <= budget.bars && foldedArrows.count <= budget.arrows) || width.nanoseconds >= max(1, finish.nanoseconds) {
-                lanes = foldedLanes
+                self.lanes = foldedLanes
                 arrows = foldedArrows
                 break
             }

@@ -82,9 +82,9 @@ public struct RingPlan: Hashable, Sendable {
     public var chunkCount: Int { partition == .zigzag ? 2 * hosts : hosts }
 
     /// Context tokens (and positions) of chunk `c` — contiguous and zigzag only (a striped host's
-    /// tokens are not one range: ``tokens(onHost:)``).
+    /// tokens are not one range: ``runs(onHost:)``).
     public func chunkTokens(_ c: Int) -> Range<Int> {
-        precondition(partition != .striped, "RingPlan: striped chunks are not ranges; use tokens(onHost:)")
+        precondition(partition != .striped, "RingPlan: striped chunks are not ranges; use runs(onHost:)")
         precondition(c >= 0 && c < chunkCount, "RingPlan: chunk \(c) out of 0..<\(chunkCount)")
         let base = contextLength / chunkCount
         let extra = contextLength % chunkCount
@@ -96,14 +96,6 @@ public struct RingPlan: Hashable, Sendable {
     public func chunks(onHost h: Int) -> [Int] {
         precondition(h >= 0 && h < hosts, "RingPlan: host \(h) out of 0..<\(hosts)")
         return partition == .zigzag ? [h, 2 * hosts - 1 - h] : [h]
-    }
-
-    /// The context tokens of host `h`, in increasing order (positions equal token indices).
-    public func tokens(onHost h: Int) -> [Int] {
-        switch partition {
-        case .striped: Array(stride(from: h, to: contextLength, by: hosts))
-        case .contiguous, .zigzag: chunks(onHost: h).flatMap { Array(chunkTokens($0)) }
-        }
     }
 
     /// Runs of host `h`'s chunks (KV stores `.block(chunk)`); striped: one single-token run per token,

@@ -126,4 +126,6 @@ public enum Markup {
     public static func escape(_ s: String) -> String { SVGDocument.escape(s) }
     /// A coordinate with at most two decimals, clamped to ±1e6.
     public static func px(_ v: Double) -> String { NumberText.px(v) }
+    /// The charts' tick step over `span` for about `target` ticks: 1, 2 or 5 times a power of ten.
+    public static func niceStep(span: Double, target: Int) -> Double { Axis.niceStep(span: span, target: target, binary: false) }
 }

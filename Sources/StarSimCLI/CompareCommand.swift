@@ -53,22 +53,14 @@ struct Compare: ParsableCommand {
             var base = ProjectionSweep(models: [try CapacityModels.resolve(model)], contexts: try TokenCount.parseList(context, field: "--context"))
             base.hosts = [hosts]
             base.gpusPerHost = [gpusPerHost]
-            base.device = hardware.device
-            base.intraHostLink = hardware.intraLink
-            base.interHostLink = hardware.interLink
-            base.combine = try hardware.parallelCombine()
+            try hardware.apply(to: &base)
             base.methods = [.star]
             base.generate = generate
             base.queryLength = query
-            base.profileDirectory = hardware.profiles
             try base.validate(sharded: false)
             try base.checkWork()
-            let count = base.contexts.count * patterns.count
-            if report != nil, count > HTMLReportFile.maxConfigurations {
-                throw StarSimError.invalid("--html", "draws at most \(HTMLReportFile.maxConfigurations) rows; this comparison has \(count)")
-            }
             try plotDirectory?.check(names: [PatternComparison.chartName])
-            try report?.check()
+            try report?.check(drawing: base.contexts.count * patterns.count)
             let progress = ProgressOutput()
             comparison = PatternComparison(base: base, patterns: patterns, progress: { done, total in
                 progress.update("projecting \(done)/\(total)", done: done, total: total)
@@ -96,22 +88,7 @@ struct Compare: ParsableCommand {
     /// `compare SCENARIO`: the scenario's methods for real, then the comparison of the runs.
     func runScenario(_ file: String) throws {
         if plots != nil { try fail("--plots: the chart draws TTFT against context for projections; a scenario runs one context") }
-        let s: Scenario
-        do { s = try Scenario.load(file: file) } catch { try fail("\(error)") }
-        let report = html.map { HTMLReportFile(path: $0, force: force, inputs: [file] + (s.modelFile.map { [$0] } ?? [])) }
-        do { try report?.check() } catch { try fail("\(error)") }
-        let lines = ProgressOutput()
-        let progress: @Sendable (String) -> Void = { lines.line($0) }
-        let prepared: ScenarioRun.Prepared
-        do { prepared = try ScenarioRun.prepare(s, progress: progress) } catch { try fail("\(error)") }
-        let result: ScenarioRun
-        do {
-            result = try ScenarioRun.execute(prepared, progress: progress)
-        } catch let error as StarSimError where error.isInputError {
-            try fail("\(error)")
-        } catch {
-            try fail("\(file): \(error)", code: 1)
-        }
+        let (result, report) = try ScenarioCommandRun(file: file, html: html, force: force).execute()
         let comparison = PatternComparison(run: result)
         if let report {
             var page = HTMLReport(run: result)

@@ -15,6 +15,16 @@ struct HardwareOptions: ParsableArguments {
     @Option(help: "Directory of user device/link profiles.")
     var profiles: String?
 
+    /// Sets the sweep's device, links, GPU combination and profile directory from these options
+    /// (`project` and `compare` build their sweeps this way).
+    func apply(to sweep: inout ProjectionSweep) throws(StarSimError) {
+        sweep.device = device
+        sweep.intraHostLink = intraLink
+        sweep.interHostLink = interLink
+        sweep.combine = try parallelCombine()
+        sweep.profileDirectory = profiles
+    }
+
     /// `--combine`, parsed.
     func parallelCombine() throws(StarSimError) -> ParallelCombine {
         guard let c = ParallelCombine(rawValue: combine) else {

@@ -98,10 +98,7 @@ struct Project: ParsableCommand {
             try sweep.checkWork()
             try traces?.check(names: configs.indices.map { CapacityProjection.traceName(configs[$0], index: $0) })
             try output.plotDirectory?.check(names: CapacityPlots.fileNames)
-            if html != nil, configs.count > HTMLReportFile.maxConfigurations {
-                throw StarSimError.invalid("--html", "draws at most \(HTMLReportFile.maxConfigurations) configurations; this sweep has \(configs.count) (narrow it, or use --csv/--plots)")
-            }
-            try report?.check()
+            try report?.check(drawing: configs.count)
         } catch {
             try fail("\(error)")
         }
@@ -157,10 +154,7 @@ struct Project: ParsableCommand {
             contexts: try TokenCount.parseList(context, field: "--context"))
         s.hosts = try ints(hosts, "--hosts")
         s.gpusPerHost = try ints(gpusPerHost, "--gpus-per-host")
-        s.device = hardware.device
-        s.intraHostLink = hardware.intraLink
-        s.interHostLink = hardware.interLink
-        s.combine = try hardware.parallelCombine()
+        try hardware.apply(to: &s)
         s.methods = try methods.split(separator: ",").map { m throws(StarSimError) in try MethodKind.parse(String(m), field: "--methods") }
         s.block = try block.map { b throws(StarSimError) in try TokenCount.parse(b, field: "--block") }
         if let anchor { s.anchor = anchor == "0" ? 0 : try TokenCount.parse(anchor, field: "--anchor") }
@@ -175,7 +169,6 @@ struct Project: ParsableCommand {
         case "coarse": s.granularity = .coarse
         default: throw .invalidValue("--granularity", granularity, "per-layer or coarse")
         }
-        s.profileDirectory = hardware.profiles
         return s
     }
 }

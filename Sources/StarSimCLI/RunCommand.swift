@@ -73,32 +73,13 @@ struct Run: ParsableCommand {
         guard (1...1000).contains(topK) else { try fail("--top-k: \(topK) is out of range; expected 1 to 1000") }
         try checkModes(standardInputIsTerminal: isatty(STDIN_FILENO) != 0)
         let narration = self.narration
-        var s: Scenario
-        do { s = try Scenario.load(file: scenario) } catch { try fail("\(error)") }
-        if let traceDir { s.traceDirectory = traceDir }
-        if timeline { s.timeline = true }
-        let report = html.map { HTMLReportFile(path: $0, force: force, inputs: [scenario] + (s.modelFile.map { [$0] } ?? [])) }
-        do { try report?.check() } catch { try fail("\(error)") }
-        let quiet = self.quiet, lines = ProgressOutput()
-        let progress: @Sendable (String) -> Void = { line in
-            if !quiet { lines.line(line) }
-        }
-        // Everything `prepare` rejects is bad input (exit 2); a failure while running is exit 1.
-        var prepared: ScenarioRun.Prepared
-        do {
-            prepared = try ScenarioRun.prepare(s, force: force, progress: progress)
-            try prepared.setProbe(layer: narrateLayer, head: narrateHead)
-        } catch {
-            try fail("\(error)")
-        }
-        let result: ScenarioRun
-        do {
-            result = try ScenarioRun.execute(prepared, progress: progress)
-        } catch let error as StarSimError where error.isInputError {
-            try fail("\(error)")  // found only by running (a fault after the end of the run): still bad input
-        } catch {
-            try fail("\(scenario): \(error)", code: 1)
-        }
+        let (traceDir, timeline, narrateLayer, narrateHead) = (self.traceDir, self.timeline, self.narrateLayer, self.narrateHead)
+        let (result, report) = try ScenarioCommandRun(file: scenario, html: html, force: force, quiet: quiet).execute(
+            adjust: { s in
+                if let traceDir { s.traceDirectory = traceDir }
+                if timeline { s.timeline = true }
+            },
+            prepared: { try $0.setProbe(layer: narrateLayer, head: narrateHead) })
         if let report {
             do { note("wrote " + (try report.write(HTMLReport(run: result)))) } catch { try fail("\(error)", code: 1) }
         }

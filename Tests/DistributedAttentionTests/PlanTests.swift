@@ -168,13 +168,14 @@ struct PlanTests {
             let plan = try RingPlan(contextLength: 203, queryLength: 3, hosts: hosts, partition: .striped)
             for h in 0..<hosts {
                 #expect(plan.runs(onHost: h).count == plan.contextTokens(onHost: h))
-                #expect(plan.runs(onHost: h).map(\.tokens.lowerBound) == plan.tokens(onHost: h))
+                #expect(plan.runs(onHost: h).map(\.tokens.lowerBound) == Array(stride(from: h, to: 203, by: hosts)))
+                #expect(plan.runs(onHost: h).allSatisfy { $0.count == 1 && Int($0.firstPosition) == $0.tokens.lowerBound && $0.kv == .block(h) })
                 for o in 0..<hosts {
                     let q = plan.runs(onHost: h), k = plan.runs(onHost: o)
                     #expect(VisiblePairs.count(queries: q, keys: k) == brute(q, k), "hosts \(hosts), \(h) ← \(o)")
                 }
             }
-            #expect((0..<hosts).flatMap { plan.tokens(onHost: $0) }.sorted() == Array(0..<203))
+            #expect((0..<hosts).flatMap { plan.runs(onHost: $0).map(\.tokens.lowerBound) }.sorted() == Array(0..<203))
         }
         for trial in 0..<50 {
             // Random disjoint key runs of random lengths, and random query runs (overlaps allowed).

@@ -219,6 +219,10 @@ import TestSupport
         let mine = dir.path + "/r.html"
         try HTMLReportFile(path: mine).write(report)
         try HTMLReportFile(path: mine).write(report)
+        // More runs than one report draws: refused before any work, naming --html and the bound.
+        let many = #expect(throws: StarSimError.self) { try HTMLReportFile(path: mine).check(drawing: HTMLReportFile.maxConfigurations + 1) }
+        #expect(many?.description.contains("--html") == true && many?.description.contains("at most 32") == true)
+        try HTMLReportFile(path: mine).check(drawing: HTMLReportFile.maxConfigurations)
         // A directory, or a path under a file: clear errors naming --html.
         for bad in [dir.path + "/", scenario + "/r.html", dir.path] {
             let error = #expect(throws: StarSimError.self) { try HTMLReportFile(path: bad).check() }

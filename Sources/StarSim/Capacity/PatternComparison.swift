@@ -118,7 +118,7 @@ public struct PatternComparison: Sendable {
             }
         }
         if let b = r.breakdown {
-            let prefillBytes = CapacityTable.maxHostBytes(r, .contextEncoding)
+            let prefillBytes = Self.prefillBytes(r)
             if b.linkShare >= 0.25 {
                 parts.append(String(format: "link-bound: %.0f%% of its critical path is on links (%@ per host in prefill over %@)",
                                     100 * b.linkShare, formatBytes(prefillBytes), c.interHostLink))
@@ -174,6 +174,14 @@ public struct PatternComparison: Sendable {
 
     // MARK: Output
 
+    /// The busiest host's bytes in prefill; in decode (query + generation, each phase's busiest);
+    /// the busiest link's bytes — the byte columns of the table, CSV and JSON.
+    static func prefillBytes(_ r: ProjectionResult) -> Int { CapacityTable.maxHostBytes(r, .contextEncoding) }
+    static func decodeBytes(_ r: ProjectionResult) -> Int {
+        CapacityTable.maxHostBytes(r, .queryEncoding) + CapacityTable.maxHostBytes(r, .generation)
+    }
+    static func maxLinkBytes(_ r: ProjectionResult) -> Int { r.linkBytes.map(\.bytes).max() ?? 0 }
+
     /// Header and one row per (context, pattern).
     public func table() -> [[String]] {
         var out = [["context", "pattern", "exact", "hosts×gpus", "TTFT", "TPOT", "prefill bytes/host", "decode bytes/host",
@@ -186,9 +194,9 @@ public struct PatternComparison: Sendable {
             out.append([TokenCount.format(c.contextLength), row.pattern.description, row.pattern.isExact ? "exact" : "approx",
                         CapacityTable.cluster(c), ok ? CapacityTable.seconds(r.timeToFirstToken) : r.statusText,
                         ok ? CapacityTable.seconds(r.timePerOutputToken) : "",
-                        ok ? CapacityTable.bytes(Int64(CapacityTable.maxHostBytes(r, .contextEncoding))) : "",
-                        ok ? CapacityTable.bytes(Int64(CapacityTable.maxHostBytes(r, .queryEncoding) + CapacityTable.maxHostBytes(r, .generation))) : "",
-                        ok ? CapacityTable.bytes(Int64(r.linkBytes.map(\.bytes).max() ?? 0)) : "", mem, row.verdict])
+                        ok ? CapacityTable.bytes(Int64(Self.prefillBytes(r))) : "",
+                        ok ? CapacityTable.bytes(Int64(Self.decodeBytes(r))) : "",
+                        ok ? CapacityTable.bytes(Int64(Self.maxLinkBytes(r))) : "", mem, row.verdict])
         }
         return out
     }
@@ -215,9 +223,8 @@ public struct PatternComparison: Sendable {
             return [
                 "\(c.contextLength)", row.pattern.description, c.method.rawValue, row.pattern.phase2.rawValue,
                 row.pattern.isExact ? "true" : "false", "\(c.effectiveHosts)", "\(c.gpusPerHost)", r.statusText,
-                d(r.timeToFirstToken), d(r.timePerOutputToken), "\(CapacityTable.maxHostBytes(r, .contextEncoding))",
-                "\(CapacityTable.maxHostBytes(r, .queryEncoding) + CapacityTable.maxHostBytes(r, .generation))",
-                "\(r.linkBytes.map(\.bytes).max() ?? 0)", "\(r.peakMemoryPerHost)", "\(r.hostCapacity)",
+                d(r.timeToFirstToken), d(r.timePerOutputToken), "\(Self.prefillBytes(r))", "\(Self.decodeBytes(r))",
+                "\(Self.maxLinkBytes(r))", "\(r.peakMemoryPerHost)", "\(r.hostCapacity)",
                 d(r.breakdown?.linkShare), d(r.breakdown?.prefillImbalance), row.verdict,
             ]
         }
@@ -233,9 +240,8 @@ public struct PatternComparison: Sendable {
                 "phase2": row.pattern.phase2.rawValue, "exact": row.pattern.isExact, "hosts": c.effectiveHosts,
                 "gpus_per_host": c.gpusPerHost, "device": c.device, "status": r.statusText, "message": r.message as Any,
                 "ttft_s": r.timeToFirstToken as Any, "tpot_s": r.timePerOutputToken as Any,
-                "prefill_bytes_per_host": CapacityTable.maxHostBytes(r, .contextEncoding),
-                "decode_bytes_per_host": CapacityTable.maxHostBytes(r, .queryEncoding) + CapacityTable.maxHostBytes(r, .generation),
-                "max_link_bytes": r.linkBytes.map(\.bytes).max() ?? 0, "peak_memory_per_host_bytes": r.peakMemoryPerHost,
+                "prefill_bytes_per_host": Self.prefillBytes(r), "decode_bytes_per_host": Self.decodeBytes(r),
+                "max_link_bytes": Self.maxLinkBytes(r), "peak_memory_per_host_bytes": r.peakMemoryPerHost,
                 "host_capacity_bytes": r.hostCapacity, "critical_link_share": r.breakdown?.linkShare as Any,
                 "prefill_imbalance": r.breakdown?.prefillImbalance as Any, "verdict": row.verdict,
             ]

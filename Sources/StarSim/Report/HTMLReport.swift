@@ -261,12 +261,10 @@ extension HTMLReport.Section {
         return out + "</svg>\n"
     }
 
-    /// About eight round ticks (1, 2 or 5 × 10^k ns) over `[0, end]`, labelled in time units.
+    /// About eight round ticks (the charts' 1, 2 or 5 × 10^k ns steps) over `[0, end]`, in time units.
     static func ticks(_ end: Int64) -> [(Int64, String)] {
         guard end > 0 else { return [] }
-        let raw = Double(end) / 8
-        let power = pow(10, floor(log10(raw)))
-        let step = Int64(max(1, [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= raw } ?? raw))
+        let step = max(1, Int64(Markup.niceStep(span: Double(end), target: 8)))
         var out: [(Int64, String)] = []
         var t: Int64 = 0
         while t <= end {
@@ -313,6 +311,14 @@ public struct HTMLReportFile: Sendable {
             throw .invalid("--html", "\(path) is \(input), an input of this run; choose another file")
         }
         try directory.check(names: [name])
+    }
+
+    /// ``check()``, and that the report draws at most ``maxConfigurations`` runs.
+    public func check(drawing runs: Int) throws(StarSimError) {
+        guard runs <= Self.maxConfigurations else {
+            throw .invalid("--html", "draws at most \(Self.maxConfigurations) configurations; this one has \(runs) (narrow it, or use --csv/--plots)")
+        }
+        try check()
     }
 
     /// Writes the report; returns the path written.

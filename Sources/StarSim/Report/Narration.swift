@@ -132,13 +132,12 @@ public enum Narration {
         return first.keys.sorted { (first[$0]!, $0) < (first[$1]!, $1) }
     }
 
-    static func phaseTitle(_ phase: PhaseTag) -> String {
-        switch phase.name {
-        case "context": "1 — context encoding"
-        case "query": "2 — the query attends to every host's K,V"
-        case "generation": "2 — generated tokens, one at a time"
-        case "": "(no phase)"
-        default: phase.name
+    static func phaseTitle(_ tag: PhaseTag) -> String {
+        switch Phase(tag: tag) {
+        case .contextEncoding: "1 — context encoding"
+        case .queryEncoding: "2 — the query attends to every host's K,V"
+        case .generation: "2 — generated tokens, one at a time"
+        case nil: tag.isNone ? "(no phase)" : tag.name
         }
     }
 

@@ -36,7 +36,7 @@ public struct Quiz: Sendable {
         let shape = run.shape
         if let ring = run.results.first(where: { if case .ring = $0.outcome.method { true } else { false } }),
            case .ring(let plan) = ring.outcome.method, plan.hosts > 1 {
-            let measured = bytes(ring.outcome.report.log, phase: "context")
+            let measured = bytes(ring.outcome, phase: .contextEncoding)
             var formula = "each of the \(plan.hosts) hosts passes every block it receives on, so every host's K,V reach the "
                 + "\(plan.hosts - 1) others at every layer: (H−1) × layers × L × 2 × kv_heads × head_dim × bytes"
             if let shape {
@@ -53,7 +53,7 @@ public struct Quiz: Sendable {
            case .star(let plan) = star.outcome.method, plan.hosts > 1 {
             let generated = max(0, star.outcome.generated.count - 1)
             if generated > 0 {
-                let measured = bytes(star.outcome.report.log, phase: "generation") / generated
+                let measured = bytes(star.outcome, phase: .generation) / generated
                 var formula = "per generated token and layer, with \(plan.phase2.rawValue): "
                 switch plan.phase2 {
                 case .gatherBroadcast:
@@ -84,7 +84,7 @@ public struct Quiz: Sendable {
             }
             let log = star.outcome.report.log
             var lastEnd: [HostID: SimInstant] = [:]
-            for r in log.records where r.hasDuration && r.phase == "context" {
+            for r in log.records where r.hasDuration && r.phase == Phase.contextEncoding.tag {
                 if case .compute(let c) = r { lastEnd[c.host] = max(lastEnd[c.host] ?? c.end, c.end) }
             }
             if let latest = lastEnd.values.max() {
@@ -101,9 +101,9 @@ public struct Quiz: Sendable {
         return Quiz(questions: out)
     }
 
-    /// Bytes of the messages of one phase.
-    static func bytes(_ log: RunLog, phase: PhaseTag) -> Int {
-        log.records.reduce(0) { n, r in if case .transfer(let t) = r, t.phase == phase { n + t.bytes } else { n } }
+    /// Bytes all hosts sent in one phase (the run's counters).
+    static func bytes(_ o: MethodOutcome, phase: Phase) -> Int {
+        o.counters.hosts.reduce(0) { $0 + ($1.sentByPhase[phase.tag] ?? 0) }
     }
 
     /// A learner's answer as a number, or nil when it cannot be read.
