@@ -14,6 +14,7 @@ protocol OpBackend: AnyObject {
     func receive(_ message: DistributedAttention.Message, from: Int, data: Data)
     func dropKV(layer: Int, _ ref: KVRef)
     func dropHidden(_ segment: Segment)
+    func dropQueries(layer: Int, _ segment: Segment)
 }
 
 /// A message on the simulated network: the algorithm's description plus the backend's data.
@@ -41,6 +42,12 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
     /// Tokens held per KV store per layer, for memory accounting.
     private var storeTokens: [KVRef: [Int]] = [:]
     private var hiddenTokens: [Segment: Int] = [:]
+    private struct Key: Hashable {
+        let layer: Int
+        let segment: Segment
+    }
+    /// Bytes of other hosts' Q rows held here (pass-Q ring), until dropped.
+    private var visitingQueries: [Key: Int] = [:]
     private(set) var generated: [Int32] = []
     /// Simulated instant each `.sample` step ended, in order (the query host's token times).
     private(set) var sampleEnds: [SimInstant] = []
@@ -69,6 +76,10 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
         if case .kv(let layer, _, let blocks, let tokens) = m.payload {
             let perBlock = blocks.isEmpty ? 0 : tokens / blocks.count
             for ref in blocks { account(ref, layer: layer, tokens: perBlock, host) }
+        }
+        if case .queries(let layer, let s) = m.payload {
+            visitingQueries[Key(layer: layer, segment: s)] = m.bytes
+            if !host.allocate(bytes: Int64(m.bytes), label: "queries \(s) L\(layer)") { outOfMemory = true }
         }
         backend.receive(m, from: message.from.rawValue, data: message.payload.data)
         apply(program.handle(.received(m, from: message.from.rawValue)), host)
@@ -116,6 +127,11 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
                     host.free(bytes: Int64(n * shape.hidden * shape.bytesPerElement), label: "drop hidden \(segment)")
                 }
                 backend.dropHidden(segment)
+            case .dropQueries(let layer, let segment):
+                if let bytes = visitingQueries.removeValue(forKey: Key(layer: layer, segment: segment)) {
+                    host.free(bytes: Int64(bytes), label: "drop queries \(segment) L\(layer)")
+                }
+                backend.dropQueries(layer: layer, segment)
             case .finish:
                 host.finish()
             }

@@ -24,6 +24,7 @@ final class HostTensors: OpBackend {
         case kv([(KVRef, Store)])
         case partial(AttentionPartial)
         case merged([Float])
+        case queries([Float])
     }
 
     private struct Key: Hashable {
@@ -147,6 +148,13 @@ final class HostTensors: OpBackend {
 
     func dropHidden(_ s: Segment) { hidden[s] = nil }
 
+    /// Frees another host's Q rows at `layer` and the partial this host computed from them.
+    func dropQueries(layer: Int, _ s: Segment) {
+        let key = Key(layer: layer, segment: s)
+        queries[key] = nil
+        localPartials[key] = nil
+    }
+
     // MARK: Messages
 
     /// The real payload of an outgoing message.
@@ -156,6 +164,11 @@ final class HostTensors: OpBackend {
             return .tokens(s.tokenIndices.map { sequence[$0] })
         case .kv(let layer, _, let blocks, _):
             return .kv(blocks.map { ($0, store($0, layer: layer)) })
+        case .queries(let layer, let s):
+            guard let q = queries[Key(layer: layer, segment: s)] else {
+                preconditionFailure("queries of \(s) at layer \(layer) sent before they exist here")
+            }
+            return .queries(q)
         case .partial(let layer, let s):
             let parts = localPartials[Key(layer: layer, segment: s), default: []]
             precondition(!parts.isEmpty, "partial of \(s) at layer \(layer) sent before any attend")
@@ -177,6 +190,8 @@ final class HostTensors: OpBackend {
             for (i, t) in zip(s.tokenIndices, ids) where i < sequence.count { precondition(sequence[i] == t) }
         case (.kv(let layer, _, _, _), .kv(let blocks)):
             for (ref, store) in blocks { setStore(ref, layer: layer, store) }
+        case (.queries(let layer, let s), .queries(let q)):
+            queries[Key(layer: layer, segment: s)] = q
         case (.partial(let layer, let s), .partial(let p)):
             remotePartials[Key(layer: layer, segment: s), default: []].append(p)
             remoteSources[Key(layer: layer, segment: s), default: []].append(from)

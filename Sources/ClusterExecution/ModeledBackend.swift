@@ -11,4 +11,5 @@ final class ModeledBackend: OpBackend {
     func receive(_ message: Message, from: Int, data: Void) {}
     func dropKV(layer: Int, _ ref: KVRef) {}
     func dropHidden(_ segment: Segment) {}
+    func dropQueries(layer: Int, _ segment: Segment) {}
 }

@@ -85,6 +85,10 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         /// (`tokens` in total). Bytes: `tokens · 2 · kvHeads · headDim · bytesPerElement`
         /// (positions are implied by the plan and not counted).
         case kv(layer: Int, origin: Int, blocks: [KVRef], tokens: Int)
+        /// Pass-Q ring: the Q rows of `segment` (another host's shard) at `layer`, after RoPE; the
+        /// receiver attends them to its own K,V and returns a partial. Bytes:
+        /// `tokens · heads · headDim · bytesPerElement` (positions are implied by the plan).
+        case queries(layer: Int, Segment)
         /// The sender's attention partial of `segment` at `layer` (output + fp32 lse).
         /// Bytes: `tokens · (heads · headDim · bytesPerElement + heads · 4)`.
         case partial(layer: Int, Segment)
@@ -106,6 +110,7 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         switch payload {
         case .queryTokens(let s): bytes = s.tokenCount * ModelShape.tokenIDBytes
         case .kv(_, _, _, let tokens): bytes = tokens * shape.kvBytesPerTokenPerLayer
+        case .queries(_, let s): bytes = s.tokenCount * shape.queryBytesPerTokenPerLayer
         case .partial(_, let s): bytes = s.tokenCount * shape.partialBytesPerToken
         case .merged(_, let s): bytes = s.tokenCount * shape.mergedBytesPerToken
         case .token: bytes = ModelShape.tokenIDBytes
@@ -117,7 +122,7 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         switch payload {
         case .queryTokens: return .queryEncoding
         case .kv: return .contextEncoding
-        case .partial(_, let s), .merged(_, let s): return s.phase
+        case .partial(_, let s), .merged(_, let s), .queries(_, let s): return s.phase
         case .token: return .generation
         }
     }
@@ -126,6 +131,7 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         switch payload {
         case .queryTokens(let s): return "queryTokens(\(s.tokenCount)) \(bytes)B"
         case .kv(let l, let o, let blocks, let t): return "kv(L\(l), from host\(o), \(blocks), \(t) tokens) \(bytes)B"
+        case .queries(let l, let s): return "queries(L\(l), \(s)) \(bytes)B"
         case .partial(let l, let s): return "partial(L\(l), \(s)) \(bytes)B"
         case .merged(let l, let s): return "merged(L\(l), \(s)) \(bytes)B"
         case .token(let i, let id, let stop): return "token(#\(i) = \(id), stop: \(stop)) \(bytes)B"
@@ -144,6 +150,9 @@ public enum Directive: Hashable, Sendable, CustomStringConvertible {
     case dropKV(layer: Int, KVRef)
     /// Free the segment's hidden states (its work on this host is done). No completion.
     case dropHidden(Segment)
+    /// Free another host's Q rows of `segment` at `layer` and the partial computed from them
+    /// (pass-Q ring: forwarded, attended and returned). No completion.
+    case dropQueries(layer: Int, Segment)
     /// This host's program is done.
     case finish
 
@@ -153,6 +162,7 @@ public enum Directive: Hashable, Sendable, CustomStringConvertible {
         case .send(let to, let m): return "send -> host\(to): \(m)"
         case .dropKV(let l, let ref): return "dropKV(L\(l), \(ref))"
         case .dropHidden(let s): return "dropHidden(\(s))"
+        case .dropQueries(let l, let s): return "dropQueries(L\(l), \(s))"
         case .finish: return "finish"
         }
     }

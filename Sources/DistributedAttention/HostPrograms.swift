@@ -71,10 +71,11 @@ public struct RingHostProgram: HostProgram {
             decoder = nil
         }
         let keep = plan.decode == .lastHost && host == plan.queryHost
-        core = ProgramCore(
-            host: host,
-            prefill: .ring(RingPrefill(plan: plan, host: host, shape: shape, coarse: coarse, keepReceived: keep)),
-            decoder: decoder)
+        // With one host every exchange is the same local prefill.
+        let prefill: Prefill = plan.exchange == .passQ && plan.hosts > 1
+            ? .passQ(PassQPrefill(plan: plan, host: host, shape: shape))
+            : .ring(RingPrefill(plan: plan, host: host, shape: shape, coarse: coarse, keepReceived: keep))
+        core = ProgramCore(host: host, prefill: prefill, decoder: decoder)
     }
 
     public var isFinished: Bool { core.finished }

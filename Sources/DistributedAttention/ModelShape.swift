@@ -52,6 +52,9 @@ public struct ModelShape: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Bytes of one token's attention partial for one layer: the output
     /// `heads · headDim · bytesPerElement` plus one fp32 log-sum-exp per head (`heads · 4`).
     public var partialBytesPerToken: Int { heads * headDim * bytesPerElement + heads * 4 }
+    /// Bytes of one token's query rows (after RoPE) for one layer: `heads · headDim · bytesPerElement`
+    /// (what a pass-Q ring sends instead of K,V).
+    public var queryBytesPerTokenPerLayer: Int { heads * headDim * bytesPerElement }
     /// Bytes of one token's merged attention output for one layer: `heads · headDim · bytesPerElement`
     /// (one hidden-size vector for Llama, where `heads · headDim == hidden`).
     public var mergedBytesPerToken: Int { heads * headDim * bytesPerElement }

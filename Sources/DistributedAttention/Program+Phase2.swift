@@ -294,8 +294,8 @@ struct Phase2Engine: Sendable {
             precondition(!isQueryHost && from == queryHost, "Phase2Engine host \(host): unexpected \(message)")
             tokens[i] = stop
             return advance(&ids)
-        case .kv:
-            preconditionFailure("Phase2Engine host \(host): KV message \(message) in phase 2")
+        case .kv, .queries:
+            preconditionFailure("Phase2Engine host \(host): prefill message \(message) in phase 2")
         }
     }
 }

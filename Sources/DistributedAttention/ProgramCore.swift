@@ -2,6 +2,7 @@
 enum Prefill: Sendable {
     case local(LocalEncoder)
     case ring(RingPrefill)
+    case passQ(PassQPrefill)
 }
 
 /// The event loop shared by every host program: a prefill stage, then (optionally) phase 2.
@@ -24,6 +25,7 @@ struct ProgramCore: Sendable {
         switch prefill {
         case .local(let e): return e.isDone
         case .ring(let r): return r.isDone
+        case .passQ(let r): return r.isDone
         }
     }
 
@@ -52,6 +54,9 @@ struct ProgramCore: Sendable {
             case .ring(var r):
                 first += r.start(&ids)
                 prefill = .ring(r)
+            case .passQ(var r):
+                first += r.start(&ids)
+                prefill = .passQ(r)
             }
             out = afterPrefill(first)
         case .computed(let id):
@@ -64,6 +69,9 @@ struct ProgramCore: Sendable {
             case .ring(var r):
                 handled = r.completed(id, &ids)
                 prefill = .ring(r)
+            case .passQ(var r):
+                handled = r.completed(id, &ids)
+                prefill = .passQ(r)
             }
             if let h = handled {
                 out = afterPrefill(h)
@@ -76,6 +84,9 @@ struct ProgramCore: Sendable {
         case .received(let m, let from):
             if case .ring(var r) = prefill, let h = r.received(m, from: from, &ids) {
                 prefill = .ring(r)
+                out = afterPrefill(h)
+            } else if case .passQ(var r) = prefill, let h = r.received(m, from: from, &ids) {
+                prefill = .passQ(r)
                 out = afterPrefill(h)
             } else if var d = decoder {
                 out = d.received(m, from: from, &ids)

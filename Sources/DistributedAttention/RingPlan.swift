@@ -46,6 +46,13 @@ public struct RingPlan: Hashable, Sendable {
         /// host then attends its queries to the full K,V in one kernel. Same bytes; the transfer is
         /// not hidden under per-step attention, and every host holds the whole layer's K,V at once.
         case allGather = "all-gather"
+        /// Pass-Q ring (Yang et al., Meta, "Context Parallelism for Scalable Million-Token Inference",
+        /// arXiv 2411.01783): the K,V stay where they were computed; each layer's Q blocks travel the
+        /// ring instead, every host attends a visiting Q block to its own K,V and sends the partial
+        /// (output + log-sum-exp) straight back to the block's owner, which merges them. Exact.
+        /// Moves `heads · headDim` per token instead of `2 · kvHeads · headDim`, plus the partials
+        /// (`Docs/PassQRing.md`).
+        case passQ = "pass-q"
     }
 
     /// Validates and builds a plan.
@@ -65,6 +72,11 @@ public struct RingPlan: Hashable, Sendable {
         guard contextLength >= chunks else {
             let why = partition == .zigzag ? "2·hosts = \(chunks) (zigzag)" : "hosts = \(chunks)"
             throw fail("contextLength", contextLength, "at least \(why) tokens so that every chunk holds a token")
+        }
+        if exchange == .passQ && decode == .lastHost && hosts > 1 {
+            throw PlanError(.incompatible(
+                owner: "RingPlan", field: "decode", value: "last-host",
+                expected: "phase2 with exchange pass-q (pass-Q never moves K,V, so the last host cannot hold the whole context)"))
         }
         self.contextLength = contextLength
         self.queryLength = queryLength

@@ -89,17 +89,26 @@ extension RingPlan {
     /// - prefill: per layer, host `r` sends at steps `0..<hosts−1` the K,V of the block of host
     ///   `(r − step) mod hosts` (`tokens · 2·kvHeads·headDim·bytes`); with equal blocks of `b` tokens
     ///   that is `(hosts−1) · layers · 2·b·kvHeads·headDim·bytes` per host;
-    ///   the all-gather exchange moves the same blocks the same way (a ring all-gather);
+    ///   the all-gather exchange moves the same blocks the same way (a ring all-gather); pass-Q sends
+    ///   the same hops with Q blocks (`tokens · heads·headDim·bytes`) and, per layer, one partial
+    ///   (`tokens · (heads·headDim·bytes + heads·4)`) back to each other host whose Q block saw any
+    ///   of its keys;
     /// - `.phase2` decode: as ``StarPlan/analyticTraffic(shape:sampledTokens:)`` with query host `hosts − 1`;
     /// - `.lastHost` decode: nothing.
     public func analyticTraffic(shape: ModelShape, sampledTokens: Int) -> TrafficTable {
         precondition(sampledTokens >= 1, "analyticTraffic: sampledTokens must be at least 1")
         var t = TrafficTable(hosts: hosts)
-        // The all-gather exchange moves the same blocks over the same ring (NCCL's ring all-gather).
+        // The all-gather exchange moves the same blocks over the same ring (NCCL's ring all-gather);
+        // pass-Q moves Q blocks along the same path and returns one partial per visible (Q, K) pair of hosts.
+        let perToken = exchange == .passQ ? shape.queryBytesPerTokenPerLayer : shape.kvBytesPerTokenPerLayer
         for r in 0..<hosts {
             for step in 0..<(hosts - 1) {
-                t[r, .contextEncoding] +=
-                    shape.layers * contextTokens(onHost: origin(host: r, step: step)) * shape.kvBytesPerTokenPerLayer
+                t[r, .contextEncoding] += shape.layers * contextTokens(onHost: origin(host: r, step: step)) * perToken
+            }
+            guard exchange == .passQ else { continue }
+            for owner in 0..<hosts where owner != r
+                && VisiblePairs.count(queries: runs(onHost: owner), keys: runs(onHost: r)) > 0 {
+                t[r, .contextEncoding] += shape.layers * contextTokens(onHost: owner) * shape.partialBytesPerToken
             }
         }
         if decode == .phase2 {

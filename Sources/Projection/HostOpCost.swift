@@ -14,25 +14,33 @@ import DistributedAttention
 ///   exchange of that block, `inter latency (incl. message overhead) + bytes / inter bandwidth`
 ///   with `bytes = keyTokens · kvBytesPerTokenPerLayer` (the ring message's size); the message
 ///   itself still crosses the link, so traffic counters are unchanged.
+/// - Pass-Q ring prefill: the same, where the block that moved is a visiting Q block
+///   (`bytes = queries · queryBytesPerTokenPerLayer`): an attend of another host's Q block.
 /// - Every other op: ``CostModel/duration(of:)``.
 public struct HostOpCost: Sendable {
     public let costModel: CostModel
     public let intraHostLink: LinkProfile
     public let interHostLink: LinkProfile
-    /// The KV blocks this host holds itself when `method` is a ring (nil otherwise).
+    /// The KV blocks this host holds itself when `method` is a pass-KV ring (nil otherwise).
     let localRingBlocks: Set<KVRef>?
+    /// This host when `method` is a pass-Q ring (nil otherwise): a context attend of another host's
+    /// Q block is a ring step whose blocking exchange moved that Q block.
+    let passQHost: Int?
 
     public init(costModel: CostModel, method: AttentionMethod, host: Int, intraHostLink: LinkProfile,
                 interHostLink: LinkProfile) {
         self.costModel = costModel
         self.intraHostLink = intraHostLink
         self.interHostLink = interHostLink
-        if case .ring(let plan) = method, plan.exchange == .ring {
-            // Ring steps only: all-gather CP attends each gathered block with the local kernel.
+        let exchange: RingPlan.Exchange?
+        if case .ring(let plan) = method, plan.hosts > 1 { exchange = plan.exchange } else { exchange = nil }
+        // All-gather CP attends the gathered blocks with the local kernel: neither.
+        if case .ring(let plan) = method, exchange == .ring {
             localRingBlocks = Set(plan.chunks(onHost: host).map { KVRef.block($0) })
         } else {
             localRingBlocks = nil
         }
+        passQHost = exchange == .passQ ? host : nil
     }
 
     /// Modeled duration of `op` on this host (integer nanoseconds, rounded up).
@@ -43,6 +51,13 @@ public struct HostOpCost: Sendable {
             d = .seconds(costModel.ringStepCost(queries: q.tokenCount, keyTokens: keyTokens, visiblePairs: pairs).seconds)
             if !costModel.ringSteps.overlapsTransfer, !keys.allSatisfy(local.contains) {
                 let bytes = Double(keyTokens * costModel.shape.kvBytesPerTokenPerLayer)
+                d = d + interHostLink.latency + .seconds(bytes / interHostLink.bandwidthBytesPerSecond)
+            }
+        } else if let me = passQHost, case .attend(_, let q, _, let pairs, let keyTokens) = op,
+                  q.phase == .contextEncoding {
+            d = .seconds(costModel.ringStepCost(queries: q.tokenCount, keyTokens: keyTokens, visiblePairs: pairs).seconds)
+            if !costModel.ringSteps.overlapsTransfer, q.role != .shard(host: me) {
+                let bytes = Double(q.tokenCount * costModel.shape.queryBytesPerTokenPerLayer)
                 d = d + interHostLink.latency + .seconds(bytes / interHostLink.bandwidthBytesPerSecond)
             }
         } else {

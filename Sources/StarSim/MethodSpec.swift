@@ -17,6 +17,10 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     case ringZigzag = "ring-zigzag"
     /// Striped Attention: Ring Attention with token `t` on host `t mod hosts` (exact).
     case ringStriped = "ring-striped"
+    /// Pass-Q ring, contiguous shards: Q blocks travel, K,V stay (exact; `Docs/PassQRing.md`).
+    case ringPassQ = "ring-passq"
+    /// Pass-Q ring with the zigzag partition (Meta's load-balanced sharding; exact).
+    case ringZigzagPassQ = "ring-zigzag-passq"
     /// All-gather context parallelism, contiguous shards (exact; `Docs/AllGatherCP.md`).
     case allGather = "allgather"
     /// All-gather context parallelism, zigzag shards (SGLang's zigzag prefill CP; exact).
@@ -27,7 +31,12 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
 
     public var isStar: Bool { self == .star || self == .starNoAnchor || self == .starPrevious }
     /// Ring Attention or all-gather CP: the context sharded over hosts, K,V exchanged every layer.
-    public var isRing: Bool { self == .ring || self == .ringZigzag || self == .ringStriped || self == .allGather || self == .allGatherZigzag }
+    public var isRing: Bool {
+        switch self {
+        case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .allGather, .allGatherZigzag: return true
+        case .global, .star, .starNoAnchor, .starPrevious: return false
+        }
+    }
 
     /// Parses a method name (case and surrounding spaces ignored).
     /// - Throws: ``StarSimError`` naming `field` and listing the known names.
@@ -65,7 +74,7 @@ public enum MethodSpec: Sendable, Hashable {
         public var decode: RingPlan.Decode = .phase2
         /// How `.phase2` decoding combines partials.
         public var phase2: Phase2Pattern = .gatherBroadcast
-        /// `ring` (Ring Attention) or `all-gather` (all-gather CP).
+        /// `ring` (Ring Attention, pass-KV), `all-gather` (all-gather CP) or `pass-q` (pass-Q ring).
         public var exchange: RingPlan.Exchange = .ring
         public init() {}
     }
@@ -82,10 +91,18 @@ public enum MethodSpec: Sendable, Hashable {
             o.anchorSource = kind == .starPrevious ? .previousBlock : .firstBlock
             o.phase2 = phase2
             self = .star(o)
-        case .ring, .ringZigzag, .ringStriped, .allGather, .allGatherZigzag:
+        case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .allGather, .allGatherZigzag:
             var o = RingOptions()
-            o.partition = kind == .ringZigzag || kind == .allGatherZigzag ? .zigzag : kind == .ringStriped ? .striped : .contiguous
-            o.exchange = kind == .allGather || kind == .allGatherZigzag ? .allGather : .ring
+            switch kind {
+            case .ringZigzag, .ringZigzagPassQ, .allGatherZigzag: o.partition = .zigzag
+            case .ringStriped: o.partition = .striped
+            default: o.partition = .contiguous
+            }
+            switch kind {
+            case .allGather, .allGatherZigzag: o.exchange = .allGather
+            case .ringPassQ, .ringZigzagPassQ: o.exchange = .passQ
+            default: o.exchange = .ring
+            }
             o.phase2 = phase2
             self = .ring(o)
         }
@@ -100,6 +117,7 @@ public enum MethodSpec: Sendable, Hashable {
         case .ring(let o):
             return (o.exchange == .allGather ? "allgather" : "ring")
                 + (o.partition == .zigzag ? "-zigzag" : o.partition == .striped ? "-striped" : "")
+                + (o.exchange == .passQ ? "-passq" : "")
                 + (o.phase2 == .gatherBroadcast || o.decode != .phase2 ? "" : "+\(o.phase2.rawValue)")
         }
     }
@@ -145,7 +163,7 @@ public enum MethodSpec: Sendable, Hashable {
         } catch let error as PlanError {
             let names = ["blockSize": "block", "anchorSize": "anchor", "queryHost": "query_host",
                          "hosts": "cluster.hosts", "contextLength": "prompt (context tokens)",
-                         "queryLength": "prompt (query tokens)"]
+                         "queryLength": "prompt (query tokens)", "decode": "decode"]
             let key = error.field.split(separator: ".").last.map(String.init) ?? error.field
             let scenarioField = names[key].map { $0.hasPrefix("cluster") || $0.hasPrefix("prompt") ? $0 : "\(field).\(name).\($0)" } ?? field
             throw StarSimError.invalid(scenarioField, error.description)

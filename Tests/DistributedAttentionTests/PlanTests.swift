@@ -153,7 +153,7 @@ struct PlanTests {
             _ = try StarPlan(contextLength: 10, queryLength: 1, blockSize: 20, anchorSize: 0, hosts: 1)
         }
         #expect(error?.field == "StarPlan.blockSize")
-        #expect(error?.value == 20)
+        #expect(error?.value == "20")
     }
 
     /// Runs given as many pieces (a striped ring host: single-token runs) count the same pairs as

@@ -106,6 +106,8 @@ struct ProgramTests {
                         for granularity in [Granularity.perLayer, .coarse] {
                             for n in [1, 3] {
                                 for (seed, exchange) in schedules.flatMap({ s in RingPlan.Exchange.allCases.map { (s, $0) } }) {
+                                    // Pass-Q never moves K,V to the last host (the plan refuses it; PassQRingTests).
+                                    if exchange == .passQ && decode == .lastHost && hosts > 1 { continue }
                                     let plan = try RingPlan(
                                         contextLength: length, queryLength: q, hosts: hosts, partition: partition,
                                         decode: decode, phase2: pattern, exchange: exchange)

@@ -37,7 +37,7 @@ struct CountingDriver {
                     messages += 1
                     traffic[h, m.phase] += m.bytes
                     queue.append((to, .received(m, from: h)))
-                case .dropKV, .dropHidden, .finish:
+                case .dropKV, .dropHidden, .dropQueries, .finish:
                     break
                 }
             }

@@ -47,6 +47,7 @@ struct SymbolicShell {
         case none
         case kv([KVRef: [Row]])
         case partial(SymbolicPartial)
+        case queries
     }
 
     struct HostState {
@@ -163,6 +164,11 @@ struct SymbolicShell {
                     throw fail("host \(h): sends \(m) holding \(own.count) matching partials")
                 }
                 payload = .partial(SymbolicPartial(origin: h, seen: own[0].seen))
+            case .queries(let l, let seg):
+                guard hosts[h].queries.contains(LayerSegment(layer: l, segment: seg)) else {
+                    throw fail("host \(h): sends Q of \(seg) at layer \(l) it does not hold")
+                }
+                payload = .queries
             case .queryTokens, .token:
                 payload = .none
             }
@@ -173,6 +179,10 @@ struct SymbolicShell {
             }
         case .dropHidden(let s):
             if hosts[h].hidden.removeValue(forKey: s) == nil { throw fail("host \(h): drops absent hidden \(s)") }
+        case .dropQueries(let l, let s):
+            let key = LayerSegment(layer: l, segment: s)
+            if hosts[h].queries.remove(key) == nil { throw fail("host \(h): drops absent Q of \(s) at layer \(l)") }
+            hosts[h].partials[key] = nil
         case .finish:
             hosts[h].finished = true
         }
@@ -190,6 +200,10 @@ struct SymbolicShell {
             hosts[h].partials[LayerSegment(layer: l, segment: s), default: []].append(p)
         case (.merged(let l, let s), .partial(let p)):
             hosts[h].partials[LayerSegment(layer: l, segment: s)] = [p]
+        case (.queries(let l, let s), .queries):
+            if !hosts[h].queries.insert(LayerSegment(layer: l, segment: s)).inserted {
+                throw fail("host \(h): receives Q of \(s) at layer \(l) twice")
+            }
         default:
             break
         }

@@ -23,7 +23,7 @@ enum RealSmolLM2 {
 @Suite(.serialized, .enabled(if: RealSmolLM2.shouldRun, "SmolLM2 GGUF not found (set STARSIM_MODEL)"))
 struct RealModelDistributedTests {
     /// Ring Attention is exact: same tokens as global, max |Δlogit| ≤ 1e-3, on a ~1K-token prompt with
-    /// 2, 4 and 8 hosts (contiguous, zigzag and striped), a ~4K-token prompt with 4 hosts and a ~8K-token prompt
+    /// 2, 4 and 8 hosts (contiguous, zigzag and striped, and the zigzag pass-Q ring), a ~4K-token prompt with 4 hosts and a ~8K-token prompt
     /// (the model's trained context) with 8 hosts.
     @Test(arguments: [(1000, 2), (1000, 4), (1000, 8), (4000, 4), (8000, 8)])
     func ringEqualsGlobal(context: Int, hosts: Int) throws {
@@ -32,13 +32,14 @@ struct RealModelDistributedTests {
         let L = prompt.split.context.count, q = prompt.split.query.count
         let global = try session.execute(.global(GlobalPlan(contextLength: L, queryLength: q)), name: "global",
                                          prompt: prompt.split, setup: RealSmolLM2.setup(hosts: 1), maxNewTokens: 6)
-        for partition in [RingPlan.Partition.contiguous, .zigzag, .striped] {
+        let variants: [(RingPlan.Partition, RingPlan.Exchange)] = [(.contiguous, .ring), (.zigzag, .ring), (.striped, .ring), (.zigzag, .passQ)]
+        for (partition, exchange) in variants {
             let ring = try session.execute(
-                .ring(RingPlan(contextLength: L, queryLength: q, hosts: hosts, partition: partition)), name: "ring",
-                prompt: prompt.split, setup: RealSmolLM2.setup(hosts: hosts), maxNewTokens: 6)
+                .ring(RingPlan(contextLength: L, queryLength: q, hosts: hosts, partition: partition, exchange: exchange)),
+                name: "ring", prompt: prompt.split, setup: RealSmolLM2.setup(hosts: hosts), maxNewTokens: 6)
             #expect(ring.generated == global.generated)
             let diff = DistributedExecutionTests.maxDifference(ring.logits, global.logits)
-            #expect(diff <= 1e-3, "ring \(partition), \(hosts) hosts, \(L) tokens: max |Δlogit| = \(diff)")
+            #expect(diff <= 1e-3, "ring \(partition) \(exchange), \(hosts) hosts, \(L) tokens: max |Δlogit| = \(diff)")
         }
     }
 

@@ -259,7 +259,7 @@ public struct Scenario: Sendable, Hashable {
                     o.partition = try p.asChoice(["contiguous": .contiguous, "zigzag": .zigzag, "striped": .striped])
                 }
                 if let e = options.optional("exchange") {
-                    o.exchange = try e.asChoice(["ring": .ring, "all-gather": .allGather])
+                    o.exchange = try e.asChoice(["ring": .ring, "all-gather": .allGather, "pass-q": .passQ])
                 }
                 if let d = options.optional("decode") {
                     o.decode = try d.asChoice(["phase2": .phase2, "last-host": .lastHost])
