@@ -53,10 +53,14 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
     private(set) var sampleEnds: [SimInstant] = []
     private(set) var outOfMemory = false
 
+    /// Cached context runs whose K,V the host holds from the start (the backend has them already).
+    private let cachedRuns: [TokenRun]
+
     init(program: any HostProgram, backend: Backend, shape: ModelShape, weightBytes: Int64,
-         stopTokens: Set<Int32>, maxNewTokens: Int, progress: ProgressMeter? = nil,
+         stopTokens: Set<Int32>, maxNewTokens: Int, cachedRuns: [TokenRun] = [], progress: ProgressMeter? = nil,
          cost: @escaping (Op) -> SimDuration) {
         self.program = program
+        self.cachedRuns = cachedRuns
         self.progress = progress
         self.backend = backend
         self.shape = shape
@@ -68,6 +72,9 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
 
     func start(_ host: isolated SimHost<Payload>) {
         if !host.allocate(bytes: weightBytes, label: "weights") { outOfMemory = true }
+        for run in cachedRuns {
+            for layer in 0..<shape.layers { account(run.kv, layer: layer, tokens: run.count, host) }
+        }
         apply(program.handle(.start), host)
     }
 

@@ -89,7 +89,9 @@ public struct MethodOutcome: Sendable {
 /// (`ModeledBackend`): same programs, same scheduler, same cost model.
 enum ClusterExecution {
     /// Runs `method` with one backend per host from `makeBackend(host)`; a spare that replaces a
-    /// lost host (`setup.faults`) gets a fresh backend and a fresh program.
+    /// lost host (`setup.faults`) gets a fresh backend and a fresh program. A backend starts with its
+    /// host's cached K,V (``AttentionMethod/cachedRuns(host:)``) — a spare too, as if restored from a
+    /// persistent KV store.
     /// - Returns: the outcome and the backends the hosts ended with (the spares' where hosts were lost).
     static func run<Backend: OpBackend>(
         _ method: AttentionMethod, name: String, setup: ClusterSetup, shape: ModelShape, weightBytes: Int64,
@@ -116,7 +118,8 @@ enum ClusterExecution {
             }
             return AttentionHostShell(
                 program: programs[host], backend: backends[host], shape: shape, weightBytes: weightBytes,
-                stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: progress, cost: cost)
+                stopTokens: stopTokens, maxNewTokens: maxNewTokens, cachedRuns: method.cachedRuns(host: host),
+                progress: progress, cost: cost)
         }
         var shells = (0..<method.hosts).map(shell)
         var options = SimulationOptions(pacing: setup.pacing, timing: setup.timing, recordsLog: recordsLog,

@@ -148,6 +148,22 @@ final class HostTensors: OpBackend {
 
     func dropHidden(_ s: Segment) { hidden[s] = nil }
 
+    /// Puts the K,V of `runs` (sequence indices, every layer) from `cache` — a forward pass over the
+    /// cached prefix, row `t` = token `t` — into their stores: the state an earlier turn left.
+    func seed(_ runs: [TokenRun], from cache: KVCache) {
+        let width = cache.rowWidth
+        for run in runs {
+            for layer in 0..<model.config.layerCount {
+                let rows = (run.tokens.lowerBound * width)..<(run.tokens.upperBound * width)
+                var st = store(run.kv, layer: layer)
+                st.keys.append(contentsOf: cache.keys[layer][rows])
+                st.values.append(contentsOf: cache.values[layer][rows])
+                st.positions.append(contentsOf: run.positions)
+                setStore(run.kv, layer: layer, st)
+            }
+        }
+    }
+
     /// Frees another host's Q rows at `layer` and the partial this host computed from them.
     func dropQueries(layer: Int, _ s: Segment) {
         let key = Key(layer: layer, segment: s)

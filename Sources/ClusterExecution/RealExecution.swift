@@ -47,10 +47,23 @@ extension ModelSession {
                                   maxNewTokens: maxNewTokens, total: dry.finishedSeconds, observer: progress)
         }
         let model = model
+        // A cached prefix (a persistent-KV prefill): its K,V from one exact forward pass, as the
+        // earlier turn that computed them would have left them; each host gets its runs of it.
+        let cached = (0..<method.hosts).flatMap { method.cachedRuns(host: $0) }.map(\.tokens.upperBound).max() ?? 0
+        var cache: KVCache?
+        if cached > 0 {
+            var hook = GlobalAttention(config: model.config, reservingTokens: cached)
+            _ = try model.forward(tokens: Array(prompt.context[..<cached]), positions: (0..<Int32(cached)).map { $0 }, hook: &hook)
+            cache = hook.cache
+        }
         let run = try ClusterExecution.run(
             method, name: name, setup: setup, shape: shape, weightBytes: Int64(model.weightBytes),
             stopTokens: stopTokens, maxNewTokens: maxNewTokens, progress: meter,
-            makeBackend: { host in HostTensors(model: model, sequence: sequence, host: host, probe: probe) })
+            makeBackend: { host in
+                let tensors = HostTensors(model: model, sequence: sequence, host: host, probe: probe)
+                if let cache { tensors.seed(method.cachedRuns(host: host), from: cache) }
+                return tensors
+            })
         var outcome = run.outcome
         outcome.logits = run.backends[method.queryHost].logitsHistory
         outcome.mergeProbe = run.backends[method.queryHost].probe

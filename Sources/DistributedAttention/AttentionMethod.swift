@@ -71,13 +71,21 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Context tokens whose K,V `host` holds before the run starts — a ring's cached prefix
+    /// (``RingPlan/cachedLength``); empty for every other method.
+    public func cachedRuns(host: Int) -> [TokenRun] {
+        if case .ring(let p) = self { return p.cachedRuns(onHost: host) }
+        return []
+    }
+
     public var description: String {
         switch self {
         case .star(let p):
             return "star(L \(p.contextLength), q \(p.queryLength), block \(p.blockSize), anchor \(p.anchorSize) \(p.anchorSource), hosts \(p.hosts), query host \(p.queryHost), \(p.phase2))"
         case .ring(let p):
             return "ring(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts), \(p.partition), decode \(p.decode), \(p.phase2)"
-                + (p.exchange == .ring ? ")" : ", exchange \(p.exchange.rawValue))")
+                + (p.exchange == .ring ? "" : ", exchange \(p.exchange.rawValue)")
+                + (p.cachedLength == 0 ? ")" : ", cached \(p.cachedLength))")
         case .global(let p):
             return "global(L \(p.contextLength), q \(p.queryLength))"
         }

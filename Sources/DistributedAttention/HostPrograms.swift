@@ -61,9 +61,9 @@ public struct RingHostProgram: HostProgram {
             decoder = Phase2Engine(
                 host: host, participants: Array(0..<plan.hosts), queryHost: plan.queryHost, pattern: plan.phase2,
                 shape: shape, coarse: coarse, contextLength: plan.contextLength, queryLength: plan.queryLength,
-                localRuns: plan.runs(onHost: host))
+                localRuns: plan.keyRuns(onHost: host))
         case .lastHost where host == plan.queryHost:
-            let all = (0..<plan.hosts).flatMap { plan.runs(onHost: $0) }.sorted { $0.tokens.lowerBound < $1.tokens.lowerBound }
+            let all = (0..<plan.hosts).flatMap { plan.keyRuns(onHost: $0) }.sorted { $0.tokens.lowerBound < $1.tokens.lowerBound }
             decoder = Phase2Engine(
                 host: host, participants: [host], queryHost: host, pattern: plan.phase2, shape: shape, coarse: coarse,
                 contextLength: plan.contextLength, queryLength: plan.queryLength, localRuns: all)

@@ -33,13 +33,12 @@ struct PassQPrefill: Sendable {
         self.segment = plan.shardSegment(host)
         let mine = plan.runs(onHost: host)
         partialSources = (0..<plan.hosts).filter {
-            $0 != host && VisiblePairs.count(queries: mine, keys: plan.runs(onHost: $0)) > 0
+            $0 != host && VisiblePairs.count(queries: mine, keys: plan.keyRuns(onHost: $0)) > 0
         }.count
     }
 
     var isDone: Bool { stage == .done }
     private var next: Int { (host + 1) % plan.hosts }
-    private var ownKeys: [KVRef] { plan.runs(onHost: host).stores }
 
     private mutating func issue(_ op: Op, _ ids: inout OpCounter) -> Directive {
         let id = ids.make()
@@ -50,7 +49,7 @@ struct PassQPrefill: Sendable {
     /// Attend of `queries` (a shard segment) at the current layer to this host's K,V, or nil when no
     /// query of it sees any of them.
     private func attend(_ queries: Segment) -> Op? {
-        let keys = plan.runs(onHost: host)
+        let keys = plan.keyRuns(onHost: host)
         let pairs = VisiblePairs.count(queries: queries.runs, keys: keys)
         guard pairs > 0 else { return nil }
         return .attend(

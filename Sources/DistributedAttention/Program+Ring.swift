@@ -57,12 +57,11 @@ struct RingPrefill: Sendable {
         precondition(stage == .idle, "RingPrefill started twice")
         if coarse && plan.hosts == 1 {
             stage = .encoding
-            let runs = plan.runs(onHost: host)
             return [
                 issue(
                     .encode(
                         segment, keys: blocks(of: host), dropAnchor: nil,
-                        visiblePairsPerLayer: VisiblePairs.count(queries: runs, keys: runs),
+                        visiblePairsPerLayer: VisiblePairs.count(queries: segment.runs, keys: plan.keyRuns(onHost: host)),
                         keyTokensPerLayer: plan.contextTokens(onHost: host)), &ids)
             ]
         }
@@ -83,7 +82,7 @@ struct RingPrefill: Sendable {
             guard gathered.count == plan.hosts else { return out }
             let origins = gathered.sorted()
             gathered = []
-            let keyRuns = origins.flatMap { plan.runs(onHost: $0) }
+            let keyRuns = origins.flatMap { plan.keyRuns(onHost: $0) }
             let id = ids.make()
             outstanding[id] = host
             attends += 1
@@ -92,7 +91,7 @@ struct RingPrefill: Sendable {
                 visiblePairs: VisiblePairs.count(queries: segment.runs, keys: keyRuns),
                 keyTokens: keyRuns.reduce(0) { $0 + $1.count }))]
         }
-        let keyRuns = plan.runs(onHost: origin)
+        let keyRuns = plan.keyRuns(onHost: origin)
         let pairs = VisiblePairs.count(queries: segment.runs, keys: keyRuns)
         if pairs > 0 {
             let id = ids.make()

@@ -59,7 +59,8 @@ public struct RingPlan: Hashable, Sendable {
     /// - Throws: ``PlanError`` naming the field, its value and what was expected.
     public init(
         contextLength: Int, queryLength: Int, hosts: Int, partition: Partition = .contiguous,
-        decode: Decode = .phase2, phase2: Phase2Pattern = .gatherBroadcast, exchange: Exchange = .ring
+        decode: Decode = .phase2, phase2: Phase2Pattern = .gatherBroadcast, exchange: Exchange = .ring,
+        cachedLength: Int = 0
     ) throws(PlanError) {
         func fail(_ field: String, _ value: Int, _ expected: String) -> PlanError {
             PlanError(.invalid(owner: "RingPlan", field: field, value: value, expected: expected))
@@ -69,8 +70,14 @@ public struct RingPlan: Hashable, Sendable {
             throw fail("queryLength", queryLength, "at least 1 token (the query produces the first logits)")
         }
         let chunks = partition == .zigzag ? 2 * hosts : hosts
-        guard contextLength >= chunks else {
+        guard cachedLength >= 0 && cachedLength < contextLength else {
+            throw fail("cachedLength", cachedLength, "0 up to the context length − 1 (\(contextLength - 1)): tokens of the context already in the KV cache")
+        }
+        guard contextLength - cachedLength >= chunks else {
             let why = partition == .zigzag ? "2·hosts = \(chunks) (zigzag)" : "hosts = \(chunks)"
+            if cachedLength > 0 {
+                throw fail("cachedLength", cachedLength, "at most \(contextLength - chunks): the \(why) chunks of new context tokens need a token each")
+            }
             throw fail("contextLength", contextLength, "at least \(why) tokens so that every chunk holds a token")
         }
         if exchange == .passQ && decode == .lastHost && hosts > 1 {
@@ -85,7 +92,13 @@ public struct RingPlan: Hashable, Sendable {
         self.decode = decode
         self.phase2 = phase2
         self.exchange = exchange
+        self.cachedLength = cachedLength
     }
+
+    /// Context tokens `0..<cachedLength` whose K,V every host already holds when the run starts (an
+    /// earlier turn's prefill, partitioned as the new tokens are): a *persistent-KV prefill* encodes
+    /// only `cachedLength..<contextLength`, attending to the cached K,V too (arXiv 2411.01783 §3.4).
+    public let cachedLength: Int
 
     /// The query host of phase 2 / the decoding host of `.lastHost`: `hosts − 1`.
     public var queryHost: Int { hosts - 1 }
@@ -93,14 +106,18 @@ public struct RingPlan: Hashable, Sendable {
     /// Number of chunks (KV stores): `hosts` (contiguous, striped) or `2·hosts` (zigzag).
     public var chunkCount: Int { partition == .zigzag ? 2 * hosts : hosts }
 
-    /// Context tokens (and positions) of chunk `c` — contiguous and zigzag only (a striped host's
-    /// tokens are not one range: ``runs(onHost:)``).
-    public func chunkTokens(_ c: Int) -> Range<Int> {
+    /// New context tokens (and positions) of chunk `c`, within `cachedLength..<contextLength` —
+    /// contiguous and zigzag only (a striped host's tokens are not one range: ``runs(onHost:)``).
+    public func chunkTokens(_ c: Int) -> Range<Int> { chunk(c, of: cachedLength..<contextLength) }
+
+    /// Chunk `c` of `tokens` split into ``chunkCount`` ranges as even as possible (the first
+    /// `count % chunkCount` one token longer).
+    private func chunk(_ c: Int, of tokens: Range<Int>) -> Range<Int> {
         precondition(partition != .striped, "RingPlan: striped chunks are not ranges; use runs(onHost:)")
         precondition(c >= 0 && c < chunkCount, "RingPlan: chunk \(c) out of 0..<\(chunkCount)")
-        let base = contextLength / chunkCount
-        let extra = contextLength % chunkCount
-        let start = c * base + min(c, extra)
+        let base = tokens.count / chunkCount
+        let extra = tokens.count % chunkCount
+        let start = tokens.lowerBound + c * base + min(c, extra)
         return start..<(start + base + (c < extra ? 1 : 0))
     }
 
@@ -110,14 +127,28 @@ public struct RingPlan: Hashable, Sendable {
         return partition == .zigzag ? [h, 2 * hosts - 1 - h] : [h]
     }
 
-    /// Runs of host `h`'s chunks (KV stores `.block(chunk)`); striped: one single-token run per token,
-    /// all in store `.block(h)`.
-    public func runs(onHost h: Int) -> [TokenRun] {
+    /// Runs of the new context tokens host `h` encodes (its chunks of `cachedLength..<contextLength`,
+    /// KV stores `.block(chunk)`); striped: one single-token run per token, all in store `.block(h)`.
+    public func runs(onHost h: Int) -> [TokenRun] { runs(onHost: h, of: cachedLength..<contextLength) }
+
+    /// Runs of the cached tokens whose K,V host `h` holds from the start, in the same stores as its
+    /// new tokens (empty without a cached prefix; a chunk may have no cached token).
+    public func cachedRuns(onHost h: Int) -> [TokenRun] {
+        cachedLength == 0 ? [] : runs(onHost: h, of: 0..<cachedLength).filter { $0.count > 0 }
+    }
+
+    /// Every context token whose K,V host `h` holds once it has encoded its shard: cached, then new.
+    public func keyRuns(onHost h: Int) -> [TokenRun] { cachedRuns(onHost: h) + runs(onHost: h) }
+
+    private func runs(onHost h: Int, of tokens: Range<Int>) -> [TokenRun] {
         if partition == .striped {
-            return stride(from: h, to: contextLength, by: hosts).map { TokenRun(tokens: $0..<($0 + 1), firstPosition: Int32($0), kv: .block(h)) }
+            let first = tokens.lowerBound + ((h - tokens.lowerBound) % hosts + hosts) % hosts
+            return stride(from: first, to: tokens.upperBound, by: hosts).map {
+                TokenRun(tokens: $0..<($0 + 1), firstPosition: Int32($0), kv: .block(h))
+            }
         }
         return chunks(onHost: h).map {
-            let r = chunkTokens($0)
+            let r = chunk($0, of: tokens)
             return TokenRun(tokens: r, firstPosition: Int32(r.lowerBound), kv: .block($0))
         }
     }
@@ -125,9 +156,18 @@ public struct RingPlan: Hashable, Sendable {
     /// The segment host `h` encodes in the ring prefill.
     public func shardSegment(_ h: Int) -> Segment { Segment(role: .shard(host: h), runs: runs(onHost: h)) }
 
-    /// Context tokens held by host `h`.
+    /// New context tokens host `h` encodes.
+    public func newTokens(onHost h: Int) -> Int { count(onHost: h, of: cachedLength..<contextLength) }
+
+    /// Context tokens whose K,V host `h` holds after its prefill: cached and new.
     public func contextTokens(onHost h: Int) -> Int {
-        partition == .striped ? (contextLength - h + hosts - 1) / hosts : runs(onHost: h).reduce(0) { $0 + $1.count }
+        newTokens(onHost: h) + (cachedLength == 0 ? 0 : count(onHost: h, of: 0..<cachedLength))
+    }
+
+    private func count(onHost h: Int, of tokens: Range<Int>) -> Int {
+        guard partition == .striped else { return runs(onHost: h, of: tokens).reduce(0) { $0 + $1.count } }
+        let first = tokens.lowerBound + ((h - tokens.lowerBound) % hosts + hosts) % hosts
+        return first < tokens.upperBound ? (tokens.upperBound - first + hosts - 1) / hosts : 0
     }
 
     /// The host whose KV host `h` holds at ring step `step` (`0..<hosts`): `(h − step) mod hosts`.
@@ -136,7 +176,7 @@ public struct RingPlan: Hashable, Sendable {
     /// Causally visible (query, key) pairs host `h` attends at ring step `step`, per layer
     /// (0 when the held block lies entirely in the host's future; such steps are skipped).
     public func visiblePairs(host h: Int, step: Int) -> Int {
-        VisiblePairs.count(queries: runs(onHost: h), keys: runs(onHost: origin(host: h, step: step)))
+        VisiblePairs.count(queries: runs(onHost: h), keys: keyRuns(onHost: origin(host: h, step: step)))
     }
 
     /// Sum over all ring steps of ``visiblePairs(host:step:)``: host `h`'s attention work per layer.

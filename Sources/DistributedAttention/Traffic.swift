@@ -100,15 +100,18 @@ extension RingPlan {
         var t = TrafficTable(hosts: hosts)
         // The all-gather exchange moves the same blocks over the same ring (NCCL's ring all-gather);
         // pass-Q moves Q blocks along the same path and returns one partial per visible (Q, K) pair of hosts.
-        let perToken = exchange == .passQ ? shape.queryBytesPerTokenPerLayer : shape.kvBytesPerTokenPerLayer
+        // A K,V block holds the host's cached and new tokens; a Q block only its new tokens.
         for r in 0..<hosts {
             for step in 0..<(hosts - 1) {
-                t[r, .contextEncoding] += shape.layers * contextTokens(onHost: origin(host: r, step: step)) * perToken
+                let o = origin(host: r, step: step)
+                t[r, .contextEncoding] += shape.layers * (exchange == .passQ
+                    ? newTokens(onHost: o) * shape.queryBytesPerTokenPerLayer
+                    : contextTokens(onHost: o) * shape.kvBytesPerTokenPerLayer)
             }
             guard exchange == .passQ else { continue }
             for owner in 0..<hosts where owner != r
-                && VisiblePairs.count(queries: runs(onHost: owner), keys: runs(onHost: r)) > 0 {
-                t[r, .contextEncoding] += shape.layers * contextTokens(onHost: owner) * shape.partialBytesPerToken
+                && VisiblePairs.count(queries: runs(onHost: owner), keys: keyRuns(onHost: r)) > 0 {
+                t[r, .contextEncoding] += shape.layers * newTokens(onHost: owner) * shape.partialBytesPerToken
             }
         }
         if decode == .phase2 {

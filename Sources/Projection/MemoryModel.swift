@@ -187,20 +187,27 @@ public struct MemoryModel: Sendable {
     }
 
     func ring(_ p: RingPlan, host h: Int) -> HostMemory {
-        let own = p.contextTokens(onHost: h)
+        let own = p.contextTokens(onHost: h)  // cached + new K,V
+        let encoded = p.newTokens(onHost: h)
         let keepsAll = p.decode == .lastHost && h == p.queryHost
         var c = MemoryBreakdown()
         c.weights = model.weightBytes
         c.kvCache = kvBytes(tokens: keepsAll ? p.contextLength : own)
-        c.activations = activationBytes(tokens: own) + Int64(own) * Int64(s.heads * s.headDim + s.heads) * 4  // fp32 accumulators
+        c.activations = activationBytes(tokens: encoded) + Int64(encoded) * Int64(s.heads * s.headDim + s.heads) * 4  // fp32 accumulators
         if p.hosts > 1 {
-            let largest = (0..<p.hosts).map { p.contextTokens(onHost: $0) }.max() ?? 0
             // Ring: the block being attended and the one arriving, for one layer; all-gather: every
-            // host's block of the layer may be here at once.
-            let held = p.exchange == .ring ? 2 : p.hosts
-            c.communication = Int64(held) * Int64(largest) * Int64(s.kvBytesPerTokenPerLayer)
+            // host's block of the layer may be here at once; pass-Q: two visiting Q blocks.
+            switch p.exchange {
+            case .ring, .allGather:
+                let largest = (0..<p.hosts).map { p.contextTokens(onHost: $0) }.max() ?? 0
+                let held = p.exchange == .ring ? 2 : p.hosts
+                c.communication = Int64(held) * Int64(largest) * Int64(s.kvBytesPerTokenPerLayer)
+            case .passQ:
+                let largest = (0..<p.hosts).map { p.newTokens(onHost: $0) }.max() ?? 0
+                c.communication = 2 * Int64(largest) * Int64(s.queryBytesPerTokenPerLayer)
+            }
         }
-        c.logits = logitsBytes(tokens: own)
+        c.logits = logitsBytes(tokens: encoded)
         let d: MemoryBreakdown
         switch p.decode {
         case .phase2:

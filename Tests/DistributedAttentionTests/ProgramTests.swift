@@ -99,7 +99,7 @@ struct ProgramTests {
     @Test("Ring terminates, is exact, forwards every block once", arguments: [1, 2, 3, 4, 8])
     func ring(hosts: Int) throws {
         let q = 2
-        for partition in [RingPlan.Partition.contiguous, .zigzag] {
+        for partition in [RingPlan.Partition.contiguous, .zigzag, .striped] {
             for length in [2 * hosts * 3, 2 * hosts * 3 + 5] {
                 for decode in [RingPlan.Decode.phase2, .lastHost] {
                     for pattern in Phase2Pattern.allCases {
@@ -108,13 +108,15 @@ struct ProgramTests {
                                 for (seed, exchange) in schedules.flatMap({ s in RingPlan.Exchange.allCases.map { (s, $0) } }) {
                                     // Pass-Q never moves K,V to the last host (the plan refuses it; PassQRingTests).
                                     if exchange == .passQ && decode == .lastHost && hosts > 1 { continue }
+                                    // A cached prefix (persistent-KV prefill) on every other schedule.
+                                    let cached = n == 3 && seed != nil ? length / 3 : 0
                                     let plan = try RingPlan(
-                                        contextLength: length, queryLength: q, hosts: hosts, partition: partition,
-                                        decode: decode, phase2: pattern, exchange: exchange)
-                                    let what = "ring L\(length) H\(hosts) \(partition) \(decode) \(pattern) \(exchange) \(granularity) n\(n) seed \(String(describing: seed))"
+                                        contextLength: length + cached, queryLength: q, hosts: hosts, partition: partition,
+                                        decode: decode, phase2: pattern, exchange: exchange, cachedLength: cached)
+                                    let what = "ring L\(length) cached \(cached) H\(hosts) \(partition) \(decode) \(pattern) \(exchange) \(granularity) n\(n) seed \(String(describing: seed))"
                                     var shell = SymbolicShell(
                                         programs: plan.programs(shape: tinyShape, granularity: granularity),
-                                        shape: tinyShape, sampledTokens: n, shuffleSeed: seed)
+                                        shape: tinyShape, sampledTokens: n, shuffleSeed: seed, cached: plan.cachedRuns(onHost:))
                                     do { try shell.run() } catch {
                                         Issue.record("\(what): \(error)")
                                         continue

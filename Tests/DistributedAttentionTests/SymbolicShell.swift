@@ -74,11 +74,22 @@ struct SymbolicShell {
     private var rng: SplitMix64?
     var events = 0
 
-    init(programs: [any HostProgram], shape: ModelShape, sampledTokens: Int, shuffleSeed: UInt64? = nil) {
+    /// `cached(h)`: runs whose K,V host `h` holds at the start, every layer (a ring's cached prefix).
+    init(programs: [any HostProgram], shape: ModelShape, sampledTokens: Int, shuffleSeed: UInt64? = nil,
+         cached: (Int) -> [TokenRun] = { _ in [] }) {
         self.programs = programs
         self.shape = shape
         self.sampledTokens = sampledTokens
         hosts = Array(repeating: HostState(), count: programs.count)
+        for h in hosts.indices {
+            for run in cached(h) {
+                for l in 0..<shape.layers {
+                    hosts[h].kv[LayerStore(layer: l, ref: run.kv), default: []] += zip(run.tokens, run.positions).map {
+                        Row(token: $0, position: $1)
+                    }
+                }
+            }
+        }
         traffic = TrafficTable(hosts: programs.count)
         rng = shuffleSeed.map { SplitMix64(seed: $0) }
     }

@@ -21,7 +21,7 @@ import TestSupport
         let partial = q + shape.heads * 4
         var bytes = 0
         for o in 0..<H where o != (h + 1) % H { bytes += positions(o).count * q }
-        let firstKey = positions(h).min()!
+        let firstKey = plan.keyRuns(onHost: h).flatMap { $0.tokens }.min()!
         for o in 0..<H where o != h && positions(o).max()! >= firstKey { bytes += positions(o).count * partial }
         return shape.layers * bytes
     }
@@ -47,6 +47,39 @@ import TestSupport
             let analytic = plan.analyticTraffic(shape: shape, sampledTokens: outcome.generated.count)
             for h in outcome.counters.hosts {
                 #expect(h.bytesSent == Phase.allCases.reduce(0) { $0 + analytic[h.host.rawValue, $1] })
+            }
+        }
+    }
+
+    /// A persistent-KV prefill — a follow-up prompt over a context whose K,V the hosts hold from an
+    /// earlier turn — is exact with every exchange; pass-KV blocks carry the cached K,V too, pass-Q's Q
+    /// blocks only the new tokens.
+    @Test(arguments: [2, 4], [RingPlan.Partition.contiguous, .zigzag, .striped])
+    func persistentKVPrefillIsExact(hosts: Int, partition: RingPlan.Partition) throws {
+        let context = 60 * hosts + 1, query = 4, cached = 40 * hosts + 3
+        let p = DistributedExecutionTests.prompt(context: context, query: query, seed: UInt64(90 + hosts))
+        let reference = try DistributedExecutionTests.reference(p, steps: 3)
+        let shape = DistributedExecutionTests.session.shape
+        for exchange in RingPlan.Exchange.allCases {
+            let plan = try RingPlan(contextLength: context, queryLength: query, hosts: hosts, partition: partition,
+                                    exchange: exchange, cachedLength: cached)
+            let outcome = try DistributedExecutionTests.run(.ring(plan), p, steps: 3)
+            let diff = DistributedExecutionTests.maxDifference(outcome.logits, reference)
+            #expect(diff <= 1e-3, "\(exchange) \(partition) cached \(cached) on \(hosts) hosts: max |Δlogit| = \(diff)")
+            #expect(outcome.generated.prefix(reference.count) == reference.map { LlamaModel.argmax($0) }[...])
+            for h in 0..<hosts {
+                let sent = outcome.counters.host(HostID(h))?.sentByPhase[Phase.contextEncoding.tag] ?? 0
+                let expected: Int
+                if exchange == .passQ {
+                    expected = Self.prefillBytes(plan, host: h, shape: shape)
+                } else {
+                    // Every other host's block — cached and new tokens — passes through each host but its successor's.
+                    let blocks = (0..<hosts).filter { $0 != (h + 1) % hosts }.map { o in
+                        plan.keyRuns(onHost: o).reduce(0) { $0 + $1.count }
+                    }
+                    expected = shape.layers * blocks.reduce(0, +) * shape.kvBytesPerTokenPerLayer
+                }
+                #expect(sent == expected, "\(exchange) host\(h): \(sent) B sent in prefill, expected \(expected)")
             }
         }
     }
