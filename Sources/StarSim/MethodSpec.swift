@@ -76,6 +76,8 @@ public enum MethodSpec: Sendable, Hashable {
         public var phase2: Phase2Pattern = .gatherBroadcast
         /// `ring` (Ring Attention, pass-KV), `all-gather` (all-gather CP) or `pass-q` (pass-Q ring).
         public var exchange: RingPlan.Exchange = .ring
+        /// Leading context tokens whose K,V the hosts hold from an earlier turn (``RingPlan/cachedLength``).
+        public var cachedLength = 0
         public init() {}
     }
 
@@ -146,7 +148,8 @@ public enum MethodSpec: Sendable, Hashable {
                 anchorSource: o.anchorSource, hosts: hosts, queryHost: o.queryHost, phase2: o.phase2))
         case .ring(let o):
             return .ring(try RingPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts,
-                                      partition: o.partition, decode: o.decode, phase2: o.phase2, exchange: o.exchange))
+                                      partition: o.partition, decode: o.decode, phase2: o.phase2, exchange: o.exchange,
+                                      cachedLength: o.cachedLength))
         }
     }
 
@@ -163,7 +166,7 @@ public enum MethodSpec: Sendable, Hashable {
         } catch let error as PlanError {
             let names = ["blockSize": "block", "anchorSize": "anchor", "queryHost": "query_host",
                          "hosts": "cluster.hosts", "contextLength": "prompt (context tokens)",
-                         "queryLength": "prompt (query tokens)", "decode": "decode"]
+                         "queryLength": "prompt (query tokens)", "decode": "decode", "cachedLength": "cached"]
             let key = error.field.split(separator: ".").last.map(String.init) ?? error.field
             let scenarioField = names[key].map { $0.hasPrefix("cluster") || $0.hasPrefix("prompt") ? $0 : "\(field).\(name).\($0)" } ?? field
             throw StarSimError.invalid(scenarioField, error.description)

@@ -35,6 +35,8 @@ struct Compare: ParsableCommand {
     var generate: Int = 16
     @Option(parsing: .unconditional, help: "Query tokens encoded after the context (1 to 1M).")
     var query: Int = 64
+    @Option(help: "A persistent-KV prefill: this much of each context is in the hosts' KV cache from an earlier turn (tokens such as 120K, or a share such as 90%); ring patterns only (default patterns then \(PatternComparison.defaultCachedPatterns)).")
+    var cached: String?
     @Option(help: "Write the chart \(PatternComparison.chartName) (TTFT vs context per pattern) into this directory.")
     var plots: String?
     @Option(help: "Write one self-contained HTML report (the table with verdicts, and per row its lanes, messages and memory).")
@@ -49,7 +51,13 @@ struct Compare: ParsableCommand {
         let plotDirectory = plots.map { OutputDirectory($0, option: "--plots", force: force) }
         let report = html.map { HTMLReportFile(path: $0, force: force) }
         do {
-            let patterns = try PatternComparison.Pattern.parseList(self.patterns)
+            let cachedPrefix = try cached.map { try PatternComparison.CachedPrefix.parse($0) }
+            let named = self.patterns != PatternComparison.defaultPatterns
+            let patterns = try PatternComparison.Pattern.parseList(
+                cachedPrefix != nil && !named ? PatternComparison.defaultCachedPatterns : self.patterns)
+            if cachedPrefix != nil, let p = patterns.first(where: { !$0.method.isRing }) {
+                throw StarSimError.invalidValue("--patterns", p.description, "ring patterns with --cached (\(p.method.rawValue) encodes its whole context)")
+            }
             var base = ProjectionSweep(models: [try CapacityModels.resolve(model)], contexts: try TokenCount.parseList(context, field: "--context"))
             base.hosts = [hosts]
             base.gpusPerHost = [gpusPerHost]
@@ -62,7 +70,13 @@ struct Compare: ParsableCommand {
             try plotDirectory?.check(names: [PatternComparison.chartName])
             try report?.check(drawing: base.contexts.count * patterns.count)
             let progress = ProgressOutput()
-            comparison = PatternComparison(base: base, patterns: patterns, progress: { done, total in
+            if let cachedPrefix {
+                for length in base.contexts where length - cachedPrefix.tokens(of: length) < 2 * hosts {
+                    throw StarSimError.invalidValue(
+                        "--cached", cached ?? "", "fewer tokens than the context \(TokenCount.format(length)) less 2·hosts (\(2 * hosts)): the new tokens need one per chunk")
+                }
+            }
+            comparison = PatternComparison(base: base, patterns: patterns, cached: cachedPrefix, progress: { done, total in
                 progress.update("projecting \(done)/\(total)", done: done, total: total)
             })
         } catch {
@@ -88,6 +102,7 @@ struct Compare: ParsableCommand {
     /// `compare SCENARIO`: the scenario's methods for real, then the comparison of the runs.
     func runScenario(_ file: String) throws {
         if plots != nil { try fail("--plots: the chart draws TTFT against context for projections; a scenario runs one context") }
+        if cached != nil { try fail("--cached: a scenario sets its cached prefix per ring method (`cached:` in its options)") }
         let (result, report) = try ScenarioCommandRun(file: file, html: html, force: force).execute()
         let comparison = PatternComparison(run: result)
         if let report {

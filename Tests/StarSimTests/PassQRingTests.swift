@@ -137,3 +137,75 @@ import TestSupport
         #expect(contextBytes(pq) > 2 * contextBytes(kv))
     }
 }
+
+/// Meta's pass-KV / pass-Q rule and `compare --cached`: the rule's thresholds are the paper's closed
+/// forms, and on a projected cluster its choice is the faster exchange for a full prefill and for a
+/// follow-up prompt over a mostly cached context.
+@Suite struct PassQRuleTests {
+    @Test func thresholdsAreThePapersClosedForms() {
+        // Llama-3.1-70B: 64 heads, 8 KV heads, bf16; 16 ranks of 1e15 FLOP/s over 50 GB/s links.
+        let r = PassQRule(newTokens: 4096, cachedTokens: 126_976, hosts: 16, shape: .llama31_70B,
+                          flopsPerSecond: 1e15, linkBytesPerSecond: 50e9)
+        #expect(abs(r.hidingThreshold - 16 * 1e15 * 8 * 2 / (2 * 64 * 50e9)) < 1e-6)  // 40,000 tokens
+        #expect(r.missRateThreshold == 0.25)
+        #expect(r.choice == .passQ)
+        #expect(r.reason.hasPrefix("pass-Q") && r.reason.contains("3.1%") && r.reason.contains("25.0%"))
+        // Enough new tokens to hide the K,V transfer: pass-KV whatever the cache.
+        #expect(PassQRule(newTokens: 40_000, cachedTokens: 1_000_000, hosts: 16, shape: .llama31_70B,
+                          flopsPerSecond: 1e15, linkBytesPerSecond: 50e9).choice == .ring)
+        // Few new tokens but a high miss rate: pass-KV's messages are the smaller.
+        let miss = PassQRule(newTokens: 3_000, cachedTokens: 6_000, hosts: 16, shape: .llama31_70B,
+                             flopsPerSecond: 1e15, linkBytesPerSecond: 50e9)
+        #expect(miss.choice == .ring && miss.reason.contains("smaller"))
+    }
+
+    @Test(arguments: [nil, PatternComparison.CachedPrefix.share(0.95)])
+    func theRulesChoiceIsTheFasterExchange(cached: PatternComparison.CachedPrefix?) throws {
+        var base = ProjectionSweep(models: [.llama31_70B], contexts: [128 * 1024])
+        base.hosts = [16]
+        base.gpusPerHost = [8]
+        base.device = "h100-sxm"
+        base.intraHostLink = "nvlink-h100"
+        base.interHostLink = "ib-ndr"
+        base.methods = [.star]
+        base.generate = 2
+        let c = PatternComparison(base: base, patterns: try PatternComparison.Pattern.parseList("ring-zigzag,ring-zigzag-passq"),
+                                  cached: cached, parallel: false)
+        let kv = try #require(c.rows[0].result.timeToFirstToken), q = try #require(c.rows[1].result.timeToFirstToken)
+        let rule = try #require(PatternComparison.passQRule(c.rows[1].result.config))
+        #expect(rule.choice == (q < kv ? .passQ : .ring), "pass-KV \(kv) s, pass-Q \(q) s, rule: \(rule.reason)")
+        #expect(rule.choice == (cached == nil ? .ring : .passQ))
+        #expect(c.rows[1].verdict.contains("Meta's rule picks"))
+        if let cached {
+            #expect(c.rows[0].result.config.cachedLength == cached.tokens(of: 128 * 1024))
+            #expect(c.rows[0].verdict.contains("Meta's rule picks pass-Q"))
+        }
+    }
+
+    @Test func cachedPrefixInputsAreChecked() throws {
+        #expect(try PatternComparison.CachedPrefix.parse("120K") == .tokens(120 * 1024))
+        #expect(try PatternComparison.CachedPrefix.parse("90%") == .share(0.9))
+        for bad in ["100%", "-5%", "abc", "%"] {
+            #expect(throws: StarSimError.self, "\(bad)") { try PatternComparison.CachedPrefix.parse(bad) }
+        }
+        // A cached prefix with a method that encodes its whole context.
+        var config = ProjectionConfig(model: .llama31_8B, method: .star, contextLength: 64 * 1024, hosts: 4)
+        config.cachedLength = 1024
+        #expect(throws: StarSimError.self) { try config.attentionMethod() }
+        config.method = .ringZigzagPassQ
+        guard case .ring(let plan) = try config.attentionMethod() else { Issue.record("not a ring"); return }
+        #expect(plan.cachedLength == 1024 && plan.exchange == .passQ)
+        // Too much cached: the new tokens need one per chunk; the scenario field is named.
+        let yaml = "prompt: {kind: passkey}\ncluster: {hosts: 4}\nmethods: [{ring: {exchange: pass-q, cached: 98}}]\n"
+        let s = try Scenario.parse(ConfigNode.parse(yaml, file: "a.yaml"))
+        do {
+            _ = try s.methods[0].plan(contextLength: 100, queryLength: 4, hosts: 4, field: "methods[0]")
+            Issue.record("98 of 100 tokens cached on 4 hosts was accepted")
+        } catch {
+            #expect(error.description.contains("methods[0].ring-passq.cached"), "\(error)")
+        }
+        #expect(throws: ConfigError.self) {
+            try Scenario.parse(ConfigNode.parse("prompt: {kind: passkey}\nmethods: [{ring: {cached: -1}}]\n", file: "a.yaml"))
+        }
+    }
+}

@@ -69,9 +69,39 @@ public struct PatternComparison: Sendable {
 
     public var rows: [Row]
 
+    /// The patterns compared with a cached prefix (`--cached`): Star encodes its whole context.
+    public static let defaultCachedPatterns = "ring-zigzag,ring-zigzag-passq,allgather-zigzag"
+
+    /// A cached prefix of every context (`--cached`): a token count (`120K`) or a share (`90%`).
+    public enum CachedPrefix: Sendable, Hashable {
+        case tokens(Int)
+        case share(Double)
+
+        /// Cached tokens of a context of `length`.
+        public func tokens(of length: Int) -> Int {
+            switch self {
+            case .tokens(let n): return n
+            case .share(let f): return Int((Double(length) * f).rounded(.down))
+            }
+        }
+
+        /// `120K`, `1M` or `90%` (0 to 99.9 %); errors name `field`.
+        public static func parse(_ text: String, field: String = "--cached") throws(StarSimError) -> CachedPrefix {
+            let t = text.trimmingCharacters(in: .whitespaces)
+            if t.hasSuffix("%") {
+                guard let v = Double(t.dropLast()), v >= 0, v < 100 else {
+                    throw .invalidValue(field, text, "a share of each context from 0% to below 100%, or a token count such as 120K")
+                }
+                return .share(v / 100)
+            }
+            return .tokens(try TokenCount.parse(t, field: field))
+        }
+    }
+
     /// Projects every pattern at every context of `base` (its hosts, GPUs, device and links; its
     /// methods and phase-2 pattern are replaced by `patterns`), keeping the breakdown the verdicts need.
-    public init(base: ProjectionSweep, patterns: [Pattern], parallel: Bool = true,
+    /// With `cached`, each context's first tokens are in the hosts' KV cache already (ring patterns only).
+    public init(base: ProjectionSweep, patterns: [Pattern], cached: CachedPrefix? = nil, parallel: Bool = true,
                 progress: (@Sendable (Int, Int) -> Void)? = nil) {
         var configs: [ProjectionConfig] = []
         var owners: [Pattern] = []
@@ -80,6 +110,7 @@ public struct PatternComparison: Sendable {
                 var c = config
                 c.method = p.method
                 c.phase2 = p.phase2
+                c.cachedLength = cached.map { $0.tokens(of: c.contextLength) }
                 configs.append(c)
                 owners.append(p)
             }
@@ -156,6 +187,10 @@ public struct PatternComparison: Sendable {
                 }
             }
         }
+        if let rule = passQRule(c), row.pattern.method == .ringPassQ || row.pattern.method == .ringZigzagPassQ
+            || (c.cachedLength ?? 0) > 0 && [.ring, .ringZigzag, .ringStriped].contains(row.pattern.method) {
+            parts.append("Meta's rule picks " + rule.reason)
+        }
         if !row.pattern.isExact {
             // Causal attention over L tokens scores about L²/2 query-key pairs; Star's blocks of b tokens
             // behind an anchor of a score about (L/b)·(a·b + b²/2) = L·(a + b/2).
@@ -170,6 +205,18 @@ public struct PatternComparison: Sendable {
             parts.append("approximate (phase 1 sees anchor + own block only)")
         }
         return parts.joined(separator: "; ")
+    }
+
+    /// Meta's pass-KV / pass-Q rule on this configuration's cluster (nil for a non-ring method or a
+    /// cluster that does not resolve): the host's peak is its GPUs' when they split layers by tensor
+    /// parallelism, one GPU's when they pipeline.
+    static func passQRule(_ c: ProjectionConfig) -> PassQRule? {
+        guard c.method.isRing, let setup = try? c.clusterSetup(), case .ring(let plan)? = try? c.attentionMethod() else { return nil }
+        let gpus = setup.combine == .tensorParallel ? c.gpusPerHost : 1
+        return PassQRule(
+            newTokens: plan.contextLength - plan.cachedLength, cachedTokens: plan.cachedLength, hosts: plan.hosts,
+            shape: c.model.shape, flopsPerSecond: setup.device.flopsPerSecond.value * Double(gpus),
+            linkBytesPerSecond: setup.topology.interHostLink.bandwidthBytesPerSecond)
     }
 
     // MARK: Output

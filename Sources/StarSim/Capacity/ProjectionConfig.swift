@@ -35,6 +35,9 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
     public var faults: FaultPlan?
     /// Faults drawn at random over trials; nil = none.
     public var randomFaults: RandomFaults?
+    /// Leading tokens of the context whose K,V the hosts hold from an earlier turn (a persistent-KV
+    /// prefill of the rest; ring methods only); nil = none.
+    public var cachedLength: Int?
 
     public init(
         model: ModelSpec, method: MethodKind, contextLength: Int, queryLength: Int = 64, hosts: Int,
@@ -121,8 +124,15 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
         if let problem = CostModel.splitProblem(gpusPerHost: gpusPerHost, combine: combine, shape: model.shape) {
             throw .invalid("gpus-per-host", "\(model.name): \(problem)")
         }
-        let spec = MethodSpec(kind: method, blockSize: effectiveBlock, anchorSize: anchorSize,
+        var spec = MethodSpec(kind: method, blockSize: effectiveBlock, anchorSize: anchorSize,
                               phase2: phase2 ?? .gatherBroadcast)
+        if let cached = cachedLength, cached > 0 {
+            guard case .ring(var o) = spec else {
+                throw .invalid("cached", "\(method.rawValue) encodes the whole context; a cached prefix applies to ring methods (ring, ring-zigzag, ring-passq, allgather, …)")
+            }
+            o.cachedLength = cached
+            spec = .ring(o)
+        }
         do {
             return try spec.plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts,
                                  defaultBlock: Self.defaultBlock)

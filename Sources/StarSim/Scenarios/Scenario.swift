@@ -264,6 +264,9 @@ public struct Scenario: Sendable, Hashable {
                 if let d = options.optional("decode") {
                     o.decode = try d.asChoice(["phase2": .phase2, "last-host": .lastHost])
                 }
+                if let c = options.optional("cached") {
+                    o.cachedLength = try c.asInt(range: 0...InputLimits.contextTokens.upperBound)
+                }
                 if let p = options.optional("phase2") {
                     o.phase2 = try Self.phase2Pattern(p)
                 }
