@@ -64,5 +64,11 @@ import TestSupport
         #expect(a.methods.map(\.name) == ["global", "ring-zigzag", "allgather-zigzag"])
         let t = try Scenario.load(file: repositoryRoot + "/scenarios/patterns/tree-decoding-8hosts.yaml")
         #expect(t.methods.map(\.name) == ["global", "star", "star+tree", "ring-zigzag+tree"])
+        let q = try Scenario.load(file: repositoryRoot + "/scenarios/patterns/passq-followup-4hosts.yaml")
+        #expect(q.methods.map(\.name) == ["global", "ring-zigzag", "ring-zigzag-passq"])
+        for m in q.methods.dropFirst() {
+            guard case .ring(let o) = m else { Issue.record("\(m.name) is not a ring"); continue }
+            #expect(o.cachedLength == 1800)
+        }
     }
 }

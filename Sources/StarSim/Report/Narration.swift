@@ -117,6 +117,11 @@ public enum Narration {
                 lines.append("host\(h) holds " + (chunks.isEmpty ? "no chunk" : chunks.joined(separator: " and ")) + ".")
             }
         }
+        if case .ring(let p) = method, p.cachedLength > 0 {
+            lines.append("Tokens 0..<\(p.cachedLength) are cached from an earlier turn: every host starts with their K,V for its share "
+                + "(partitioned as above) and encodes only its new tokens, which attend to the cached K,V too — a persistent-KV prefill"
+                + (p.exchange == .passQ ? "; pass-Q moves the new tokens' Q, never the cached K,V." : "; every K,V block that travels carries its cached tokens as well."))
+        }
         lines.append("host\(queryHost) is the query host: it encodes the \(q) query tokens (positions \(L)…\(L + q - 1)), "
             + "samples each generated token and keeps their K,V.")
         return lines

@@ -100,16 +100,22 @@ public enum ScenarioReport {
                 }] as [String: Any]
             }
         case .ring(let p) where p.partition == .striped:
-            // Every hosts-th token from the host's index: the stride, not a list of ranges.
+            // Every hosts-th token from the host's index: the stride, not a list of ranges. With a cached
+            // prefix, `tokens` counts the new tokens and `cached_tokens` those held from an earlier turn.
             return (0..<p.hosts).map { h in
-                ["host": h, "striped": ["first": h, "stride": p.hosts, "tokens": p.contextTokens(onHost: h)]] as [String: Any]
+                var striped: [String: Any] = ["first": h, "stride": p.hosts, "tokens": p.newTokens(onHost: h)]
+                if p.cachedLength > 0 { striped["cached_tokens"] = p.contextTokens(onHost: h) - p.newTokens(onHost: h) }
+                return ["host": h, "striped": striped] as [String: Any]
             }
         case .ring(let p):
             return (0..<p.hosts).map { h in
-                ["host": h, "blocks": p.chunks(onHost: h).map { c -> [String: Any] in
+                var host: [String: Any] = ["host": h, "blocks": p.chunks(onHost: h).map { c -> [String: Any] in
                     let r = p.chunkTokens(c)
                     return ["chunk": c, "tokens": [r.lowerBound, r.upperBound]]
-                }] as [String: Any]
+                }]
+                // K,V the host holds from an earlier turn (a persistent-KV prefill): not encoded in this run.
+                if p.cachedLength > 0 { host["cached"] = p.cachedRuns(onHost: h).map { [$0.tokens.lowerBound, $0.tokens.upperBound] } }
+                return host
             }
         }
     }
