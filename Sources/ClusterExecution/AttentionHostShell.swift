@@ -88,6 +88,13 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
             visitingQueries[Key(layer: layer, segment: s)] = m.bytes
             if !host.allocate(bytes: Int64(m.bytes), label: "queries \(s) L\(layer)") { outOfMemory = true }
         }
+        if case .headInputs(let layer, let s, let g, let n) = m.payload {
+            // The K,V slice joins the group's store; the Q slice stays until its output is sent.
+            account(.heads(group: g, of: n), layer: layer, tokens: s.tokenCount, host)
+            let q = s.tokenCount * shape.heads / n * shape.headDim * shape.bytesPerElement
+            visitingQueries[Key(layer: layer, segment: s)] = q
+            if !host.allocate(bytes: Int64(q), label: "head queries \(s) L\(layer)") { outOfMemory = true }
+        }
         backend.receive(m, from: message.from.rawValue, data: message.payload.data)
         apply(program.handle(.received(m, from: message.from.rawValue)), host)
     }
@@ -125,7 +132,7 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
             case .dropKV(let layer, let ref):
                 let tokens = storeTokens[ref]?[layer] ?? 0
                 if tokens > 0 {
-                    host.free(bytes: Int64(tokens * shape.kvBytesPerTokenPerLayer), label: "drop \(ref) L\(layer)")
+                    host.free(bytes: Int64(tokens * kvBytesPerToken(ref)), label: "drop \(ref) L\(layer)")
                     storeTokens[ref]![layer] = 0
                 }
                 backend.dropKV(layer: layer, ref)
@@ -167,11 +174,17 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
         }
     }
 
+    /// Bytes per token per layer of store `ref`: one head group's share for Ulysses' stores.
+    private func kvBytesPerToken(_ ref: KVRef) -> Int {
+        if case .heads(_, let n) = ref { return shape.kvBytesPerTokenPerLayer / n }
+        return shape.kvBytesPerTokenPerLayer
+    }
+
     private func account(_ ref: KVRef, layer: Int, tokens: Int, _ host: isolated SimHost<Payload>) {
         var perLayer = storeTokens[ref] ?? Array(repeating: 0, count: shape.layers)
         perLayer[layer] += tokens
         storeTokens[ref] = perLayer
-        if !host.allocate(bytes: Int64(tokens * shape.kvBytesPerTokenPerLayer), label: "kv \(ref) L\(layer)") {
+        if !host.allocate(bytes: Int64(tokens * kvBytesPerToken(ref)), label: "kv \(ref) L\(layer)") {
             outOfMemory = true
         }
     }

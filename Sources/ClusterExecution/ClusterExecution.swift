@@ -103,6 +103,7 @@ enum ClusterExecution {
         var description = setup.topology
         description.hosts = method.hosts
         let topology = try Topology(description)
+        try method.check(shape: shape)
         let programs = method.programs(shape: shape, granularity: setup.granularity)
         var backends = (0..<method.hosts).map(makeBackend)
         func shell(_ host: Int) -> AttentionHostShell<Backend> {

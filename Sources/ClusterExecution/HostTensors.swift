@@ -25,6 +25,10 @@ final class HostTensors: OpBackend {
         case partial(AttentionPartial)
         case merged([Float])
         case queries([Float])
+        /// Ulysses: one head group's Q, K, V rows of a segment.
+        case headInputs(q: [Float], k: [Float], v: [Float])
+        /// Ulysses: one head group's output rows of a segment.
+        case headOutput([Float])
     }
 
     private struct Key: Hashable {
@@ -44,6 +48,12 @@ final class HostTensors: OpBackend {
     /// The sender of each remote partial, in the order of `remotePartials`.
     private var remoteSources: [Key: [Int]] = [:]
     private var mergedOutputs: [Key: [Float]] = [:]
+    /// Ulysses: a segment's full K,V rows at a layer, kept until its head groups are sent.
+    private var segmentKV: [Key: (k: [Float], v: [Float])] = [:]
+    /// Ulysses: another host's Q rows of one head group (this host's), by segment and layer.
+    private var headQueries: [Key: [Float]] = [:]
+    /// Ulysses: output rows per head group of a segment at a layer.
+    private var headOutputs: [Key: [Int: [Float]]] = [:]
     private var lastLogits: [Float] = []
     /// Every logits row this host computed, in order (the query host: one per sampled token).
     private(set) var logitsHistory: [[Float]] = []
@@ -99,6 +109,8 @@ final class HostTensors: OpBackend {
             layerInputs(layer: layer, segment: s, storesKV: storesKV)
         case .attend(let layer, let s, let keys, _, _):
             attend(layer: layer, segment: s, keys: keys)
+        case .attendHeads(let layer, let s, let group, let groups, let keys, _, _):
+            attendHeads(layer: layer, segment: s, group: group, of: groups, keys: keys)
         case .merge(let layer, let s, let parts):
             let key = Key(layer: layer, segment: s)
             let local = localPartials.removeValue(forKey: key, default: [])
@@ -169,6 +181,8 @@ final class HostTensors: OpBackend {
         let key = Key(layer: layer, segment: s)
         queries[key] = nil
         localPartials[key] = nil
+        headQueries[key] = nil
+        headOutputs[key] = nil
     }
 
     // MARK: Messages
@@ -185,6 +199,19 @@ final class HostTensors: OpBackend {
                 preconditionFailure("queries of \(s) at layer \(layer) sent before they exist here")
             }
             return .queries(q)
+        case .headInputs(let layer, let s, let g, let n):
+            let key = Key(layer: layer, segment: s)
+            guard let q = queries[key], let kv = segmentKV[key] else {
+                preconditionFailure("head inputs of \(s) at layer \(layer) sent before layerInputs")
+            }
+            return .headInputs(q: columns(q, group: g, of: n, width: geometry.queryWidth, tokens: s.tokenCount),
+                               k: columns(kv.k, group: g, of: n, width: geometry.kvWidth, tokens: s.tokenCount),
+                               v: columns(kv.v, group: g, of: n, width: geometry.kvWidth, tokens: s.tokenCount))
+        case .headOutput(let layer, let s, let g, _):
+            guard let out = headOutputs[Key(layer: layer, segment: s)]?[g] else {
+                preconditionFailure("head output \(g) of \(s) at layer \(layer) sent before its attend")
+            }
+            return .headOutput(out)
         case .partial(let layer, let s):
             let parts = localPartials[Key(layer: layer, segment: s), default: []]
             precondition(!parts.isEmpty, "partial of \(s) at layer \(layer) sent before any attend")
@@ -208,6 +235,15 @@ final class HostTensors: OpBackend {
             for (ref, store) in blocks { setStore(ref, layer: layer, store) }
         case (.queries(let layer, let s), .queries(let q)):
             queries[Key(layer: layer, segment: s)] = q
+        case (.headInputs(let layer, let s, let g, let n), .headInputs(let q, let k, let v)):
+            headQueries[Key(layer: layer, segment: s)] = q
+            var st = store(.heads(group: g, of: n), layer: layer)
+            st.keys.append(contentsOf: k)
+            st.values.append(contentsOf: v)
+            st.positions.append(contentsOf: s.positions)
+            setStore(.heads(group: g, of: n), layer: layer, st)
+        case (.headOutput(let layer, let s, let g, _), .headOutput(let out)):
+            headOutputs[Key(layer: layer, segment: s), default: [:]][g] = out
         case (.partial(let layer, let s), .partial(let p)):
             remotePartials[Key(layer: layer, segment: s), default: []].append(p)
             remoteSources[Key(layer: layer, segment: s), default: []].append(from)
@@ -230,6 +266,16 @@ final class HostTensors: OpBackend {
         queries[Key(layer: layer, segment: s)] = qkv.q
         guard storesKV else { return }
         let width = geometry.kvHeads * geometry.headDim
+        if case .heads(let g, let n) = s.runs.first?.kv {
+            // Ulysses: this host's head group stays in its store; the full rows wait to be sent.
+            segmentKV[Key(layer: layer, segment: s)] = (qkv.k, qkv.v)
+            var st = store(.heads(group: g, of: n), layer: layer)
+            st.keys.append(contentsOf: columns(qkv.k, group: g, of: n, width: width, tokens: s.tokenCount))
+            st.values.append(contentsOf: columns(qkv.v, group: g, of: n, width: width, tokens: s.tokenCount))
+            st.positions.append(contentsOf: s.positions)
+            setStore(.heads(group: g, of: n), layer: layer, st)
+            return
+        }
         var row = 0
         for run in s.runs {
             let layers = model.config.layerCount
@@ -257,10 +303,53 @@ final class HostTensors: OpBackend {
         localPartials[key, default: []].append(parts.count == 1 ? parts[0] : AttentionPartial.merge(parts))
     }
 
+    /// Ulysses: head group `g` (of `n`) of this host's own segment, or another host's Q slice, attended
+    /// to `keys` (stores of the group's K,V) with the group's share of the heads.
+    private func attendHeads(layer: Int, segment s: Segment, group g: Int, of n: Int, keys: [KVRef]) {
+        let key = Key(layer: layer, segment: s)
+        let sub = AttentionGeometry(heads: geometry.heads / n, kvHeads: geometry.kvHeads / n, headDim: geometry.headDim,
+                                    scale: geometry.scale)
+        let q: [Float]
+        if let slice = headQueries[key] {
+            q = slice
+        } else if let full = queries[key] {
+            q = columns(full, group: g, of: n, width: geometry.queryWidth, tokens: s.tokenCount)
+        } else {
+            preconditionFailure("attendHeads of \(s) at layer \(layer) before its queries")
+        }
+        let parts = keys.map { ref -> AttentionPartial in
+            let st = store(ref, layer: layer)
+            return FlashAttention.attend(geometry: sub, queries: q, queryPositions: s.positions,
+                                         keys: st.keys, values: st.values, keyPositions: st.positions)
+        }
+        headOutputs[key, default: [:]][g] = (parts.count == 1 ? parts[0] : AttentionPartial.merge(parts)).output
+    }
+
+    /// Columns of head group `g` of `n` of a `[tokens, width]` matrix: `[tokens, width/n]`.
+    private func columns(_ m: [Float], group g: Int, of n: Int, width: Int, tokens: Int) -> [Float] {
+        let w = width / n
+        var out = [Float]()
+        out.reserveCapacity(tokens * w)
+        for t in 0..<tokens { out.append(contentsOf: m[(t * width + g * w)..<(t * width + (g + 1) * w)]) }
+        return out
+    }
+
+    /// Joins head-group slices `[tokens, width/n]` (n = `slices.count`) into `[tokens, width]`.
+    private func joinColumns(_ slices: [Int: [Float]], width: Int, tokens: Int) -> [Float] {
+        let n = slices.count, w = width / n
+        var out = [Float](repeating: 0, count: tokens * width)
+        for (g, s) in slices {
+            for t in 0..<tokens { out[(t * width + g * w)..<(t * width + (g + 1) * w)] = s[(t * w)..<((t + 1) * w)] }
+        }
+        return out
+    }
+
     private func finishLayer(layer: Int, segment s: Segment) {
         let key = Key(layer: layer, segment: s)
         let attention: [Float]
-        if let merged = mergedOutputs.removeValue(forKey: key) {
+        if let slices = headOutputs.removeValue(forKey: key) {
+            attention = joinColumns(slices, width: geometry.queryWidth, tokens: s.tokenCount)
+        } else if let merged = mergedOutputs.removeValue(forKey: key) {
             attention = merged
         } else if let local = localPartials[key], local.count == 1, remotePartials[key] == nil {
             attention = local[0].output
@@ -278,6 +367,7 @@ final class HostTensors: OpBackend {
         remotePartials[key] = nil
         remoteSources[key] = nil
         queries[key] = nil
+        segmentKV[key] = nil
         guard var h = hidden.removeValue(forKey: s) else { preconditionFailure("finishLayer of \(s) without hidden states") }
         model.finishLayer(layer: layer, hidden: &h, attention: attention)
         hidden[s] = h

@@ -1,14 +1,16 @@
-/// Any of the three methods, for code that treats them uniformly (scenarios, sweeps).
+/// Any of the methods, for code that treats them uniformly (scenarios, sweeps).
 public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
     case star(StarPlan)
     case ring(RingPlan)
     case global(GlobalPlan)
+    case ulysses(UlyssesPlan)
 
     /// Number of hosts the method runs on.
     public var hosts: Int {
         switch self {
         case .star(let p): return p.hosts
         case .ring(let p): return p.hosts
+        case .ulysses(let p): return p.hosts
         case .global: return 1
         }
     }
@@ -17,6 +19,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .star(let p): return p.contextLength
         case .ring(let p): return p.contextLength
+        case .ulysses(let p): return p.contextLength
         case .global(let p): return p.contextLength
         }
     }
@@ -25,6 +28,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .star(let p): return p.queryLength
         case .ring(let p): return p.queryLength
+        case .ulysses(let p): return p.queryLength
         case .global(let p): return p.queryLength
         }
     }
@@ -34,6 +38,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .star(let p): return p.queryHost
         case .ring(let p): return p.queryHost
+        case .ulysses(let p): return p.queryHost
         case .global: return 0
         }
     }
@@ -43,6 +48,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .star(let p): return p.programs(shape: shape, granularity: granularity)
         case .ring(let p): return p.programs(shape: shape, granularity: granularity)
+        case .ulysses(let p): return p.programs(shape: shape, granularity: granularity)
         case .global(let p): return [p.program(shape: shape, granularity: granularity)]
         }
     }
@@ -52,13 +58,14 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .star(let p): return p.analyticTraffic(shape: shape, sampledTokens: sampledTokens)
         case .ring(let p): return p.analyticTraffic(shape: shape, sampledTokens: sampledTokens)
+        case .ulysses(let p): return p.analyticTraffic(shape: shape, sampledTokens: sampledTokens)
         case .global: return TrafficTable(hosts: 1)
         }
     }
 
     /// Context tokens whose KV (every layer) `host` holds once the prefill is done: its blocks (Star),
     /// its chunks (Ring; the whole context on the last host with `.lastHost` decoding), everything
-    /// (Global). Transients are not included: during Star phase 1 one anchor's KV for one layer; during
+    /// (Global), every token's K,V of one head group of `hosts` (Ulysses). Transients are not included: during Star phase 1 one anchor's KV for one layer; during
     /// the ring one received block per layer (two in flight at most when forwarding overlaps).
     /// The query host adds `queryLength + generated` tokens of appended KV during phase 2.
     public func contextKVTokens(host: Int) -> Int {
@@ -67,6 +74,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .ring(let p):
             if p.decode == .lastHost && host == p.queryHost { return p.contextLength }
             return p.contextTokens(onHost: host)
+        case .ulysses(let p): return p.contextKVTokens
         case .global(let p): return p.contextLength
         }
     }
@@ -76,6 +84,12 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
     public func cachedRuns(host: Int) -> [TokenRun] {
         if case .ring(let p) = self { return p.cachedRuns(onHost: host) }
         return []
+    }
+
+    /// Checks the plan against the model it runs (Ulysses' degree against the KV heads).
+    /// - Throws: ``PlanError`` naming the field and the bound.
+    public func check(shape: ModelShape) throws(PlanError) {
+        if case .ulysses(let p) = self { try p.check(shape: shape) }
     }
 
     public var description: String {
@@ -88,6 +102,8 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
                 + (p.cachedLength == 0 ? ")" : ", cached \(p.cachedLength))")
         case .global(let p):
             return "global(L \(p.contextLength), q \(p.queryLength))"
+        case .ulysses(let p):
+            return "ulysses(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts))"
         }
     }
 }

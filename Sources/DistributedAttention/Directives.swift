@@ -34,6 +34,10 @@ public enum Op: Hashable, Sendable, CustomStringConvertible {
     /// (output + lse) appended to the segment's pending partials for `layer`.
     /// `visiblePairs` = (query, key) pairs the mask lets through; `keyTokens` = total KV length read.
     case attend(layer: Int, queries: Segment, keys: [KVRef], visiblePairs: Int, keyTokens: Int)
+    /// Ulysses: attention of the segment's Q at `layer` for head group `group` of `of` (query heads
+    /// `heads/of`, KV heads `kvHeads/of`, the group's columns) to the concatenation of `keys` (stores
+    /// holding that group's K,V), causal by position. Produces the segment's output slice of the group.
+    case attendHeads(layer: Int, queries: Segment, group: Int, of: Int, keys: [KVRef], visiblePairs: Int, keyTokens: Int)
     /// Exact log-sum-exp merge of the segment's `parts` pending partials at `layer` into one
     /// (`lse = logaddexp_h lse_h`, `A = Σ_h exp(lse_h − lse)·A_h`). Costs `parts − 1` pairwise merges.
     case merge(layer: Int, Segment, parts: Int)
@@ -53,6 +57,7 @@ public enum Op: Hashable, Sendable, CustomStringConvertible {
     public var phase: Phase {
         switch self {
         case .embed(let s), .layerInputs(_, let s, _), .attend(_, let s, _, _, _), .merge(_, let s, _),
+            .attendHeads(_, let s, _, _, _, _, _),
             .finishLayer(_, let s), .encode(let s, _, _, _, _), .logits(let s):
             return s.phase
         case .sample: return .generation
@@ -65,6 +70,8 @@ public enum Op: Hashable, Sendable, CustomStringConvertible {
         case .layerInputs(let l, let s, let stores): return "layerInputs(L\(l), \(s), storesKV: \(stores))"
         case .attend(let l, let s, let keys, let pairs, let kt):
             return "attend(L\(l), \(s), keys: \(keys), pairs: \(pairs), keyTokens: \(kt))"
+        case .attendHeads(let l, let s, let g, let n, let keys, let pairs, let kt):
+            return "attendHeads(L\(l), \(s), group \(g)/\(n), keys: \(keys), pairs: \(pairs), keyTokens: \(kt))"
         case .merge(let l, let s, let parts): return "merge(L\(l), \(s), parts: \(parts))"
         case .finishLayer(let l, let s): return "finishLayer(L\(l), \(s))"
         case .encode(let s, let keys, let drop, let pairs, let kt):
@@ -89,6 +96,12 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         /// receiver attends them to its own K,V and returns a partial. Bytes:
         /// `tokens · heads · headDim · bytesPerElement` (positions are implied by the plan).
         case queries(layer: Int, Segment)
+        /// Ulysses: the segment's Q, K, V at `layer` (after RoPE) for head group `group` of `of`, sent to
+        /// that group's host. Bytes: `tokens · (heads + 2·kvHeads)/of · headDim · bytesPerElement`.
+        case headInputs(layer: Int, Segment, group: Int, of: Int)
+        /// Ulysses: the segment's attention output at `layer` for head group `group` of `of`, back to the
+        /// segment's owner. Bytes: `tokens · heads/of · headDim · bytesPerElement`.
+        case headOutput(layer: Int, Segment, group: Int, of: Int)
         /// The sender's attention partial of `segment` at `layer` (output + fp32 lse).
         /// Bytes: `tokens · (heads · headDim · bytesPerElement + heads · 4)`.
         case partial(layer: Int, Segment)
@@ -111,6 +124,8 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         case .queryTokens(let s): bytes = s.tokenCount * ModelShape.tokenIDBytes
         case .kv(_, _, _, let tokens): bytes = tokens * shape.kvBytesPerTokenPerLayer
         case .queries(_, let s): bytes = s.tokenCount * shape.queryBytesPerTokenPerLayer
+        case .headInputs(_, let s, _, let n): bytes = s.tokenCount * shape.headInputBytesPerTokenPerLayer(groups: n)
+        case .headOutput(_, let s, _, let n): bytes = s.tokenCount * shape.headOutputBytesPerTokenPerLayer(groups: n)
         case .partial(_, let s): bytes = s.tokenCount * shape.partialBytesPerToken
         case .merged(_, let s): bytes = s.tokenCount * shape.mergedBytesPerToken
         case .token: bytes = ModelShape.tokenIDBytes
@@ -122,7 +137,8 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         switch payload {
         case .queryTokens: return .queryEncoding
         case .kv: return .contextEncoding
-        case .partial(_, let s), .merged(_, let s), .queries(_, let s): return s.phase
+        case .partial(_, let s), .merged(_, let s), .queries(_, let s), .headInputs(_, let s, _, _),
+             .headOutput(_, let s, _, _): return s.phase
         case .token: return .generation
         }
     }
@@ -132,6 +148,8 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         case .queryTokens(let s): return "queryTokens(\(s.tokenCount)) \(bytes)B"
         case .kv(let l, let o, let blocks, let t): return "kv(L\(l), from host\(o), \(blocks), \(t) tokens) \(bytes)B"
         case .queries(let l, let s): return "queries(L\(l), \(s)) \(bytes)B"
+        case .headInputs(let l, let s, let g, let n): return "headInputs(L\(l), \(s), group \(g)/\(n)) \(bytes)B"
+        case .headOutput(let l, let s, let g, let n): return "headOutput(L\(l), \(s), group \(g)/\(n)) \(bytes)B"
         case .partial(let l, let s): return "partial(L\(l), \(s)) \(bytes)B"
         case .merged(let l, let s): return "merged(L\(l), \(s)) \(bytes)B"
         case .token(let i, let id, let stop): return "token(#\(i) = \(id), stop: \(stop)) \(bytes)B"
@@ -150,8 +168,8 @@ public enum Directive: Hashable, Sendable, CustomStringConvertible {
     case dropKV(layer: Int, KVRef)
     /// Free the segment's hidden states (its work on this host is done). No completion.
     case dropHidden(Segment)
-    /// Free another host's Q rows of `segment` at `layer` and the partial computed from them
-    /// (pass-Q ring: forwarded, attended and returned). No completion.
+    /// Free another host's Q rows of `segment` at `layer` and the partial (or output slice) computed
+    /// from them (pass-Q ring, Ulysses: attended and returned). No completion.
     case dropQueries(layer: Int, Segment)
     /// This host's program is done.
     case finish

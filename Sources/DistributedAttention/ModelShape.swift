@@ -55,6 +55,11 @@ public struct ModelShape: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Bytes of one token's query rows (after RoPE) for one layer: `heads · headDim · bytesPerElement`
     /// (what a pass-Q ring sends instead of K,V).
     public var queryBytesPerTokenPerLayer: Int { heads * headDim * bytesPerElement }
+    /// Bytes of one token's Q, K and V of one head group of `groups` for one layer (Ulysses):
+    /// `(heads + 2·kvHeads)/groups · headDim · bytesPerElement`.
+    public func headInputBytesPerTokenPerLayer(groups: Int) -> Int { (heads + 2 * kvHeads) / groups * headDim * bytesPerElement }
+    /// Bytes of one token's attention output of one head group of `groups` for one layer (Ulysses).
+    public func headOutputBytesPerTokenPerLayer(groups: Int) -> Int { heads / groups * headDim * bytesPerElement }
     /// Bytes of one token's merged attention output for one layer: `heads · headDim · bytesPerElement`
     /// (one hidden-size vector for Llama, where `heads · headDim == hidden`).
     public var mergedBytesPerToken: Int { heads * headDim * bytesPerElement }

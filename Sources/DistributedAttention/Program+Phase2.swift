@@ -294,7 +294,7 @@ struct Phase2Engine: Sendable {
             precondition(!isQueryHost && from == queryHost, "Phase2Engine host \(host): unexpected \(message)")
             tokens[i] = stop
             return advance(&ids)
-        case .kv, .queries:
+        case .kv, .queries, .headInputs, .headOutput:
             preconditionFailure("Phase2Engine host \(host): prefill message \(message) in phase 2")
         }
     }

@@ -33,9 +33,12 @@ public enum KVRef: Hashable, Sendable, CustomStringConvertible {
     case block(Int)
     case anchor(Int)
     case appended
+    /// Ulysses: head group `group` of `of` of every token's K,V (the store of the group's host).
+    case heads(group: Int, of: Int)
 
     public var description: String {
         switch self {
+        case .heads(let g, let n): return "kv.heads\(g)/\(n)"
         case .block(let i): return "kv.block\(i)"
         case .anchor(let i): return "kv.anchor\(i)"
         case .appended: return "kv.appended"

@@ -183,6 +183,9 @@ public struct CostModel: Sendable {
             return layerInputsCost(tokens: s.tokenCount, storesKV: storesKV)
         case .attend(_, let q, _, let pairs, let keyTokens):
             return OpCost([attention(queries: q.tokenCount, keyTokens: keyTokens, visiblePairs: pairs)])
+        case .attendHeads(_, let q, _, let groups, _, let pairs, let keyTokens):
+            return OpCost([attentionCost("attention(heads 1/\(groups))", queries: q.tokenCount, keyTokens: keyTokens,
+                                         visiblePairs: pairs, efficiencyFactor: 1, headGroups: groups)])
         case .merge(_, let s, let parts):
             return mergeCost(tokens: s.tokenCount, parts: parts)
         case .finishLayer(_, let s):
@@ -318,15 +321,18 @@ public struct CostModel: Sendable {
         attentionCost("attention", queries: queries, keyTokens: keyTokens, visiblePairs: visiblePairs, efficiencyFactor: 1)
     }
 
+    /// `headGroups`: the op attends one group of that many of the heads (Ulysses): its heads, K,V
+    /// heads and bytes are that share, like a further split of tensor parallelism.
     private func attentionCost(
-        _ name: String, queries: Int, keyTokens: Int, visiblePairs: Int, efficiencyFactor: Double
+        _ name: String, queries: Int, keyTokens: Int, visiblePairs: Int, efficiencyFactor: Double, headGroups: Int = 1
     ) -> PrimitiveCost {
         let s = shape
         guard queries > 0, visiblePairs > 0 else {
             return PrimitiveCost(name: "attention(empty)", flops: 0, bytes: 0, kernels: 0, seconds: 0, bound: .memory)
         }
         let t = device.tiling
-        let heads = (s.heads + tp - 1) / tp, kvHeads = max(1, s.kvHeads / tp)
+        let split = tp * headGroups
+        let heads = (s.heads + split - 1) / split, kvHeads = max(1, s.kvHeads / split)
         let group = max(1, heads / kvHeads)
         let folded = queries == 1 && group > 1
         let rows = folded ? group : queries
@@ -344,7 +350,7 @@ public struct CostModel: Sendable {
         let total = Double(tiles) * 4 * Double(tileRows) * d * meanKeys
         let longest = 4 * Double(tileRows) * d * Double(keyTokens) / Double(splits)
         let compute = max(total / rate, longest / (rate / units))
-        let bytes = (Double(keyTokens) * Double(s.kvBytesPerTokenPerLayer) / Double(tp)
+        let bytes = (Double(keyTokens) * Double(s.kvBytesPerTokenPerLayer) / Double(split)
             + q * Double(heads) * (2 * d * e + 4))
         let memory = bytes / (device.memoryBandwidthBytesPerSecond * efficiency.attentionMemory)
         return primitive(name, flops: flops, computeSeconds: compute, bytes: bytes, memorySeconds: memory, kernels: splits > 1 ? 2 : 1)

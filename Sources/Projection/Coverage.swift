@@ -66,7 +66,7 @@ public struct OpShapes: Sendable, Hashable {
         switch op {
         case .layerInputs(_, let s, _), .finishLayer(_, let s):
             linearTokens = Self.widen(linearTokens, s.tokenCount)
-        case .attend(_, let q, _, _, let keys):
+        case .attend(_, let q, _, _, let keys), .attendHeads(_, let q, _, _, _, _, let keys):
             if q.tokenCount == 1 { decodeKeys = Self.widen(decodeKeys, keys) } else { attentionKeys = Self.widen(attentionKeys, keys) }
         case .encode(let s, _, _, _, let keys):
             linearTokens = Self.widen(linearTokens, s.tokenCount)

@@ -21,6 +21,11 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     case ringPassQ = "ring-passq"
     /// Pass-Q ring with the zigzag partition (Meta's load-balanced sharding; exact).
     case ringZigzagPassQ = "ring-zigzag-passq"
+    /// Pass-Q ring with the striped partition (exact).
+    case ringStripedPassQ = "ring-striped-passq"
+    /// DeepSpeed-Ulysses: all-to-all from sequence to head shards and back (exact; hosts must divide
+    /// the model's KV heads; `Docs/Ulysses.md`).
+    case ulysses
     /// All-gather context parallelism, contiguous shards (exact; `Docs/AllGatherCP.md`).
     case allGather = "allgather"
     /// All-gather context parallelism, zigzag shards (SGLang's zigzag prefill CP; exact).
@@ -33,8 +38,8 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// Ring Attention or all-gather CP: the context sharded over hosts, K,V exchanged every layer.
     public var isRing: Bool {
         switch self {
-        case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .allGather, .allGatherZigzag: return true
-        case .global, .star, .starNoAnchor, .starPrevious: return false
+        case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ, .allGather, .allGatherZigzag: return true
+        case .global, .star, .starNoAnchor, .starPrevious, .ulysses: return false
         }
     }
 
@@ -54,6 +59,7 @@ public enum MethodSpec: Sendable, Hashable {
     case global
     case star(StarOptions)
     case ring(RingOptions)
+    case ulysses
 
     /// Star's options; the types are the algorithm's own (`StarPlan.AnchorSource`, `Phase2Pattern`).
     public struct StarOptions: Sendable, Hashable {
@@ -86,6 +92,8 @@ public enum MethodSpec: Sendable, Hashable {
         switch kind {
         case .global:
             self = .global
+        case .ulysses:
+            self = .ulysses
         case .star, .starNoAnchor, .starPrevious:
             var o = StarOptions()
             o.blockSize = blockSize
@@ -93,16 +101,16 @@ public enum MethodSpec: Sendable, Hashable {
             o.anchorSource = kind == .starPrevious ? .previousBlock : .firstBlock
             o.phase2 = phase2
             self = .star(o)
-        case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .allGather, .allGatherZigzag:
+        case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ, .allGather, .allGatherZigzag:
             var o = RingOptions()
             switch kind {
             case .ringZigzag, .ringZigzagPassQ, .allGatherZigzag: o.partition = .zigzag
-            case .ringStriped: o.partition = .striped
+            case .ringStriped, .ringStripedPassQ: o.partition = .striped
             default: o.partition = .contiguous
             }
             switch kind {
             case .allGather, .allGatherZigzag: o.exchange = .allGather
-            case .ringPassQ, .ringZigzagPassQ: o.exchange = .passQ
+            case .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ: o.exchange = .passQ
             default: o.exchange = .ring
             }
             o.phase2 = phase2
@@ -115,6 +123,7 @@ public enum MethodSpec: Sendable, Hashable {
     public var name: String {
         switch self {
         case .global: return "global"
+        case .ulysses: return "ulysses"
         case .star(let o): return "star" + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
         case .ring(let o):
             return (o.exchange == .allGather ? "allgather" : "ring")
@@ -140,6 +149,8 @@ public enum MethodSpec: Sendable, Hashable {
         switch self {
         case .global:
             return .global(try GlobalPlan(contextLength: contextLength, queryLength: queryLength))
+        case .ulysses:
+            return .ulysses(try UlyssesPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts))
         case .star(let o):
             let block = o.blockSize ?? defaultBlock(contextLength, hosts)
             let anchor = o.anchorSize ?? block
@@ -156,13 +167,19 @@ public enum MethodSpec: Sendable, Hashable {
     /// ``plan(contextLength:queryLength:hosts:defaultBlock:)`` for a scenario method: errors name the
     /// scenario field (`methods[1].star.block`, `cluster.hosts`, …).
     ///
-    /// - Parameter field: how the method is named in messages, e.g. `methods[1]`.
-    public func plan(contextLength: Int, queryLength: Int, hosts: Int, field: String) throws(StarSimError) -> AttentionMethod {
+    /// - Parameters:
+    ///   - field: how the method is named in messages, e.g. `methods[1]`.
+    ///   - shape: the model the plan will run, when known: the plan is checked against it (Ulysses'
+    ///     degree against the KV heads) before anything runs.
+    public func plan(contextLength: Int, queryLength: Int, hosts: Int, field: String,
+                     shape: ModelShape? = nil) throws(StarSimError) -> AttentionMethod {
         if case .star(let o) = self, let q = o.queryHost, q >= hosts {
             throw StarSimError.invalid("\(field).star.query_host", "host \(q) does not exist; the cluster has hosts 0...\(hosts - 1)")
         }
         do {
-            return try plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts)
+            let method = try plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts)
+            if let shape { try method.check(shape: shape) }
+            return method
         } catch let error as PlanError {
             let names = ["blockSize": "block", "anchorSize": "anchor", "queryHost": "query_host",
                          "hosts": "cluster.hosts", "contextLength": "prompt (context tokens)",

@@ -158,6 +158,60 @@ struct ProgramTests {
         }
     }
 
+    /// 24 heads over 12 KV heads: Ulysses runs on 1, 2, 3, 4, 6 or 12 hosts.
+    static let ulyssesShape = ModelShape(layers: 2, hidden: 96, heads: 24, kvHeads: 12, headDim: 4, ffn: 16, vocab: 32, bytesPerElement: 4)
+
+    @Test("Ulysses terminates, is exact, joins every head group, sends the closed-form bytes", arguments: [1, 2, 3, 4])
+    func ulysses(hosts: Int) throws {
+        let shape = Self.ulyssesShape
+        for length in [hosts * 5, hosts * 5 + 3] {
+            for n in [1, 3] {
+                for seed in schedules {
+                    let plan = try UlyssesPlan(contextLength: length, queryLength: 2, hosts: hosts)
+                    try plan.check(shape: shape)
+                    let what = "ulysses L\(length) H\(hosts) n\(n) seed \(String(describing: seed))"
+                    var shell = SymbolicShell(programs: plan.programs(shape: shape), shape: shape, sampledTokens: n, shuffleSeed: seed)
+                    do { try shell.run() } catch {
+                        Issue.record("\(what): \(error)")
+                        continue
+                    }
+                    #expect(shell.sampled.count == n, "\(what)")
+                    #expect(shell.nothingLeaked, "\(what)")
+                    #expect(shell.traffic == plan.analyticTraffic(shape: shape, sampledTokens: n), "\(what)")
+                    for h in 0..<hosts {
+                        let shard = plan.shardSegment(h)
+                        for l in 0..<shape.layers {
+                            let key = LayerSegment(layer: l, segment: shard)
+                            if let seen = shell.attention[h]?[key] {
+                                _ = expectExact(seen, shard, "\(what) host \(h) L\(l)")
+                                #expect(shell.hosts[h].headGroupsJoined[key] == hosts, "\(what) host \(h) L\(l)")
+                            } else {
+                                Issue.record("\(what): host \(h) never finished its shard at L\(l)")
+                            }
+                        }
+                        // Each host keeps its head group's K,V of every token processed.
+                        #expect(shell.heldStores(h, layer: 1) == [plan.store(h)], "\(what) host \(h)")
+                    }
+                    expectPhaseTwo(shell, host: plan.queryHost, layers: shape.layers, sampledTokens: n,
+                                   query: plan.querySegment, generated: plan.generatedSegment, what: what)
+                }
+            }
+        }
+    }
+
+    @Test("Ulysses' degree is bounded by the KV heads")
+    func ulyssesDegree() throws {
+        let plan = try UlyssesPlan(contextLength: 64, queryLength: 2, hosts: 4)
+        #expect(throws: PlanError.self) { try plan.check(shape: .smolLM2_135M) }
+        do { try plan.check(shape: .smolLM2_135M) } catch {
+            #expect(error.field == "UlyssesPlan.hosts" && error.value == "4")
+            #expect(error.description.contains("3 KV heads (1, 3)"), "\(error)")
+        }
+        try UlyssesPlan(contextLength: 64, queryLength: 2, hosts: 3).check(shape: .smolLM2_135M)
+        try UlyssesPlan(contextLength: 64, queryLength: 2, hosts: 8).check(shape: .llama31_8B)
+        #expect(throws: PlanError.self) { try UlyssesPlan(contextLength: 64, queryLength: 2, hosts: 16).check(shape: .llama31_8B) }
+    }
+
     @Test("Ring attend ops expose each step's visible pairs; their sum is the plan's per-host work")
     func ringStepPairs() throws {
         for partition in [RingPlan.Partition.contiguous, .zigzag] {

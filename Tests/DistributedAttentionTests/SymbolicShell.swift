@@ -48,6 +48,8 @@ struct SymbolicShell {
         case kv([KVRef: [Row]])
         case partial(SymbolicPartial)
         case queries
+        case headInputs([Row])
+        case headOutput([Set<Int>])
     }
 
     struct HostState {
@@ -55,6 +57,10 @@ struct SymbolicShell {
         var queries: Set<LayerSegment> = []
         var kv: [LayerStore: [Row]] = [:]
         var partials: [LayerSegment: [SymbolicPartial]] = [:]
+        /// Ulysses: per segment and layer, what each head group's attend saw.
+        var heads: [LayerSegment: [Int: [Set<Int>]]] = [:]
+        /// Ulysses: how many head groups each finished layer joined.
+        var headGroupsJoined: [LayerSegment: Int] = [:]
         var computeQueue: [(OpID, Op)] = []
         var issued: Set<OpID> = []
         var finished = false
@@ -180,6 +186,16 @@ struct SymbolicShell {
                     throw fail("host \(h): sends Q of \(seg) at layer \(l) it does not hold")
                 }
                 payload = .queries
+            case .headInputs(let l, let seg, _, _):
+                guard hosts[h].queries.contains(LayerSegment(layer: l, segment: seg)) else {
+                    throw fail("host \(h): sends head inputs of \(seg) at layer \(l) without its Q")
+                }
+                payload = .headInputs(rows(seg))
+            case .headOutput(let l, let seg, let g, _):
+                guard let seen = hosts[h].heads[LayerSegment(layer: l, segment: seg)]?[g] else {
+                    throw fail("host \(h): sends head output \(g) of \(seg) at layer \(l) it has not computed")
+                }
+                payload = .headOutput(seen)
             case .queryTokens, .token:
                 payload = .none
             }
@@ -194,6 +210,7 @@ struct SymbolicShell {
             let key = LayerSegment(layer: l, segment: s)
             if hosts[h].queries.remove(key) == nil { throw fail("host \(h): drops absent Q of \(s) at layer \(l)") }
             hosts[h].partials[key] = nil
+            hosts[h].heads[key] = nil
         case .finish:
             hosts[h].finished = true
         }
@@ -211,6 +228,13 @@ struct SymbolicShell {
             hosts[h].partials[LayerSegment(layer: l, segment: s), default: []].append(p)
         case (.merged(let l, let s), .partial(let p)):
             hosts[h].partials[LayerSegment(layer: l, segment: s)] = [p]
+        case (.headInputs(let l, let s, let g, let n), .headInputs(let r)):
+            hosts[h].kv[LayerStore(layer: l, ref: .heads(group: g, of: n)), default: []] += r
+            if !hosts[h].queries.insert(LayerSegment(layer: l, segment: s)).inserted {
+                throw fail("host \(h): receives head inputs of \(s) at layer \(l) twice")
+            }
+        case (.headOutput(let l, let s, let g, _), .headOutput(let seen)):
+            hosts[h].heads[LayerSegment(layer: l, segment: s), default: [:]][g] = seen
         case (.queries(let l, let s), .queries):
             if !hosts[h].queries.insert(LayerSegment(layer: l, segment: s)).inserted {
                 throw fail("host \(h): receives Q of \(s) at layer \(l) twice")
@@ -263,6 +287,23 @@ struct SymbolicShell {
             if counted != pairs { throw fail("host \(h): visiblePairs \(pairs) != \(counted) for \(op)") }
             hosts[h].partials[LayerSegment(layer: l, segment: s), default: []].append(
                 SymbolicPartial(origin: h, seen: seen))
+        case .attendHeads(let l, let s, let g, _, let keys, let pairs, let keyTokens):
+            guard hosts[h].queries.contains(LayerSegment(layer: l, segment: s)) else {
+                throw fail("host \(h): attends heads of \(s) at L\(l) without its Q")
+            }
+            var keyRows: [Row] = []
+            for k in keys { keyRows += hosts[h].kv[LayerStore(layer: l, ref: k)] ?? [] }
+            if keyRows.count != keyTokens { throw fail("host \(h): keyTokens \(keyTokens) != \(keyRows.count) for \(op)") }
+            var counted = 0
+            var seen: [Set<Int>] = []
+            for q in rows(s) {
+                let visible = keyRows.filter { $0.position <= q.position }
+                counted += visible.count
+                seen.append(Set(visible.map(\.token)))
+            }
+            if counted != pairs { throw fail("host \(h): visiblePairs \(pairs) != \(counted) for \(op)") }
+            if hosts[h].heads[LayerSegment(layer: l, segment: s)]?[g] != nil { throw fail("host \(h): attends head group \(g) of \(s) twice") }
+            hosts[h].heads[LayerSegment(layer: l, segment: s), default: [:]][g] = seen
         case .merge(let l, let s, let parts):
             let key = LayerSegment(layer: l, segment: s)
             let list = hosts[h].partials[key] ?? []
@@ -278,6 +319,15 @@ struct SymbolicShell {
         case .finishLayer(let l, let s):
             let key = LayerSegment(layer: l, segment: s)
             guard hosts[h].hidden[s] == l else { throw fail("host \(h): finishLayer L\(l) of \(s) at wrong layer") }
+            if let groups = hosts[h].heads.removeValue(forKey: key) {
+                // Ulysses: every head group's slice, and each saw the same tokens.
+                guard let first = groups.values.first, groups.values.allSatisfy({ $0 == first }),
+                      hosts[h].partials[key] == nil else {
+                    throw fail("host \(h): finishLayer L\(l) of \(s) with head groups that saw different tokens")
+                }
+                hosts[h].partials[key] = [SymbolicPartial(origin: h, seen: first)]
+                hosts[h].headGroupsJoined[key] = groups.count
+            }
             guard let list = hosts[h].partials.removeValue(forKey: key), list.count == 1 else {
                 throw fail("host \(h): finishLayer L\(l) of \(s) without exactly one attention result")
             }
@@ -323,7 +373,7 @@ struct SymbolicShell {
 
     /// True when no host holds hidden states, queries or partials any more.
     var nothingLeaked: Bool {
-        hosts.allSatisfy { $0.hidden.isEmpty && $0.queries.isEmpty && $0.partials.isEmpty }
+        hosts.allSatisfy { $0.hidden.isEmpty && $0.queries.isEmpty && $0.partials.isEmpty && $0.heads.isEmpty }
     }
 }
 

@@ -43,6 +43,22 @@ struct RealModelDistributedTests {
         }
     }
 
+    /// Ulysses is exact on SmolLM2 (9 heads over 3 KV heads: 3 hosts): same tokens as global, max
+    /// |Δlogit| ≤ 1e-3, at ~1K, ~4K and ~8K tokens.
+    @Test(arguments: [1000, 4000, 8000])
+    func ulyssesEqualsGlobal(context: Int) throws {
+        let session = try RealSmolLM2.loaded()
+        let prompt = session.prepare(task: EvaluationTask(kind: .passkey, contextTokens: context, seed: 7))
+        let L = prompt.split.context.count, q = prompt.split.query.count
+        let global = try session.execute(.global(GlobalPlan(contextLength: L, queryLength: q)), name: "global",
+                                         prompt: prompt.split, setup: RealSmolLM2.setup(hosts: 1), maxNewTokens: 6)
+        let ulysses = try session.execute(.ulysses(UlyssesPlan(contextLength: L, queryLength: q, hosts: 3)), name: "ulysses",
+                                          prompt: prompt.split, setup: RealSmolLM2.setup(hosts: 3), maxNewTokens: 6)
+        #expect(ulysses.generated == global.generated)
+        let diff = DistributedExecutionTests.maxDifference(ulysses.logits, global.logits)
+        #expect(diff <= 1e-3, "ulysses, 3 hosts, \(L) tokens: max |Δlogit| = \(diff)")
+    }
+
     /// The default scenario's question answered by exact global attention through the cluster.
     @Test func globalRetrievesThePasskeyThroughTheCluster() throws {
         let session = try RealSmolLM2.loaded()

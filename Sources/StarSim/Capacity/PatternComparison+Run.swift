@@ -12,10 +12,20 @@ extension PatternComparison.Pattern {
             let kind: MethodKind = p.anchorSize == 0 ? .starNoAnchor : p.anchorSource == .previousBlock ? .starPrevious : .star
             self.init(method: kind, phase2: p.phase2)
         case .ring(let p):
-            let zigzag = p.partition == .zigzag
-            let kind: MethodKind = p.exchange == .allGather ? (zigzag ? .allGatherZigzag : .allGather)
-                : p.partition == .striped ? .ringStriped : (zigzag ? .ringZigzag : .ring)
+            let kind: MethodKind
+            switch (p.exchange, p.partition) {
+            case (.allGather, .zigzag): kind = .allGatherZigzag
+            case (.allGather, _): kind = .allGather
+            case (.passQ, .zigzag): kind = .ringZigzagPassQ
+            case (.passQ, .striped): kind = .ringStripedPassQ
+            case (.passQ, .contiguous): kind = .ringPassQ
+            case (.ring, .zigzag): kind = .ringZigzag
+            case (.ring, .striped): kind = .ringStriped
+            case (.ring, .contiguous): kind = .ring
+            }
             self.init(method: kind, phase2: p.phase2)
+        case .ulysses:
+            self.init(method: .ulysses)
         }
     }
 }

@@ -118,7 +118,7 @@ extension EvaluationSuite {
                         for (m, method) in part.methods.enumerated() {
                             let plan = try method.scenarioMethod.plan(
                                 contextLength: split.context.count, queryLength: split.query.count,
-                                hosts: method.hosts, field: "methods[\(m)] (\(method.label))")
+                                hosts: method.hosts, field: "methods[\(m)] (\(method.label))", shape: session.shape)
                             let runStart = DispatchTime.now().uptimeNanoseconds
                             let outcome = try session.execute(
                                 plan, name: method.label, prompt: split, setup: setup(method.hosts), maxNewTokens: generate)

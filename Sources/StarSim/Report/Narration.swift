@@ -102,6 +102,13 @@ public enum Narration {
                 }
                 lines.append("host\(h) encodes " + (parts.isEmpty ? "nothing in phase 1" : parts.joined(separator: "; ")) + ".")
             }
+        case .ulysses(let p):
+            for h in 0..<p.hosts {
+                let r = p.shardTokens(h)
+                lines.append("host\(h) encodes \(span(r)) (positions \(r.lowerBound)…\(r.upperBound - 1)) and serves head group \(h) of \(p.hosts): "
+                    + "each layer it receives every shard's Q, K, V of those heads, attends them to the whole sequence and returns "
+                    + "the output slices; it keeps that group's K,V of every token.")
+            }
         case .ring(let p) where p.partition == .striped:
             for h in 0..<p.hosts {
                 let n = p.contextTokens(onHost: h)

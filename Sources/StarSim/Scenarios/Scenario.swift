@@ -233,6 +233,9 @@ public struct Scenario: Sendable, Hashable {
         case .global:
             if let options, options.isMapping { try options.finish() }
             return .global
+        case .ulysses:
+            if let options, options.isMapping { try options.finish() }
+            return .ulysses
         case .star(var o):
             if let options {
                 guard options.isMapping else { throw options.error("expected a mapping of star options, found \(options.kind)") }

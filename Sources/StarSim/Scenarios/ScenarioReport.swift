@@ -91,6 +91,12 @@ public enum ScenarioReport {
         switch method {
         case .global(let p):
             return [["host": 0, "blocks": [["tokens": [0, p.contextLength]]]]]
+        case .ulysses(let p):
+            // Each host encodes its shard and keeps head group `host` of every token's K,V.
+            return (0..<p.hosts).map { h in
+                let r = p.shardTokens(h)
+                return ["host": h, "blocks": [["tokens": [r.lowerBound, r.upperBound]]], "head_group": [h, p.hosts]] as [String: Any]
+            }
         case .star(let p):
             return (0..<p.hosts).map { h in
                 ["host": h, "blocks": p.blocks(onHost: h).map { i -> [String: Any] in

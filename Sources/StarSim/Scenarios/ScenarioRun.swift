@@ -144,7 +144,7 @@ public struct ScenarioRun: Sendable {
             for hosts in m == .global ? [1] : scenario.cluster.hostCounts {
                 do {
                     let plan = try m.plan(contextLength: prompt.split.context.count, queryLength: prompt.split.query.count,
-                                          hosts: hosts, field: "methods[\(i)]")
+                                          hosts: hosts, field: "methods[\(i)]", shape: session.shape)
                     methods.append((m, plan, hosts))
                 } catch {
                     let size = scenario.cluster.hostCounts.count > 1 ? " (on \(hosts) hosts)" : ""

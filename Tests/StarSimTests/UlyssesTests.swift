@@ -1,0 +1,113 @@
+import Cluster
+import ConfigFiles
+import DistributedAttention
+import Foundation
+import Llama
+import Testing
+import TestSupport
+@testable import StarSim
+
+/// Ulysses (`UlyssesPlan`, method `ulysses`): exact against the model's own single-process forward
+/// pass on a tiny model with 8 heads over 4 KV heads (1, 2 and 4 hosts), bytes per host equal to the
+/// guide's closed form (written out here), the degree bounded by the KV heads with an error naming it,
+/// and usable by name everywhere.
+@Suite struct UlyssesTests {
+    static let config = LlamaConfig(
+        hiddenSize: 64, intermediateSize: 96, layerCount: 2, headCount: 8, kvHeadCount: 4, headDim: 8,
+        vocabularySize: 259, contextLength: 512, ropeBase: 10000, rmsEpsilon: 1e-5, tiedEmbeddings: true)
+
+    static let session: ModelSession = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("starsim-tiny-ulysses-\(getpid()).gguf").path
+        try! TinyLlama.write(config: config, seed: 23, to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try! ModelSession(path: path)
+    }()
+
+    /// Logits before each of `steps` greedy tokens from one process with exact attention.
+    static func reference(_ p: ModelSession.SplitPrompt, steps: Int) throws -> [[Float]] {
+        let model = session.model
+        var hook = GlobalAttention(config: model.config)
+        let sequence = p.context + p.query
+        var logits = try model.forward(tokens: sequence, positions: (0..<Int32(sequence.count)).map { $0 }, hook: &hook)
+        var out = [logits]
+        var position = Int32(sequence.count)
+        while out.count < steps {
+            let t = LlamaModel.argmax(logits)
+            if session.stopTokens.contains(t) { break }
+            logits = try model.forward(tokens: [t], positions: [position], hook: &hook)
+            position += 1
+            out.append(logits)
+        }
+        return out
+    }
+
+    @Test(arguments: [1, 2, 4])
+    func ulyssesIsExact(hosts: Int) throws {
+        let context = 30 * hosts + 1, query = 5, steps = 4
+        let p = DistributedExecutionTests.prompt(context: context, query: query, seed: UInt64(110 + hosts))
+        let reference = try Self.reference(p, steps: steps)
+        let plan = try UlyssesPlan(contextLength: context, queryLength: query, hosts: hosts)
+        let outcome = try Self.session.execute(.ulysses(plan), name: "ulysses", prompt: p,
+                                               setup: DistributedExecutionTests.setup(hosts: hosts), maxNewTokens: steps)
+        let diff = DistributedExecutionTests.maxDifference(outcome.logits, reference)
+        #expect(outcome.logits.count == reference.count)
+        #expect(diff <= 1e-3, "ulysses on \(hosts) hosts: max |Δlogit| = \(diff)")
+        #expect(outcome.generated.prefix(reference.count) == reference.map { LlamaModel.argmax($0) }[...])
+        // Bytes: per layer each host sends its shard's Q,K,V of every other head group and every other
+        // shard's output of its heads; the query host sends each decode token's inputs, the others its output.
+        let s = Self.session.shape, n = outcome.generated.count
+        let qkv = (s.heads + 2 * s.kvHeads) / hosts * s.headDim * s.bytesPerElement
+        let out = s.heads / hosts * s.headDim * s.bytesPerElement
+        for h in 0..<hosts {
+            let mine = plan.shardTokens(h).count
+            let prefill = s.layers * ((hosts - 1) * mine * qkv + (context - mine) * out)
+            let decodeTokens = query + n - 1
+            let decode = hosts == 1 ? 0 : s.layers * decodeTokens * (h == plan.queryHost ? (hosts - 1) * qkv : out)
+                + (h == plan.queryHost ? (hosts - 1) * n * 4 : 0)
+            let c = outcome.counters.host(HostID(h))
+            #expect(c?.sentByPhase[Phase.contextEncoding.tag] ?? 0 == prefill, "host\(h) prefill")
+            #expect(c?.bytesSent ?? 0 == prefill + decode, "host\(h) total")
+        }
+    }
+
+    @Test func theDegreeIsBoundedByTheKVHeads() throws {
+        let p = DistributedExecutionTests.prompt(context: 40, query: 3, seed: 5)
+        let plan = try UlyssesPlan(contextLength: 40, queryLength: 3, hosts: 3)
+        #expect(throws: PlanError.self) {
+            _ = try Self.session.execute(.ulysses(plan), name: "ulysses", prompt: p,
+                                         setup: DistributedExecutionTests.setup(hosts: 3), maxNewTokens: 2)
+        }
+        // A projection fails with the bound in its message.
+        let r = CapacityProjection.project(ProjectionConfig(model: .llama31_8B, method: .ulysses, contextLength: 64 * 1024, hosts: 16,
+                                                            device: "h100-sxm", intraHostLink: "nvlink-h100", interHostLink: "ib-ndr"))
+        guard case .failed(let message) = r.status else { Issue.record("16-way Ulysses on 8 KV heads ran: \(r.status)"); return }
+        #expect(message.contains("8 KV heads (1, 2, 4, 8)"), "\(message)")
+    }
+
+    @Test func everyFrontEndKnowsIt() throws {
+        let s = try Scenario.parse(ConfigNode.parse("prompt: {kind: passkey}\ncluster: {hosts: 3}\nmethods: [global, ulysses]\n", file: "a.yaml"))
+        #expect(s.methods.map(\.name) == ["global", "ulysses"])
+        #expect(try MethodKind.parse("ulysses") == .ulysses)
+        // A scenario whose cluster is too large for the model's KV heads is refused before it runs.
+        let four = try Scenario.parse(ConfigNode.parse("prompt: {kind: passkey}\ncluster: {hosts: 4}\nmethods: [ulysses]\n", file: "b.yaml"))
+        do {
+            _ = try four.methods[0].plan(contextLength: 100, queryLength: 4, hosts: 4, field: "methods[0]", shape: .smolLM2_135M)
+            Issue.record("4-way Ulysses on SmolLM2's 3 KV heads was planned")
+        } catch {
+            #expect(error.description.hasPrefix("cluster.hosts") && error.description.contains("3 KV heads (1, 3)"), "\(error)")
+        }
+        // Projected: the bytes equal the closed form; the same all-to-all bytes whatever the causal mask.
+        let r = CapacityProjection.project(ProjectionConfig(model: .llama31_8B, method: .ulysses, contextLength: 64 * 1024, hosts: 8,
+                                                            device: "h100-sxm", intraHostLink: "nvlink-h100", interHostLink: "ib-ndr",
+                                                            generateTokens: 2))
+        #expect(r.status == .ok)
+        let plan = try UlyssesPlan(contextLength: 64 * 1024, queryLength: r.config.queryLength, hosts: 8)
+        let analytic = plan.analyticTraffic(shape: .llama31_8B, sampledTokens: 2)
+        for h in 0..<8 {
+            for phase in Phase.allCases {
+                let sent = r.hostBytes.filter { $0.name == "host\(h)" && $0.phase == phase }.map(\.bytes).reduce(0, +)
+                #expect(sent == analytic[h, phase], "host\(h) \(phase)")
+            }
+        }
+    }
+}
