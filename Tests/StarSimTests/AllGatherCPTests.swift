@@ -70,5 +70,7 @@ import TestSupport
             guard case .ring(let o) = m else { Issue.record("\(m.name) is not a ring"); continue }
             #expect(o.cachedLength == 1800)
         }
+        let u = try Scenario.load(file: repositoryRoot + "/scenarios/patterns/ulysses-3hosts.yaml")
+        #expect(u.methods.map(\.name) == ["global", "ring-zigzag", "ulysses"])
     }
 }
