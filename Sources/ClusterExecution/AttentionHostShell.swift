@@ -169,6 +169,8 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
             }
         case .layerInputs(let layer, let s, let storesKV) where storesKV:
             for run in s.runs { account(run.kv, layer: layer, tokens: run.count, host) }
+        case .compress(let layer, _, let into, let keep, _, _, _):
+            account(into, layer: layer, tokens: keep, host)
         default:
             break
         }

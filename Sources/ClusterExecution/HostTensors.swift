@@ -1,3 +1,4 @@
+import Foundation
 import DistributedAttention
 import Kernels
 import Llama
@@ -111,6 +112,8 @@ final class HostTensors: OpBackend {
             attend(layer: layer, segment: s, keys: keys)
         case .attendHeads(let layer, let s, let group, let groups, let keys, _, _):
             attendHeads(layer: layer, segment: s, group: group, of: groups, keys: keys)
+        case .compress(let layer, let s, let into, let keep, let candidates, let selection, let window):
+            compress(layer: layer, segment: s, into: into, keep: keep, candidates: candidates, selection: selection, window: window)
         case .merge(let layer, let s, let parts):
             let key = Key(layer: layer, segment: s)
             let local = localPartials.removeValue(forKey: key, default: [])
@@ -323,6 +326,62 @@ final class HostTensors: OpBackend {
                                          keys: st.keys, values: st.values, keyPositions: st.positions)
         }
         headOutputs[key, default: [:]][g] = (parts.count == 1 ? parts[0] : AttentionPartial.merge(parts)).output
+    }
+
+    /// APB: the passing block of `s` at `layer` — `keep` of the `candidates` (sequence indices, all in
+    /// the store of the segment's last run, the block) chosen by `selection`, into store `into`.
+    /// SnapKV-style: for each of the block's last `window` queries and each head, the softmax of its
+    /// scores over the block's keys it sees; a candidate's score is its weight summed over those
+    /// queries and heads; the top `keep` (ties: earlier token), in position order.
+    private func compress(layer: Int, segment s: Segment, into: KVRef, keep: Int, candidates: Range<Int>,
+                          selection: APBPlan.PassingSelection, window: Int) {
+        guard let blockRun = s.runs.last, let q = queries[Key(layer: layer, segment: s)] else {
+            preconditionFailure("compress of \(s) at layer \(layer) before layerInputs")
+        }
+        let st = store(blockRun.kv, layer: layer)
+        let kvw = geometry.kvWidth, d = geometry.headDim
+        // Store row of each block token (the block's K,V were appended in token order).
+        let first = blockRun.tokens.lowerBound
+        var chosen: [Int]
+        switch selection {
+        case .recent:
+            chosen = Array(candidates.suffix(keep))
+        case .snapKV:
+            let w = min(window, blockRun.count)
+            let rowBase = s.tokenCount - blockRun.count  // the block's first row in the segment
+            var score = [Float](repeating: 0, count: blockRun.count)
+            var logits = [Float](repeating: 0, count: blockRun.count)
+            for r in (blockRun.count - w)..<blockRun.count {
+                let qRow = (rowBase + r) * geometry.queryWidth
+                for h in 0..<geometry.heads {
+                    let kvHead = h / geometry.groupSize
+                    var m = -Float.infinity
+                    for c in 0...r {
+                        var dot: Float = 0
+                        let kRow = c * kvw + kvHead * d, qh = qRow + h * d
+                        for i in 0..<d { dot += q[qh + i] * st.keys[kRow + i] }
+                        logits[c] = dot * geometry.scale
+                        m = max(m, logits[c])
+                    }
+                    var sum: Float = 0
+                    for c in 0...r {
+                        logits[c] = Foundation.exp(logits[c] - m)
+                        sum += logits[c]
+                    }
+                    for c in 0...r { score[c] += logits[c] / sum }
+                }
+            }
+            chosen = candidates.sorted { score[$0 - first] != score[$1 - first] ? score[$0 - first] > score[$1 - first] : $0 < $1 }
+            chosen = Array(chosen.prefix(keep)).sorted()
+        }
+        var out = Store()
+        for t in chosen {
+            let row = t - first
+            out.keys.append(contentsOf: st.keys[(row * kvw)..<((row + 1) * kvw)])
+            out.values.append(contentsOf: st.values[(row * kvw)..<((row + 1) * kvw)])
+            out.positions.append(st.positions[row])
+        }
+        setStore(into, layer: layer, out)
     }
 
     /// Columns of head group `g` of `n` of a `[tokens, width]` matrix: `[tokens, width/n]`.

@@ -4,6 +4,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
     case ring(RingPlan)
     case global(GlobalPlan)
     case ulysses(UlyssesPlan)
+    case apb(APBPlan)
 
     /// Number of hosts the method runs on.
     public var hosts: Int {
@@ -11,6 +12,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .star(let p): return p.hosts
         case .ring(let p): return p.hosts
         case .ulysses(let p): return p.hosts
+        case .apb(let p): return p.hosts
         case .global: return 1
         }
     }
@@ -20,6 +22,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .star(let p): return p.contextLength
         case .ring(let p): return p.contextLength
         case .ulysses(let p): return p.contextLength
+        case .apb(let p): return p.contextLength
         case .global(let p): return p.contextLength
         }
     }
@@ -29,6 +32,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .star(let p): return p.queryLength
         case .ring(let p): return p.queryLength
         case .ulysses(let p): return p.queryLength
+        case .apb(let p): return p.queryLength
         case .global(let p): return p.queryLength
         }
     }
@@ -39,6 +43,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .star(let p): return p.queryHost
         case .ring(let p): return p.queryHost
         case .ulysses(let p): return p.queryHost
+        case .apb(let p): return p.queryHost
         case .global: return 0
         }
     }
@@ -49,6 +54,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .star(let p): return p.programs(shape: shape, granularity: granularity)
         case .ring(let p): return p.programs(shape: shape, granularity: granularity)
         case .ulysses(let p): return p.programs(shape: shape, granularity: granularity)
+        case .apb(let p): return p.programs(shape: shape, granularity: granularity)
         case .global(let p): return [p.program(shape: shape, granularity: granularity)]
         }
     }
@@ -59,6 +65,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .star(let p): return p.analyticTraffic(shape: shape, sampledTokens: sampledTokens)
         case .ring(let p): return p.analyticTraffic(shape: shape, sampledTokens: sampledTokens)
         case .ulysses(let p): return p.analyticTraffic(shape: shape, sampledTokens: sampledTokens)
+        case .apb(let p): return p.analyticTraffic(shape: shape, sampledTokens: sampledTokens)
         case .global: return TrafficTable(hosts: 1)
         }
     }
@@ -75,6 +82,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
             if p.decode == .lastHost && host == p.queryHost { return p.contextLength }
             return p.contextTokens(onHost: host)
         case .ulysses(let p): return p.contextKVTokens
+        case .apb(let p): return p.star.contextTokens(onHost: host)
         case .global(let p): return p.contextLength
         }
     }
@@ -104,6 +112,8 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
             return "global(L \(p.contextLength), q \(p.queryLength))"
         case .ulysses(let p):
             return "ulysses(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts))"
+        case .apb(let p):
+            return "apb(L \(p.contextLength), q \(p.queryLength), block \(p.star.blockSize), anchor \(p.anchorSize), passing \(p.passingSize) \(p.selection.rawValue), hosts \(p.hosts), \(p.star.phase2))"
         }
     }
 }

@@ -38,6 +38,10 @@ public enum Op: Hashable, Sendable, CustomStringConvertible {
     /// `heads/of`, KV heads `kvHeads/of`, the group's columns) to the concatenation of `keys` (stores
     /// holding that group's K,V), causal by position. Produces the segment's output slice of the group.
     case attendHeads(layer: Int, queries: Segment, group: Int, of: Int, keys: [KVRef], visiblePairs: Int, keyTokens: Int)
+    /// APB: selects `keep` of the segment's tokens in `candidates` (sequence indices of its block) by
+    /// `selection` — SnapKV-style scores of the last `window` block queries, or the most recent — and
+    /// puts their K,V at `layer` (at their positions) into store `into`, the host's passing block.
+    case compress(layer: Int, Segment, into: KVRef, keep: Int, candidates: Range<Int>, selection: APBPlan.PassingSelection, window: Int)
     /// Exact log-sum-exp merge of the segment's `parts` pending partials at `layer` into one
     /// (`lse = logaddexp_h lse_h`, `A = Σ_h exp(lse_h − lse)·A_h`). Costs `parts − 1` pairwise merges.
     case merge(layer: Int, Segment, parts: Int)
@@ -57,7 +61,7 @@ public enum Op: Hashable, Sendable, CustomStringConvertible {
     public var phase: Phase {
         switch self {
         case .embed(let s), .layerInputs(_, let s, _), .attend(_, let s, _, _, _), .merge(_, let s, _),
-            .attendHeads(_, let s, _, _, _, _, _),
+            .attendHeads(_, let s, _, _, _, _, _), .compress(_, let s, _, _, _, _, _),
             .finishLayer(_, let s), .encode(let s, _, _, _, _), .logits(let s):
             return s.phase
         case .sample: return .generation
@@ -72,6 +76,9 @@ public enum Op: Hashable, Sendable, CustomStringConvertible {
             return "attend(L\(l), \(s), keys: \(keys), pairs: \(pairs), keyTokens: \(kt))"
         case .attendHeads(let l, let s, let g, let n, let keys, let pairs, let kt):
             return "attendHeads(L\(l), \(s), group \(g)/\(n), keys: \(keys), pairs: \(pairs), keyTokens: \(kt))"
+        case .compress(let l, let s, let into, let keep, let c, let sel, let w):
+            return "compress(L\(l), \(s), into: \(into), keep: \(keep) of \(c.lowerBound)..<\(c.upperBound), \(sel.rawValue)"
+                + (sel == .snapKV ? ", window \(w))" : ")")
         case .merge(let l, let s, let parts): return "merge(L\(l), \(s), parts: \(parts))"
         case .finishLayer(let l, let s): return "finishLayer(L\(l), \(s))"
         case .encode(let s, let keys, let drop, let pairs, let kt):

@@ -3,6 +3,7 @@ enum Prefill: Sendable {
     case local(LocalEncoder)
     case ring(RingPrefill)
     case passQ(PassQPrefill)
+    case apb(APBPrefill)
 }
 
 /// The event loop shared by every host program: a prefill stage, then (optionally) phase 2.
@@ -26,6 +27,7 @@ struct ProgramCore: Sendable {
         case .local(let e): return e.isDone
         case .ring(let r): return r.isDone
         case .passQ(let r): return r.isDone
+        case .apb(let r): return r.isDone
         }
     }
 
@@ -57,6 +59,9 @@ struct ProgramCore: Sendable {
             case .passQ(var r):
                 first += r.start(&ids)
                 prefill = .passQ(r)
+            case .apb(var r):
+                first += r.start(&ids)
+                prefill = .apb(r)
             }
             out = afterPrefill(first)
         case .computed(let id):
@@ -72,6 +77,9 @@ struct ProgramCore: Sendable {
             case .passQ(var r):
                 handled = r.completed(id, &ids)
                 prefill = .passQ(r)
+            case .apb(var r):
+                handled = r.completed(id, &ids)
+                prefill = .apb(r)
             }
             if let h = handled {
                 out = afterPrefill(h)
@@ -87,6 +95,9 @@ struct ProgramCore: Sendable {
                 out = afterPrefill(h)
             } else if case .passQ(var r) = prefill, let h = r.received(m, from: from, &ids) {
                 prefill = .passQ(r)
+                out = afterPrefill(h)
+            } else if case .apb(var r) = prefill, let h = r.received(m, from: from, &ids) {
+                prefill = .apb(r)
                 out = afterPrefill(h)
             } else if var d = decoder {
                 out = d.received(m, from: from, &ids)

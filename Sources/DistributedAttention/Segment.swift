@@ -35,10 +35,13 @@ public enum KVRef: Hashable, Sendable, CustomStringConvertible {
     case appended
     /// Ulysses: head group `group` of `of` of every token's K,V (the store of the group's host).
     case heads(group: Int, of: Int)
+    /// APB: host `i`'s passing block (its compressed block K,V) at one layer.
+    case passing(Int)
 
     public var description: String {
         switch self {
         case .heads(let g, let n): return "kv.heads\(g)/\(n)"
+        case .passing(let i): return "kv.passing\(i)"
         case .block(let i): return "kv.block\(i)"
         case .anchor(let i): return "kv.anchor\(i)"
         case .appended: return "kv.appended"

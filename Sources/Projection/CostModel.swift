@@ -188,6 +188,9 @@ public struct CostModel: Sendable {
                                          visiblePairs: pairs, efficiencyFactor: 1, headGroups: groups)])
         case .merge(_, let s, let parts):
             return mergeCost(tokens: s.tokenCount, parts: parts)
+        case .compress(_, let s, _, let keep, let candidates, let selection, let window):
+            return compressCost(blockTokens: s.runs.last?.count ?? s.tokenCount, candidates: candidates.count, keep: keep,
+                                selection: selection, window: window)
         case .finishLayer(_, let s):
             return finishLayerCost(tokens: s.tokenCount)
         case .encode(let s, _, _, let pairs, let keyTokens):
@@ -239,6 +242,19 @@ public struct CostModel: Sendable {
         guard parts > 1 else { return OpCost([]) }
         let row = Double(shape.heads * shape.headDim) * e + Double(shape.heads) * 4
         return OpCost([stream("merge", bytes: Double(parts + 1) * Double(n) * row / Double(tp), kernels: parts - 1)])
+    }
+
+    /// APB's passing-block selection: SnapKV scores the block's keys with its last `window` queries
+    /// (an attention of `window` rows over the block) and picks the top `keep` of the candidates;
+    /// `recent` only copies. Both write `keep` rows of K,V.
+    public func compressCost(blockTokens b: Int, candidates: Int, keep: Int, selection: APBPlan.PassingSelection,
+                             window: Int) -> OpCost {
+        let copy = stream("passing_copy", bytes: 2 * Double(keep) * Double(shape.kvBytesPerTokenPerLayer) / Double(tp), kernels: 1)
+        guard selection == .snapKV else { return OpCost([copy]) }
+        let w = min(window, b)
+        let pairs = w * b - w * (w - 1) / 2
+        return OpCost([attention(queries: w, keyTokens: b, visiblePairs: pairs),
+                       stream("topk", bytes: Double(candidates) * 4 * 2, kernels: 1), copy])
     }
 
     /// Final RMSNorm + output head on one row (`[1, hidden] × [hidden, vocab]`: a weight-streaming GEMV).

@@ -26,6 +26,9 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// DeepSpeed-Ulysses: all-to-all from sequence to head shards and back (exact; hosts must divide
     /// the model's KV heads; `Docs/Ulysses.md`).
     case ulysses
+    /// APB: Star-like blocks with a smaller anchor plus passing blocks chosen training-free
+    /// (approximate; `Docs/APB.md`).
+    case apb
     /// All-gather context parallelism, contiguous shards (exact; `Docs/AllGatherCP.md`).
     case allGather = "allgather"
     /// All-gather context parallelism, zigzag shards (SGLang's zigzag prefill CP; exact).
@@ -39,7 +42,7 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     public var isRing: Bool {
         switch self {
         case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ, .allGather, .allGatherZigzag: return true
-        case .global, .star, .starNoAnchor, .starPrevious, .ulysses: return false
+        case .global, .star, .starNoAnchor, .starPrevious, .ulysses, .apb: return false
         }
     }
 
@@ -60,6 +63,17 @@ public enum MethodSpec: Sendable, Hashable {
     case star(StarOptions)
     case ring(RingOptions)
     case ulysses
+    case apb(APBOptions)
+
+    /// APB's options (`APBPlan`); nil = the plan's defaults (anchor = block/4, passing = block/8).
+    public struct APBOptions: Sendable, Hashable {
+        public var anchorSize: Int?
+        public var passingSize: Int?
+        public var selection: APBPlan.PassingSelection = .snapKV
+        public var window = 32
+        public var phase2: Phase2Pattern = .gatherBroadcast
+        public init() {}
+    }
 
     /// Star's options; the types are the algorithm's own (`StarPlan.AnchorSource`, `Phase2Pattern`).
     public struct StarOptions: Sendable, Hashable {
@@ -94,6 +108,11 @@ public enum MethodSpec: Sendable, Hashable {
             self = .global
         case .ulysses:
             self = .ulysses
+        case .apb:
+            var o = APBOptions()
+            o.anchorSize = anchorSize
+            o.phase2 = phase2
+            self = .apb(o)
         case .star, .starNoAnchor, .starPrevious:
             var o = StarOptions()
             o.blockSize = blockSize
@@ -124,6 +143,7 @@ public enum MethodSpec: Sendable, Hashable {
         switch self {
         case .global: return "global"
         case .ulysses: return "ulysses"
+        case .apb(let o): return "apb" + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
         case .star(let o): return "star" + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
         case .ring(let o):
             return (o.exchange == .allGather ? "allgather" : "ring")
@@ -151,6 +171,9 @@ public enum MethodSpec: Sendable, Hashable {
             return .global(try GlobalPlan(contextLength: contextLength, queryLength: queryLength))
         case .ulysses:
             return .ulysses(try UlyssesPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts))
+        case .apb(let o):
+            return .apb(try APBPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts, anchorSize: o.anchorSize,
+                                    passingSize: o.passingSize, selection: o.selection, window: o.window, phase2: o.phase2))
         case .star(let o):
             let block = o.blockSize ?? defaultBlock(contextLength, hosts)
             let anchor = o.anchorSize ?? block
@@ -183,7 +206,8 @@ public enum MethodSpec: Sendable, Hashable {
         } catch let error as PlanError {
             let names = ["blockSize": "block", "anchorSize": "anchor", "queryHost": "query_host",
                          "hosts": "cluster.hosts", "contextLength": "prompt (context tokens)",
-                         "queryLength": "prompt (query tokens)", "decode": "decode", "cachedLength": "cached"]
+                         "queryLength": "prompt (query tokens)", "decode": "decode", "cachedLength": "cached",
+                         "passingSize": "passing", "window": "window"]
             let key = error.field.split(separator: ".").last.map(String.init) ?? error.field
             let scenarioField = names[key].map { $0.hasPrefix("cluster") || $0.hasPrefix("prompt") ? $0 : "\(field).\(name).\($0)" } ?? field
             throw StarSimError.invalid(scenarioField, error.description)

@@ -199,6 +199,48 @@ struct ProgramTests {
         }
     }
 
+    @Test("APB terminates; each block sees anchor, earlier passing blocks and itself; closed-form bytes", arguments: [1, 2, 3, 4])
+    func apb(hosts: Int) throws {
+        for length in [hosts * 16, hosts * 16 - 3] {
+            for n in [1, 3] {
+                for seed in schedules {
+                    let plan = try APBPlan(contextLength: length, queryLength: 2, hosts: hosts, anchorSize: 4, passingSize: 3)
+                    let what = "apb L\(length) H\(hosts) n\(n) seed \(String(describing: seed))"
+                    var shell = SymbolicShell(programs: plan.programs(shape: tinyShape), shape: tinyShape, sampledTokens: n, shuffleSeed: seed)
+                    do { try shell.run() } catch {
+                        Issue.record("\(what): \(error)")
+                        continue
+                    }
+                    #expect(shell.sampled.count == n, "\(what)")
+                    #expect(shell.nothingLeaked, "\(what)")
+                    #expect(shell.traffic == plan.analyticTraffic(shape: tinyShape, sampledTokens: n), "\(what)")
+                    for h in 0..<hosts {
+                        let segment = plan.segment(h)
+                        let block = plan.star.blockTokens(h)
+                        // The symbolic shell passes each block's most recent candidates.
+                        let passing = (0..<h).flatMap { plan.candidates($0).suffix(plan.passingSize) }
+                        for l in 0..<tinyShape.layers {
+                            guard let seen = shell.attention[h]?[LayerSegment(layer: l, segment: segment)] else {
+                                Issue.record("\(what): host \(h) never finished its block at L\(l)")
+                                continue
+                            }
+                            for (row, t) in segment.tokenIndices.enumerated() {
+                                let expected = block.contains(t) && h > 0
+                                    ? Set(0..<4).union(passing).union(block.lowerBound...t) : Set(0...t)
+                                #expect(seen[row] == expected, "\(what) host \(h) L\(l) token \(t)")
+                            }
+                        }
+                        var held: Set<KVRef> = [.block(h)]
+                        if h == plan.queryHost { held.insert(.appended) }
+                        #expect(shell.heldStores(h, layer: 1) == held, "\(what) host \(h)")
+                    }
+                    expectPhaseTwo(shell, host: plan.queryHost, layers: tinyShape.layers, sampledTokens: n,
+                                   query: plan.querySegment, generated: plan.generatedSegment, what: what)
+                }
+            }
+        }
+    }
+
     @Test("Ulysses' degree is bounded by the KV heads")
     func ulyssesDegree() throws {
         let plan = try UlyssesPlan(contextLength: 64, queryLength: 2, hosts: 4)

@@ -287,6 +287,14 @@ struct SymbolicShell {
             if counted != pairs { throw fail("host \(h): visiblePairs \(pairs) != \(counted) for \(op)") }
             hosts[h].partials[LayerSegment(layer: l, segment: s), default: []].append(
                 SymbolicPartial(origin: h, seen: seen))
+        case .compress(let l, let s, let into, let keep, let candidates, _, _):
+            // Symbolically: the most recent `keep` candidates of the block (the real selection is data-dependent).
+            guard let block = s.runs.last, let rows = hosts[h].kv[LayerStore(layer: l, ref: block.kv)] else {
+                throw fail("host \(h): compresses \(s) at L\(l) without its block's K,V")
+            }
+            let picked = rows.filter { candidates.contains($0.token) }.suffix(keep)
+            if picked.count != keep { throw fail("host \(h): compress of \(s) keeps \(picked.count) of \(keep)") }
+            hosts[h].kv[LayerStore(layer: l, ref: into)] = Array(picked)
         case .attendHeads(let l, let s, let g, _, let keys, let pairs, let keyTokens):
             guard hosts[h].queries.contains(LayerSegment(layer: l, segment: s)) else {
                 throw fail("host \(h): attends heads of \(s) at L\(l) without its Q")

@@ -26,6 +26,8 @@ extension PatternComparison.Pattern {
             self.init(method: kind, phase2: p.phase2)
         case .ulysses:
             self.init(method: .ulysses)
+        case .apb(let p):
+            self.init(method: .apb, phase2: p.star.phase2)
         }
     }
 }

@@ -26,7 +26,7 @@ public struct PatternComparison: Sendable {
         /// Exact patterns equal global attention; Star's phase 1 is approximate.
         public var isExact: Bool {
             switch method {
-            case .star, .starNoAnchor, .starPrevious: false
+            case .star, .starNoAnchor, .starPrevious, .apb: false
             default: true
             }
         }
@@ -202,7 +202,9 @@ public struct PatternComparison: Sendable {
                                         ratio, TokenCount.format(b), TokenCount.format(a)))
                 }
             }
-            parts.append("approximate (phase 1 sees anchor + own block only)")
+            parts.append(row.pattern.method == .apb
+                ? "approximate (each block sees a smaller anchor, the earlier hosts' passing blocks — chosen training-free, SnapKV-style — and itself)"
+                : "approximate (phase 1 sees anchor + own block only)")
         }
         return parts.joined(separator: "; ")
     }

@@ -93,8 +93,8 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
         case .ulysses:
             prefill = layers * (4 * h * h + 8 * h)
             perToken = 5 * layers * h
-        case .star, .starNoAnchor, .starPrevious:
-            prefill = 9 * layers * h
+        case .star, .starNoAnchor, .starPrevious, .apb:
+            prefill = 9 * layers * h + (method == .apb ? 3 * layers * h * h : 0)
             perToken = 5 * layers * h
         }
         let total = 256 + prefill + Double(max(generateTokens - 1, 0)) * perToken

@@ -102,6 +102,16 @@ public enum Narration {
                 }
                 lines.append("host\(h) encodes " + (parts.isEmpty ? "nothing in phase 1" : parts.joined(separator: "; ")) + ".")
             }
+        case .apb(let p):
+            for h in 0..<p.hosts {
+                let b = p.star.blockTokens(h)
+                let anchor = p.star.anchorRun(h).map { "anchor \(span($0.tokens)) + " } ?? ""
+                let passing = h == 0 ? "" : "the passing blocks of hosts 0…\(h - 1) (\(p.passingSize) tokens each) + "
+                let sends = h < p.hosts - 1
+                    ? " Each layer it keeps \(p.passingSize) of its block's tokens past the anchor (\(p.selection.rawValue), training-free) as its passing block for the later hosts."
+                    : ""
+                lines.append("host\(h) encodes block \(h) = \(span(b)) attending to \(anchor)\(passing)its own block.\(sends)")
+            }
         case .ulysses(let p):
             for h in 0..<p.hosts {
                 let r = p.shardTokens(h)

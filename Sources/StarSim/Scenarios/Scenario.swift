@@ -236,6 +236,19 @@ public struct Scenario: Sendable, Hashable {
         case .ulysses:
             if let options, options.isMapping { try options.finish() }
             return .ulysses
+        case .apb(var o):
+            if let options {
+                guard options.isMapping else { throw options.error("expected a mapping of apb options, found \(options.kind)") }
+                o.anchorSize = try options.optional("anchor")?.asInt(range: 1...InputLimits.contextTokens.upperBound)
+                o.passingSize = try options.optional("passing")?.asInt(range: 1...InputLimits.contextTokens.upperBound)
+                if let s = options.optional("selection") {
+                    o.selection = try s.asChoice(["snapkv": .snapKV, "recent": .recent])
+                }
+                if let w = options.optional("window") { o.window = try w.asInt(range: 1...InputLimits.contextTokens.upperBound) }
+                if let p = options.optional("phase2") { o.phase2 = try Self.phase2Pattern(p) }
+                try options.finish()
+            }
+            return .apb(o)
         case .star(var o):
             if let options {
                 guard options.isMapping else { throw options.error("expected a mapping of star options, found \(options.kind)") }

@@ -91,6 +91,13 @@ public enum ScenarioReport {
         switch method {
         case .global(let p):
             return [["host": 0, "blocks": [["tokens": [0, p.contextLength]]]]]
+        case .apb(let p):
+            return (0..<p.hosts).map { h in
+                let r = p.star.blockTokens(h)
+                let anchor = p.star.anchorRun(h).map { [$0.tokens.lowerBound, $0.tokens.upperBound] }
+                return ["host": h, "blocks": [["block": h, "tokens": [r.lowerBound, r.upperBound], "anchor": anchor as Any]],
+                        "passing": ["tokens": h < p.hosts - 1 ? p.passingSize : 0, "selection": p.selection.rawValue]] as [String: Any]
+            }
         case .ulysses(let p):
             // Each host encodes its shard and keeps head group `host` of every token's K,V.
             return (0..<p.hosts).map { h in
