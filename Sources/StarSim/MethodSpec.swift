@@ -137,13 +137,15 @@ public enum MethodSpec: Sendable, Hashable {
         }
     }
 
-    /// Display name in reports: `global`, `star`, `ring` or `ring-zigzag`, with `+all-gather` or
-    /// `+tree` when phase 2 does not gather at the query host (so two variants in one scenario differ).
+    /// Display name in reports: the method's name (`global`, `star`, `ring-zigzag-passq`, `ulysses`,
+    /// `apb`; `apb-recent` with the recent selection), with `+all-gather` or `+tree` when phase 2 does
+    /// not gather at the query host (so two variants in one scenario differ).
     public var name: String {
         switch self {
         case .global: return "global"
         case .ulysses: return "ulysses"
-        case .apb(let o): return "apb" + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
+        case .apb(let o):
+            return "apb" + (o.selection == .snapKV ? "" : "-\(o.selection.rawValue)") + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
         case .star(let o): return "star" + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
         case .ring(let o):
             return (o.exchange == .allGather ? "allgather" : "ring")

@@ -12,12 +12,20 @@ struct Compare: ParsableCommand {
             decode, the busiest link, peak memory per host, exact or approximate, and one verdict per row \
             explaining it from the numbers (compute- or link-bound critical path, uneven prefill, memory, the \
             query host's fan-in). A pattern is METHOD[+PHASE2]: star, star+tree, ring-zigzag, allgather+all-gather. \
-            Docs/Patterns.md maps engine options (vLLM, SGLang, TensorRT-LLM, Megatron) onto them. Given a             scenario instead, its methods run for real (as `run` does) and the same table and verdicts come             from the real runs, with whether each answer was right and its tokens equal global attention's.             Examples:
+            Docs/Patterns.md maps engine options (vLLM, SGLang, TensorRT-LLM, Megatron) onto them. Given a \
+            scenario instead, its methods run for real (as `run` does) and the same table and verdicts come \
+            from the real runs, with whether each answer was right and its tokens equal global attention's; \
+            a file with a `compare:` section (the sweep fields plus patterns and cached) projects that comparison.
+
+            Examples:
               starsim compare --model llama-3.1-70b --context 128K,1M --hosts 16 --gpus-per-host 8 --device h100-sxm --inter-link ib-ndr
+              starsim compare --model llama-3.1-70b --context 128K --hosts 8 --gpus-per-host 8 --device h100-sxm --patterns ring-zigzag,ulysses,apb
+              starsim compare --model llama-3.1-70b --context 128K --hosts 16 --gpus-per-host 8 --device h100-sxm --cached 95%
               starsim compare scenarios/teach/4-compare.yaml
+              starsim compare scenarios/patterns/compare-70b-16hosts.yaml
             """)
 
-    @Argument(help: "A scenario to run for real instead of projecting (its methods are the patterns; the projection options are not used).")
+    @Argument(help: "A scenario to run for real instead of projecting (its methods are the patterns), or a file with a compare: section to project; the projection options are not used.")
     var scenario: String?
 
     @Option(help: "Model: llama-3.1-8b|llama-3.1-70b|llama-3.1-405b|smollm2-135m, a .gguf file or a config.json.")
@@ -46,37 +54,57 @@ struct Compare: ParsableCommand {
     @OptionGroup var format: FormatOptions
 
     func run() throws {
-        if let scenario { return try runScenario(scenario) }
-        let comparison: PatternComparison
-        let plotDirectory = plots.map { OutputDirectory($0, option: "--plots", force: force) }
-        let report = html.map { HTMLReportFile(path: $0, force: force) }
+        if let scenario {
+            // A file with a `compare:` section describes a projected comparison; any other scenario runs for real.
+            let section: PatternComparison.Section?
+            do { section = try PatternComparison.Section.load(file: scenario) } catch { try fail("\(error)") }
+            if let section { return try project(section.sweep, patterns: section.patterns, cached: section.cached) }
+            return try runScenario(scenario)
+        }
+        let base: ProjectionSweep, patterns: [PatternComparison.Pattern], cachedPrefix: PatternComparison.CachedPrefix?
         do {
-            let cachedPrefix = try cached.map { try PatternComparison.CachedPrefix.parse($0) }
+            cachedPrefix = try cached.map { try PatternComparison.CachedPrefix.parse($0) }
             let named = self.patterns != PatternComparison.defaultPatterns
-            let patterns = try PatternComparison.Pattern.parseList(
+            patterns = try PatternComparison.Pattern.parseList(
                 cachedPrefix != nil && !named ? PatternComparison.defaultCachedPatterns : self.patterns)
             if cachedPrefix != nil, let p = patterns.first(where: { !$0.method.isRing }) {
                 throw StarSimError.invalidValue("--patterns", p.description, "ring patterns with --cached (\(p.method.rawValue) encodes its whole context)")
             }
-            var base = ProjectionSweep(models: [try CapacityModels.resolve(model)], contexts: try TokenCount.parseList(context, field: "--context"))
-            base.hosts = [hosts]
-            base.gpusPerHost = [gpusPerHost]
-            try hardware.apply(to: &base)
-            base.methods = [.star]
-            base.generate = generate
-            base.queryLength = query
+            var sweep = ProjectionSweep(models: [try CapacityModels.resolve(model)], contexts: try TokenCount.parseList(context, field: "--context"))
+            sweep.hosts = [hosts]
+            sweep.gpusPerHost = [gpusPerHost]
+            try hardware.apply(to: &sweep)
+            sweep.methods = [.star]
+            sweep.generate = generate
+            sweep.queryLength = query
+            base = sweep
+        } catch {
+            try fail("\(error)")
+        }
+        try project(base, patterns: patterns, cached: cachedPrefix)
+    }
+
+    /// Projects `patterns` over `base`'s contexts and cluster, then prints the table, verdicts and outputs.
+    func project(_ base: ProjectionSweep, patterns: [PatternComparison.Pattern], cached: PatternComparison.CachedPrefix?) throws {
+        let comparison: PatternComparison
+        let plotDirectory = plots.map { OutputDirectory($0, option: "--plots", force: force) }
+        let report = html.map { HTMLReportFile(path: $0, force: force) }
+        do {
             try base.validate(sharded: false)
             try base.checkWork()
-            try plotDirectory?.check(names: [PatternComparison.chartName])
-            try report?.check(drawing: base.contexts.count * patterns.count)
-            let progress = ProgressOutput()
-            if let cachedPrefix {
-                for length in base.contexts where length - cachedPrefix.tokens(of: length) < 2 * hosts {
-                    throw StarSimError.invalidValue(
-                        "--cached", cached ?? "", "fewer tokens than the context \(TokenCount.format(length)) less 2·hosts (\(2 * hosts)): the new tokens need one per chunk")
+            if let cached {
+                for length in base.contexts {
+                    for h in base.hosts where length - cached.tokens(of: length) < 2 * h {
+                        throw StarSimError.invalidValue(
+                            "cached", "\(cached.tokens(of: length)) of \(TokenCount.format(length))",
+                            "fewer tokens than the context less 2·hosts (\(2 * h)): the new tokens need one per chunk")
+                    }
                 }
             }
-            comparison = PatternComparison(base: base, patterns: patterns, cached: cachedPrefix, progress: { done, total in
+            try plotDirectory?.check(names: [PatternComparison.chartName])
+            try report?.check(drawing: base.configs().count * patterns.count)
+            let progress = ProgressOutput()
+            comparison = PatternComparison(base: base, patterns: patterns, cached: cached, progress: { done, total in
                 progress.update("projecting \(done)/\(total)", done: done, total: total)
             })
         } catch {

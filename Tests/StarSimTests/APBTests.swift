@@ -120,7 +120,7 @@ import TestSupport
         let s = try Scenario.parse(ConfigNode.parse(
             "prompt: {kind: passkey}\nmethods: [apb, {apb: {anchor: 64, passing: 32, selection: recent, window: 16, phase2: tree}}]\n",
             file: "a.yaml"))
-        #expect(s.methods.map(\.name) == ["apb", "apb+tree"])
+        #expect(s.methods.map(\.name) == ["apb", "apb-recent+tree"])
         #expect(throws: ConfigError.self) {
             try Scenario.parse(ConfigNode.parse("prompt: {kind: passkey}\nmethods: [{apb: {selection: trained}}]\n", file: "a.yaml"))
         }

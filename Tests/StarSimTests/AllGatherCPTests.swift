@@ -72,5 +72,7 @@ import TestSupport
         }
         let u = try Scenario.load(file: repositoryRoot + "/scenarios/patterns/ulysses-3hosts.yaml")
         #expect(u.methods.map(\.name) == ["global", "ring-zigzag", "ulysses"])
+        let apb = try Scenario.load(file: repositoryRoot + "/scenarios/patterns/apb-vs-star-4hosts.yaml")
+        #expect(apb.methods.map(\.name) == ["global", "star", "apb", "apb-recent"])
     }
 }

@@ -209,3 +209,43 @@ import TestSupport
         }
     }
 }
+
+/// `compare:` sections: the sweep fields plus patterns and cached, strict, in a standalone file or in
+/// a scenario (which `run` still runs, checking the section).
+@Suite struct CompareSectionTests {
+    @Test func theExampleFileLoads() throws {
+        let s = try #require(try PatternComparison.Section.load(file: repositoryRoot + "/scenarios/patterns/compare-70b-16hosts.yaml"))
+        #expect(s.patterns.map(\.description) == ["star", "star+tree", "apb", "ring", "ring-zigzag", "ring-zigzag-passq", "allgather-zigzag"])
+        #expect(s.sweep.contexts == [128 * 1024, 1024 * 1024] && s.sweep.hosts == [16] && s.sweep.gpusPerHost == [8])
+        #expect(s.sweep.device == "h100-sxm" && s.sweep.generate == 16 && s.cached == nil)
+        // A scenario without the section is not a comparison file.
+        #expect(try PatternComparison.Section.load(file: repositoryRoot + "/scenarios/patterns/ulysses-3hosts.yaml") == nil)
+    }
+
+    @Test(arguments: [
+        ("compare: {model: llama-3.1-8b, context: [8K], patterns: [flash]}", "compare.patterns"),
+        ("compare: {model: llama-3.1-8b, context: [8K], methods: [star]}", "methods"),
+        ("compare: {model: llama-3.1-8b, context: [8K], cached: 120%}", "cached"),
+        ("compare: {model: llama-3.1-8b, context: [8K], cached: 50%, patterns: [star]}", "patterns"),
+        ("compare: {model: llama-3.1-8b, context: [8K], hostz: 4}", "hostz"),
+        ("compare: {context: [8K]}", "model"),
+        ("compare: [star]", "compare"),
+    ])
+    func badSectionsNameTheField(yaml: String, field: String) throws {
+        do {
+            _ = try PatternComparison.Section.parse(ConfigNode.parse(yaml, file: "c.yaml").required("compare", expected: "a mapping"))
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect(error.description.contains(field), "\(error)")
+        }
+    }
+
+    @Test func aScenarioMayCarryOne() throws {
+        let good = "prompt: {kind: passkey}\nmethods: [global]\ncompare: {model: llama-3.1-8b, context: [8K], hosts: 4, cached: 75%}\n"
+        #expect(try Scenario.parse(ConfigNode.parse(good, file: "s.yaml")).methods.map(\.name) == ["global"])
+        let section = try PatternComparison.Section.parse(ConfigNode.parse(good, file: "s.yaml").required("compare", expected: "a mapping"))
+        #expect(section.cached == .share(0.75) && section.patterns.map(\.description) == PatternComparison.defaultCachedPatterns.split(separator: ",").map(String.init))
+        let bad = "prompt: {kind: passkey}\nmethods: [global]\ncompare: {model: llama-3.1-8b, context: [8K], patterns: nope}\n"
+        #expect(throws: ConfigError.self) { try Scenario.parse(ConfigNode.parse(bad, file: "s.yaml")) }
+    }
+}

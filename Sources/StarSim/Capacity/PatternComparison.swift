@@ -1,3 +1,4 @@
+import ConfigFiles
 import Cluster
 import DistributedAttention
 import Foundation
@@ -95,6 +96,58 @@ public struct PatternComparison: Sendable {
                 return .share(v / 100)
             }
             return .tokens(try TokenCount.parse(t, field: field))
+        }
+    }
+
+    /// A comparison written in a file: its `compare:` section — the sweep fields of a sweep file
+    /// (`model`, `context`, `hosts`, `gpus_per_host`, `device`, `intra_link`, `inter_link`, `combine`,
+    /// `generate` (default 16 here), `query`, `faults`, …; `Docs/Sweeps.md`) plus `patterns:`
+    /// (METHOD[+PHASE2], a list or one comma-separated string) and `cached:` (`120K` or `90%`).
+    public struct Section: Sendable {
+        public var sweep: ProjectionSweep
+        public var patterns: [Pattern]
+        public var cached: CachedPrefix?
+
+        /// The `compare:` section of `file`, or nil when the file has none.
+        /// - Throws: ``StarSimError`` naming the file, field and line.
+        public static func load(file: String) throws(StarSimError) -> Section? {
+            do throws(ConfigError) {
+                let root = try ConfigNode.load(file: file)
+                guard let node = root.optional("compare") else { return nil }
+                return try parse(node)
+            } catch {
+                throw .failed(error.description)
+            }
+        }
+
+        /// Reads a `compare:` mapping (strict: unknown fields are errors).
+        public static func parse(_ node: ConfigNode) throws(ConfigError) -> Section {
+            guard node.isMapping else {
+                throw node.error("expected a mapping of comparison settings (model, context, hosts, patterns, …), found \(node.kind)")
+            }
+            if node.has("methods") {
+                throw node.error("a comparison names its 'patterns' (METHOD[+PHASE2], e.g. star, ring-zigzag+tree), not methods", field: "methods")
+            }
+            var cached: CachedPrefix?
+            if let c = node.optional("cached") {
+                let text = try c.asString(expected: "a token count such as 120K or a share such as 90%")
+                do { cached = try CachedPrefix.parse(text, field: c.path) } catch { throw c.error(error.description) }
+            }
+            var text = cached == nil ? defaultPatterns : defaultCachedPatterns
+            if let p = node.optional("patterns") {
+                text = try (p.isList ? p.asList() : [p]).map { n throws(ConfigError) in try n.asString(expected: "a pattern such as star+tree") }
+                    .joined(separator: ",")
+            }
+            let patterns: [Pattern]
+            do { patterns = try Pattern.parseList(text, field: node.path + ".patterns") } catch { throw node.error(error.description, field: "patterns") }
+            if cached != nil, let p = patterns.first(where: { !$0.method.isRing }) {
+                throw node.error("'\(p)' encodes its whole context; with 'cached' every pattern must be a ring (ring, ring-zigzag-passq, allgather, …)", field: "patterns")
+            }
+            let generate = node.has("generate")
+            var sweep = try ProjectionSweep.parse(node)
+            if !generate { sweep.generate = 16 }
+            sweep.methods = [.star]
+            return Section(sweep: sweep, patterns: patterns, cached: cached)
         }
     }
 

@@ -244,8 +244,19 @@ extension ProjectionSweep {
     /// ```
     /// - Throws: ``StarSimError`` naming the file, field and line.
     public static func load(file: String) throws(StarSimError) -> ProjectionSweep {
+        do throws(ConfigError) {
+            return try parse(ConfigNode.load(file: file))
+        } catch {
+            throw .failed(error.description)
+        }
+    }
+
+    /// Reads the sweep fields of `root` (a sweep file's document, or a scenario's `compare:` section);
+    /// relative paths are against the file's directory.
+    /// - Throws: ``ConfigError`` naming the file, field and line.
+    public static func parse(_ root: ConfigNode) throws(ConfigError) -> ProjectionSweep {
+        let file = root.file
         do {
-            let root = try ConfigNode.load(file: file)
             let dir = (file as NSString).deletingLastPathComponent
             func list(_ key: String) throws -> [ConfigNode]? {
                 guard let n = root.optional(key) else { return nil }
@@ -320,11 +331,9 @@ extension ProjectionSweep {
             do { try sweep.validate() } catch { throw ConfigError(file: file, field: nil, line: nil, message: error.description) }
             return sweep
         } catch let e as ConfigError {
-            throw StarSimError.failed((e.description))
-        } catch let e as StarSimError {
             throw e
         } catch {
-            throw StarSimError.failed(("\(file): \(error)"))
+            throw ConfigError(file: file, field: nil, line: nil, message: "\(error)")
         }
     }
 }

@@ -92,6 +92,8 @@ public struct Scenario: Sendable, Hashable {
         let trace = try root.optional("trace")?.asString(expected: "a directory for trace files")
         let timeline = try root.bool("timeline", default: false)
         let faults = try root.optional("faults").map { n throws(ConfigError) in try FaultSection.parse(n) } ?? .none
+        // A projected comparison for `starsim compare` (checked here so that `run` does not carry a broken one).
+        if let c = root.optional("compare") { _ = try PatternComparison.Section.parse(c) }
         try root.finish()
         return Scenario(
             file: file, name: name, description: description, modelFile: modelFile, seed: UInt64(seed),
