@@ -248,6 +248,21 @@ struct SymbolicShell {
         s.runs.flatMap { run in zip(run.tokens, run.positions).map { Row(token: $0, position: $1) } }
     }
 
+    /// Per query row of `s`, the tokens of `keyRows` it sees (key position ≤ query position); checks the
+    /// op's `visiblePairs` and `keyTokens` against them.
+    private func see(_ s: Segment, _ keyRows: [Row], pairs: Int, keyTokens: Int, _ op: Op, on h: Int) throws -> [Set<Int>] {
+        if keyRows.count != keyTokens { throw fail("host \(h): keyTokens \(keyTokens) != \(keyRows.count) for \(op)") }
+        var counted = 0
+        var seen: [Set<Int>] = []
+        for q in rows(s) {
+            let visible = keyRows.filter { $0.position <= q.position }
+            counted += visible.count
+            seen.append(Set(visible.map(\.token)))
+        }
+        if counted != pairs { throw fail("host \(h): visiblePairs \(pairs) != \(counted) for \(op)") }
+        return seen
+    }
+
     private mutating func execute(_ op: Op, on h: Int) throws {
         switch op {
         case .embed(let s):
@@ -276,15 +291,7 @@ struct SymbolicShell {
                 }
                 keyRows += r
             }
-            if keyRows.count != keyTokens { throw fail("host \(h): keyTokens \(keyTokens) != \(keyRows.count) for \(op)") }
-            var counted = 0
-            var seen: [Set<Int>] = []
-            for q in rows(s) {
-                let visible = keyRows.filter { $0.position <= q.position }
-                counted += visible.count
-                seen.append(Set(visible.map(\.token)))
-            }
-            if counted != pairs { throw fail("host \(h): visiblePairs \(pairs) != \(counted) for \(op)") }
+            let seen = try see(s, keyRows, pairs: pairs, keyTokens: keyTokens, op, on: h)
             hosts[h].partials[LayerSegment(layer: l, segment: s), default: []].append(
                 SymbolicPartial(origin: h, seen: seen))
         case .compress(let l, let s, let into, let keep, let candidates, _, _):
@@ -299,17 +306,8 @@ struct SymbolicShell {
             guard hosts[h].queries.contains(LayerSegment(layer: l, segment: s)) else {
                 throw fail("host \(h): attends heads of \(s) at L\(l) without its Q")
             }
-            var keyRows: [Row] = []
-            for k in keys { keyRows += hosts[h].kv[LayerStore(layer: l, ref: k)] ?? [] }
-            if keyRows.count != keyTokens { throw fail("host \(h): keyTokens \(keyTokens) != \(keyRows.count) for \(op)") }
-            var counted = 0
-            var seen: [Set<Int>] = []
-            for q in rows(s) {
-                let visible = keyRows.filter { $0.position <= q.position }
-                counted += visible.count
-                seen.append(Set(visible.map(\.token)))
-            }
-            if counted != pairs { throw fail("host \(h): visiblePairs \(pairs) != \(counted) for \(op)") }
+            let keyRows = keys.flatMap { hosts[h].kv[LayerStore(layer: l, ref: $0)] ?? [] }
+            let seen = try see(s, keyRows, pairs: pairs, keyTokens: keyTokens, op, on: h)
             if hosts[h].heads[LayerSegment(layer: l, segment: s)]?[g] != nil { throw fail("host \(h): attends head group \(g) of \(s) twice") }
             hosts[h].heads[LayerSegment(layer: l, segment: s), default: [:]][g] = seen
         case .merge(let l, let s, let parts):

@@ -56,18 +56,7 @@ import TestSupport
             return k < anchor || k >= block * blockSize || (passing.contains(k) && k / blockSize < block)
         }
         var hook = MaskedAttention(config: model.config, visible: visible)
-        let sequence = p.context + p.query
-        var logits = try model.forward(tokens: sequence, positions: (0..<Int32(sequence.count)).map { $0 }, hook: &hook)
-        var out = [logits]
-        var position = Int32(sequence.count)
-        while out.count < steps {
-            let t = LlamaModel.argmax(logits)
-            if session.stopTokens.contains(t) { break }
-            logits = try model.forward(tokens: [t], positions: [position], hook: &hook)
-            position += 1
-            out.append(logits)
-        }
-        return out
+        return try DistributedExecutionTests.greedyLogits(session, p, steps: steps, hook: &hook)
     }
 
     @Test(arguments: [1, 2, 3, 4])

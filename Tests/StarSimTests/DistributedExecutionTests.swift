@@ -25,8 +25,15 @@ import Testing
 
     /// Logits before each of `steps` greedy tokens, from one process with exact attention.
     static func reference(_ p: ModelSession.SplitPrompt, steps: Int) throws -> [[Float]] {
+        var hook = GlobalAttention(config: session.model.config)
+        return try greedyLogits(session, p, steps: steps, hook: &hook)
+    }
+
+    /// Logits before each of `steps` greedy tokens of `session`'s model in one process, attention by `hook`.
+    static func greedyLogits<Hook: AttentionHook>(
+        _ session: ModelSession, _ p: ModelSession.SplitPrompt, steps: Int, hook: inout Hook
+    ) throws -> [[Float]] {
         let model = session.model
-        var hook = GlobalAttention(config: model.config)
         let sequence = p.context + p.query
         var logits = try model.forward(tokens: sequence, positions: (0..<Int32(sequence.count)).map { $0 }, hook: &hook)
         var out = [logits]

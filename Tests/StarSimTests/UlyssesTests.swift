@@ -25,20 +25,8 @@ import TestSupport
 
     /// Logits before each of `steps` greedy tokens from one process with exact attention.
     static func reference(_ p: ModelSession.SplitPrompt, steps: Int) throws -> [[Float]] {
-        let model = session.model
-        var hook = GlobalAttention(config: model.config)
-        let sequence = p.context + p.query
-        var logits = try model.forward(tokens: sequence, positions: (0..<Int32(sequence.count)).map { $0 }, hook: &hook)
-        var out = [logits]
-        var position = Int32(sequence.count)
-        while out.count < steps {
-            let t = LlamaModel.argmax(logits)
-            if session.stopTokens.contains(t) { break }
-            logits = try model.forward(tokens: [t], positions: [position], hook: &hook)
-            position += 1
-            out.append(logits)
-        }
-        return out
+        var hook = GlobalAttention(config: session.model.config)
+        return try DistributedExecutionTests.greedyLogits(session, p, steps: steps, hook: &hook)
     }
 
     @Test(arguments: [1, 2, 4])
