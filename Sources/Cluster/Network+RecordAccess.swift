@@ -128,14 +128,16 @@ struct IntervalUnion: Sendable {
     }
 }
 
-/// Human-readable byte count in decimal units with two decimals: `512 B`, `1.20 MB`, `3.00 GB`.
+/// Human-readable byte count in decimal units with two decimals: `512 B`, `1.20 MB`, `3.00 GB`,
+/// `2.60 TB` — the one spelling of byte counts in reports and tables.
 public func formatBytes(_ bytes: Int) -> String {
     let b = Double(bytes)
     let value: (Double, String) = switch abs(b) {
     case ..<1_000: (b, "B")
     case ..<1_000_000: (b / 1e3, "KB")
     case ..<1_000_000_000: (b / 1e6, "MB")
-    default: (b / 1e9, "GB")
+    case ..<1_000_000_000_000: (b / 1e9, "GB")
+    default: (b / 1e12, "TB")
     }
     if value.1 == "B" { return "\(bytes) B" }
     return String(format: "%.2f", value.0) + " " + value.1

@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Projection
 
@@ -62,15 +63,8 @@ public struct CapacityTable: Sendable {
         return String(format: "%.1f µs", s * 1e6)
     }
 
-    /// Decimal (SI) bytes: `12.3 GB`.
-    public static func bytes(_ b: Int64) -> String {
-        let v = Double(b)
-        if v >= 1e12 { return String(format: "%.2f TB", v / 1e12) }
-        if v >= 1e9 { return String(format: "%.2f GB", v / 1e9) }
-        if v >= 1e6 { return String(format: "%.2f MB", v / 1e6) }
-        if v >= 1e3 { return String(format: "%.1f kB", v / 1e3) }
-        return "\(b) B"
-    }
+    /// Decimal (SI) bytes, as every report spells them (`formatBytes`): `12.30 GB`.
+    public static func bytes(_ b: Int64) -> String { formatBytes(Int(clamping: b)) }
 
     static func cluster(_ c: ProjectionConfig) -> String { "\(c.effectiveHosts)x\(c.gpusPerHost)" }
 

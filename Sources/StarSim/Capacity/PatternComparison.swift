@@ -215,6 +215,7 @@ public struct PatternComparison: Sendable {
                 switch row.pattern.method {
                 case .ring: why = " — causal: later chunks attend to more keys (zigzag evens it)"
                 case .star, .starPrevious: why = " — host0 encodes its block alone, the others anchor + block"
+                case .apb: why = " — each later host also attends every earlier host's passing block"
                 default: why = ""
                 }
                 parts.append(String(format: "uneven prefill: the busiest host computes %.2f× the mean", b.prefillImbalance) + why)
