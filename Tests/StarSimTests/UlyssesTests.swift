@@ -99,3 +99,23 @@ import TestSupport
         }
     }
 }
+
+/// `ProjectionConfig.estimatedEvents` (the sweep's work budget) is at or above the events a run
+/// handles, for the patterns added after the factors were measured: pass-Q, Ulysses and APB.
+@Suite struct EventEstimateTests {
+    @Test(arguments: [2, 4, 8, 16, 32])
+    func theEstimateCoversTheRun(hosts: Int) throws {
+        let session = UlyssesTests.session
+        let spec = ModelSpec(name: "tiny", shape: session.shape, tiedEmbeddings: true)
+        for kind in [MethodKind.ringPassQ, .ringZigzagPassQ, .ulysses, .apb, .ring] {
+            if kind == .ulysses && session.shape.kvHeads % hosts != 0 { continue }
+            let context = 64 * hosts, tokens = 3
+            let plan = try MethodSpec(kind: kind).plan(contextLength: context, queryLength: 4, hosts: hosts)
+            let run = try session.modeledRun(plan, name: kind.rawValue, setup: DistributedExecutionTests.setup(hosts: hosts), tokens: tokens)
+            var config = ProjectionConfig(model: spec, method: kind, contextLength: context, queryLength: 4, hosts: hosts)
+            config.generateTokens = tokens
+            #expect(run.report.eventsProcessed <= config.estimatedEvents,
+                    "\(kind.rawValue) on \(hosts) hosts: \(run.report.eventsProcessed) events, estimate \(config.estimatedEvents)")
+        }
+    }
+}

@@ -73,7 +73,9 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
     /// The simulated events this configuration's run will handle, estimated from the programs'
     /// structure with factors measured on the engine (Llama-3.1-8B at 64K, 1–32 hosts, generate 1 and
     /// 101; each factor rounded up, so the estimate is at or above the real count):
-    /// - prefill: global `7·layers`; Star `9·layers·hosts`; ring `layers·(1.6·hosts² + 8·hosts)`; pass-Q ring `layers·(2.6·hosts² + 8·hosts)` (a partial returns per visit); Ulysses `layers·(4·hosts² + 8·hosts)` (per layer, hosts attends and two all-to-alls per host);
+    /// - prefill: global `7·layers`; Star `9·layers·hosts`; ring `layers·(1.6·hosts² + 8·hosts)`; pass-Q ring `layers·(3.2·hosts² + 8·hosts)` (a partial returns per visit; zigzag
+    ///   measured 3.1·hosts² on 16–32 hosts); Ulysses `layers·(4·hosts² + 8·hosts)`; APB Star's plus
+    ///   `3·layers·hosts²` (its passing blocks) — `EventEstimateTests` checks these three;
     /// - each token after the first: global `3.2·layers` (3.2 with coarse granularity); Star and ring
     ///   (phase 2 on every host) `5·layers·hosts`.
     public var estimatedEvents: Int {
@@ -88,7 +90,7 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
             prefill = layers * (1.6 * h * h + 8 * h)
             perToken = 5 * layers * h
         case .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ:
-            prefill = layers * (2.6 * h * h + 8 * h)
+            prefill = layers * (3.2 * h * h + 8 * h)
             perToken = 5 * layers * h
         case .ulysses:
             prefill = layers * (4 * h * h + 8 * h)
