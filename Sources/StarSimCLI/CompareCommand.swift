@@ -58,12 +58,12 @@ struct Compare: ParsableCommand {
             // A file with a `compare:` section describes a projected comparison; any other scenario runs for real.
             let section: PatternComparison.Section?
             do { section = try PatternComparison.Section.load(file: scenario) } catch { try fail("\(error)") }
-            if let section { return try project(section.sweep, patterns: section.patterns, cached: section.cached) }
+            if let section { return try project(section.sweep, patterns: section.patterns) }
             return try runScenario(scenario)
         }
-        let base: ProjectionSweep, patterns: [PatternComparison.Pattern], cachedPrefix: PatternComparison.CachedPrefix?
+        let base: ProjectionSweep, patterns: [PatternComparison.Pattern]
         do {
-            cachedPrefix = try cached.map { try PatternComparison.CachedPrefix.parse($0) }
+            let cachedPrefix = try cached.map { try CachedPrefix.parse($0) }
             let named = self.patterns != PatternComparison.defaultPatterns
             patterns = try PatternComparison.Pattern.parseList(
                 cachedPrefix != nil && !named ? PatternComparison.defaultCachedPatterns : self.patterns)
@@ -74,37 +74,29 @@ struct Compare: ParsableCommand {
             sweep.hosts = [hosts]
             sweep.gpusPerHost = [gpusPerHost]
             try hardware.apply(to: &sweep)
-            sweep.methods = [.star]
+            sweep.methods = PatternComparison.uniquedMethods(patterns)
             sweep.generate = generate
             sweep.queryLength = query
+            sweep.cached = cachedPrefix
             base = sweep
         } catch {
             try fail("\(error)")
         }
-        try project(base, patterns: patterns, cached: cachedPrefix)
+        try project(base, patterns: patterns)
     }
 
     /// Projects `patterns` over `base`'s contexts and cluster, then prints the table, verdicts and outputs.
-    func project(_ base: ProjectionSweep, patterns: [PatternComparison.Pattern], cached: PatternComparison.CachedPrefix?) throws {
+    func project(_ base: ProjectionSweep, patterns: [PatternComparison.Pattern]) throws {
         let comparison: PatternComparison
         let plotDirectory = plots.map { OutputDirectory($0, option: "--plots", force: force) }
         let report = html.map { HTMLReportFile(path: $0, force: force) }
         do {
             try base.validate(sharded: false)
             try base.checkWork()
-            if let cached {
-                for length in base.contexts {
-                    for h in base.hosts where length - cached.tokens(of: length) < 2 * h {
-                        throw StarSimError.invalidValue(
-                            "cached", "\(cached.tokens(of: length)) of \(TokenCount.format(length))",
-                            "fewer tokens than the context less 2·hosts (\(2 * h)): the new tokens need one per chunk")
-                    }
-                }
-            }
             try plotDirectory?.check(names: [PatternComparison.chartName])
             try report?.check(drawing: base.configs().count * patterns.count)
             let progress = ProgressOutput()
-            comparison = PatternComparison(base: base, patterns: patterns, cached: cached, progress: { done, total in
+            comparison = PatternComparison(base: base, patterns: patterns, progress: { done, total in
                 progress.update("projecting \(done)/\(total)", done: done, total: total)
             })
         } catch {

@@ -33,7 +33,7 @@ struct Project: ParsableCommand {
     @Option(name: .customLong("gpus-per-host"), parsing: .unconditional, help: "GPUs per host, comma-separated (1 to 128).")
     var gpusPerHost: String = "2"
     @OptionGroup var hardware: HardwareOptions
-    @Option(help: "Methods, comma-separated: global, star, star-noanchor, star-prev, ring, ring-zigzag.")
+    @Option(help: "Methods, comma-separated: global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ulysses, apb, allgather, allgather-zigzag.")
     var methods: String = "global,star,ring"
     @Option(parsing: .unconditional, help: "Star block size (default min(⌈L/hosts⌉, 32K)).")
     var block: String?
@@ -43,6 +43,8 @@ struct Project: ParsableCommand {
     var generate: Int = 1
     @Option(parsing: .unconditional, help: "Query tokens encoded after the context (1 to 1M).")
     var query: Int = 64
+    @Option(help: "A persistent-KV prefill: this much of each context is in the hosts' KV cache from an earlier turn (tokens such as 120K, or a share such as 90%); ring methods only.")
+    var cached: String?
     @Option(help: "Phase-2 merge of Star and Ring decoding: gather-broadcast | all-gather | tree.")
     var phase2: String = "gather-broadcast"
     @Option(help: "Event granularity: per-layer | coarse.")
@@ -160,6 +162,7 @@ struct Project: ParsableCommand {
         if let anchor { s.anchor = anchor == "0" ? 0 : try TokenCount.parse(anchor, field: "--anchor") }
         s.generate = generate
         s.queryLength = query
+        s.cached = try cached.map { c throws(StarSimError) in try CachedPrefix.parse(c) }
         guard let pattern = Phase2Pattern(rawValue: phase2) else {
             throw .invalidValue("--phase2", phase2, "one of " + Phase2Pattern.allCases.map(\.rawValue).joined(separator: ", "))
         }

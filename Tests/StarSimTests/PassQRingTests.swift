@@ -159,18 +159,19 @@ import TestSupport
         #expect(miss.choice == .ring && miss.reason.contains("smaller"))
     }
 
-    @Test(arguments: [nil, PatternComparison.CachedPrefix.share(0.95)])
-    func theRulesChoiceIsTheFasterExchange(cached: PatternComparison.CachedPrefix?) throws {
+    @Test(arguments: [nil, CachedPrefix.share(0.95)])
+    func theRulesChoiceIsTheFasterExchange(cached: CachedPrefix?) throws {
         var base = ProjectionSweep(models: [.llama31_70B], contexts: [128 * 1024])
         base.hosts = [16]
         base.gpusPerHost = [8]
         base.device = "h100-sxm"
         base.intraHostLink = "nvlink-h100"
         base.interHostLink = "ib-ndr"
-        base.methods = [.star]
+        base.methods = [.ringZigzag, .ringZigzagPassQ]
         base.generate = 2
+        base.cached = cached
         let c = PatternComparison(base: base, patterns: try PatternComparison.Pattern.parseList("ring-zigzag,ring-zigzag-passq"),
-                                  cached: cached, parallel: false)
+                                  parallel: false)
         let kv = try #require(c.rows[0].result.timeToFirstToken), q = try #require(c.rows[1].result.timeToFirstToken)
         let rule = try #require(PatternComparison.passQRule(c.rows[1].result.config))
         #expect(rule.choice == (q < kv ? .passQ : .ring), "pass-KV \(kv) s, pass-Q \(q) s, rule: \(rule.reason)")
@@ -183,10 +184,10 @@ import TestSupport
     }
 
     @Test func cachedPrefixInputsAreChecked() throws {
-        #expect(try PatternComparison.CachedPrefix.parse("120K") == .tokens(120 * 1024))
-        #expect(try PatternComparison.CachedPrefix.parse("90%") == .share(0.9))
+        #expect(try CachedPrefix.parse("120K") == .tokens(120 * 1024))
+        #expect(try CachedPrefix.parse("90%") == .share(0.9))
         for bad in ["100%", "-5%", "abc", "%"] {
-            #expect(throws: StarSimError.self, "\(bad)") { try PatternComparison.CachedPrefix.parse(bad) }
+            #expect(throws: StarSimError.self, "\(bad)") { try CachedPrefix.parse(bad) }
         }
         // A cached prefix with a method that encodes its whole context.
         var config = ProjectionConfig(model: .llama31_8B, method: .star, contextLength: 64 * 1024, hosts: 4)
@@ -237,6 +238,23 @@ import TestSupport
             Issue.record("accepted: \(yaml)")
         } catch {
             #expect(error.description.contains(field), "\(error)")
+        }
+    }
+
+    @Test func sweepsTakeACachedPrefixForRingMethods() throws {
+        let sweep = try ProjectionSweep.parse(ConfigNode.parse(
+            "model: llama-3.1-8b\ncontext: [8K, 16K]\nhosts: 4\nmethods: [ring-zigzag, ring-zigzag-passq]\ncached: 50%\n", file: "s.yaml"))
+        #expect(sweep.configs().map { $0.cachedLength ?? -1 } == [4096, 4096, 8192, 8192])
+        for (yaml, words) in [
+            ("model: llama-3.1-8b\ncontext: [8K]\nmethods: [star]\ncached: 1K\n", "star encodes its whole context"),
+            ("model: llama-3.1-8b\ncontext: [8K]\nhosts: 4\nmethods: [ring]\ncached: 8190\n", "2·hosts (8)"),
+        ] {
+            do {
+                _ = try ProjectionSweep.parse(ConfigNode.parse(yaml, file: "s.yaml"))
+                Issue.record("accepted: \(yaml)")
+            } catch {
+                #expect(error.description.contains(words) && error.description.contains("cached"), "\(error)")
+            }
         }
     }
 

@@ -58,3 +58,30 @@ public enum CapacityModels {
         }
     }
 }
+
+/// A cached prefix of every context (`--cached`, `cached:`): a token count (`120K`) or a share
+/// (`90%`) of the context whose K,V the hosts hold from an earlier turn (ring methods only).
+public enum CachedPrefix: Sendable, Hashable {
+    case tokens(Int)
+    case share(Double)
+
+    /// Cached tokens of a context of `length`.
+    public func tokens(of length: Int) -> Int {
+        switch self {
+        case .tokens(let n): return n
+        case .share(let f): return Int((Double(length) * f).rounded(.down))
+        }
+    }
+
+    /// `120K`, `1M` or `90%` (0 to 99.9 %); errors name `field`.
+    public static func parse(_ text: String, field: String = "--cached") throws(StarSimError) -> CachedPrefix {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if t.hasSuffix("%") {
+            guard let v = Double(t.dropLast()), v >= 0, v < 100 else {
+                throw .invalidValue(field, text, "a share of each context from 0% to below 100%, or a token count such as 120K")
+            }
+            return .share(v / 100)
+        }
+        return .tokens(try TokenCount.parse(t, field: field))
+    }
+}

@@ -73,32 +73,6 @@ public struct PatternComparison: Sendable {
     /// The patterns compared with a cached prefix (`--cached`): Star encodes its whole context.
     public static let defaultCachedPatterns = "ring-zigzag,ring-zigzag-passq,allgather-zigzag"
 
-    /// A cached prefix of every context (`--cached`): a token count (`120K`) or a share (`90%`).
-    public enum CachedPrefix: Sendable, Hashable {
-        case tokens(Int)
-        case share(Double)
-
-        /// Cached tokens of a context of `length`.
-        public func tokens(of length: Int) -> Int {
-            switch self {
-            case .tokens(let n): return n
-            case .share(let f): return Int((Double(length) * f).rounded(.down))
-            }
-        }
-
-        /// `120K`, `1M` or `90%` (0 to 99.9 %); errors name `field`.
-        public static func parse(_ text: String, field: String = "--cached") throws(StarSimError) -> CachedPrefix {
-            let t = text.trimmingCharacters(in: .whitespaces)
-            if t.hasSuffix("%") {
-                guard let v = Double(t.dropLast()), v >= 0, v < 100 else {
-                    throw .invalidValue(field, text, "a share of each context from 0% to below 100%, or a token count such as 120K")
-                }
-                return .share(v / 100)
-            }
-            return .tokens(try TokenCount.parse(t, field: field))
-        }
-    }
-
     /// A comparison written in a file: its `compare:` section — the sweep fields of a sweep file
     /// (`model`, `context`, `hosts`, `gpus_per_host`, `device`, `intra_link`, `inter_link`, `combine`,
     /// `generate` (default 16 here), `query`, `faults`, …; `Docs/Sweeps.md`) plus `patterns:`
@@ -106,7 +80,8 @@ public struct PatternComparison: Sendable {
     public struct Section: Sendable {
         public var sweep: ProjectionSweep
         public var patterns: [Pattern]
-        public var cached: CachedPrefix?
+        /// The sweep's cached prefix.
+        public var cached: CachedPrefix? { sweep.cached }
 
         /// The `compare:` section of `file`, or nil when the file has none.
         /// - Throws: ``StarSimError`` naming the file, field and line.
@@ -128,33 +103,34 @@ public struct PatternComparison: Sendable {
             if node.has("methods") {
                 throw node.error("a comparison names its 'patterns' (METHOD[+PHASE2], e.g. star, ring-zigzag+tree), not methods", field: "methods")
             }
-            var cached: CachedPrefix?
-            if let c = node.optional("cached") {
-                let text = try c.asString(expected: "a token count such as 120K or a share such as 90%")
-                do { cached = try CachedPrefix.parse(text, field: c.path) } catch { throw c.error(error.description) }
-            }
-            var text = cached == nil ? defaultPatterns : defaultCachedPatterns
+            let cached = node.has("cached")
+            var text = cached ? defaultCachedPatterns : defaultPatterns
             if let p = node.optional("patterns") {
                 text = try (p.isList ? p.asList() : [p]).map { n throws(ConfigError) in try n.asString(expected: "a pattern such as star+tree") }
                     .joined(separator: ",")
             }
             let patterns: [Pattern]
             do { patterns = try Pattern.parseList(text, field: node.path + ".patterns") } catch { throw node.error(error.description, field: "patterns") }
-            if cached != nil, let p = patterns.first(where: { !$0.method.isRing }) {
+            if cached, let p = patterns.first(where: { !$0.method.isRing }) {
                 throw node.error("'\(p)' encodes its whole context; with 'cached' every pattern must be a ring (ring, ring-zigzag-passq, allgather, …)", field: "patterns")
             }
             let generate = node.has("generate")
-            var sweep = try ProjectionSweep.parse(node)
+            var sweep = try ProjectionSweep.parse(node, methods: uniquedMethods(patterns))
             if !generate { sweep.generate = 16 }
-            sweep.methods = [.star]
-            return Section(sweep: sweep, patterns: patterns, cached: cached)
+            return Section(sweep: sweep, patterns: patterns)
         }
+    }
+
+    /// The methods of `patterns`, each once, in order: a comparison's sweep methods.
+    public static func uniquedMethods(_ patterns: [Pattern]) -> [MethodKind] {
+        var seen = Set<MethodKind>()
+        return patterns.map(\.method).filter { seen.insert($0).inserted }
     }
 
     /// Projects every pattern at every context of `base` (its hosts, GPUs, device and links; its
     /// methods and phase-2 pattern are replaced by `patterns`), keeping the breakdown the verdicts need.
-    /// With `cached`, each context's first tokens are in the hosts' KV cache already (ring patterns only).
-    public init(base: ProjectionSweep, patterns: [Pattern], cached: CachedPrefix? = nil, parallel: Bool = true,
+    /// With `base.cached`, each context's first tokens are in the hosts' KV cache already (ring patterns only).
+    public init(base: ProjectionSweep, patterns: [Pattern], parallel: Bool = true,
                 progress: (@Sendable (Int, Int) -> Void)? = nil) {
         var configs: [ProjectionConfig] = []
         var owners: [Pattern] = []
@@ -163,7 +139,7 @@ public struct PatternComparison: Sendable {
                 var c = config
                 c.method = p.method
                 c.phase2 = p.phase2
-                c.cachedLength = cached.map { $0.tokens(of: c.contextLength) }
+                c.cachedLength = p.method.isRing ? base.cached.map { $0.tokens(of: c.contextLength) } : nil
                 configs.append(c)
                 owners.append(p)
             }

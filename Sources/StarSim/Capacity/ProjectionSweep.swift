@@ -44,6 +44,8 @@ public struct ProjectionSweep: Sendable {
     /// Faults applied to every configuration (`faults:`, `--faults FILE`); nil = none.
     public var faults: FaultPlan?
     public var randomFaults: RandomFaults?
+    /// A cached prefix of every context (`cached:`, `--cached`): ring methods then prefill only the rest.
+    public var cached: CachedPrefix?
 
     public init(
         models: [ModelSpec], contexts: [Int], hosts: [Int] = [4], gpusPerHost: [Int] = [2], points: [Point]? = nil,
@@ -97,6 +99,7 @@ public struct ProjectionSweep: Sendable {
             }
         }
         try once(methods, "methods", \.rawValue)
+        try validateCached(methods: methods)
         try once(models.map(\.name), "model", { $0 })
         if let points {
             guard !points.isEmpty else { throw .invalid("points", "[]", "at least one point") }
@@ -139,6 +142,20 @@ public struct ProjectionSweep: Sendable {
 
     /// Every fault must exist on the largest cluster of the sweep (a host or link beyond it is a
     /// typo, not a fault that happens not to apply), and be valid on each configuration's cluster.
+    /// Checks `cached` against `methods` (ring methods only) and every context and host count (the new
+    /// tokens need one per chunk: at least 2·hosts of them).
+    public func validateCached(methods: [MethodKind]) throws(StarSimError) {
+        guard let cached else { return }
+        if let m = methods.first(where: { !$0.isRing }) {
+            throw .invalid("cached", "\(m.rawValue) encodes its whole context; a cached prefix applies to ring methods (ring, ring-zigzag, ring-zigzag-passq, allgather, …)")
+        }
+        let pairs = points.map { $0.map { ($0.context, $0.hosts) } } ?? contexts.flatMap { L in hosts.map { (L, $0) } }
+        for (L, h) in pairs where L - cached.tokens(of: L) < 2 * h {
+            throw .invalidValue("cached", "\(TokenCount.format(cached.tokens(of: L))) of \(TokenCount.format(L))",
+                                "at most the context less 2·hosts (\(2 * h)) tokens: the new tokens need one per chunk")
+        }
+    }
+
     func validateFaults() throws(StarSimError) {
         guard let faults, !faults.isEmpty else { return }
         let all = configs()
@@ -204,6 +221,7 @@ public struct ProjectionSweep: Sendable {
             c.phase2 = phase2 == .gatherBroadcast ? nil : phase2
             c.faults = faults.flatMap { $0.isEmpty ? nil : $0 }
             c.randomFaults = randomFaults
+            if method.isRing { c.cachedLength = cached.map { $0.tokens(of: L) } }
             return c
         }
         if let points {
@@ -240,6 +258,7 @@ extension ProjectionSweep {
     /// points:                        # optional, replaces context × hosts × gpus_per_host
     ///   - {context: 16K, hosts: 4, gpus_per_host: 2, block: 4K}
     /// phase2: gather-broadcast       # or all-gather, tree (Star's and Ring's phase-2 merge)
+    /// cached: 90%                    # optional: a cached prefix (120K or 90%), ring methods only
     /// faults:                        # optional, the faults: section of Docs/Faults.md (random allowed)
     /// ```
     /// - Throws: ``StarSimError`` naming the file, field and line.
@@ -252,9 +271,10 @@ extension ProjectionSweep {
     }
 
     /// Reads the sweep fields of `root` (a sweep file's document, or a scenario's `compare:` section);
-    /// relative paths are against the file's directory.
+    /// relative paths are against the file's directory. `methods`: fixed by the caller (a comparison's
+    /// patterns) instead of read from the file.
     /// - Throws: ``ConfigError`` naming the file, field and line.
-    public static func parse(_ root: ConfigNode) throws(ConfigError) -> ProjectionSweep {
+    public static func parse(_ root: ConfigNode, methods fixed: [MethodKind]? = nil) throws(ConfigError) -> ProjectionSweep {
         let file = root.file
         do {
             let dir = (file as NSString).deletingLastPathComponent
@@ -286,7 +306,7 @@ extension ProjectionSweep {
             if let c = root.optional("combine") {
                 sweep.combine = try c.asChoice(["pipeline": .pipeline, "tensor-parallel": .tensorParallel])
             }
-            if let m = try list("methods") {
+            if let fixed { sweep.methods = fixed } else if let m = try list("methods") {
                 sweep.methods = try m.map { n in
                     let text = try n.asString()
                     do { return try MethodKind.parse(text) } catch { throw n.error("\(error)") }
@@ -296,6 +316,10 @@ extension ProjectionSweep {
             if let a = root.optional("anchor") {
                 let text = try a.asString()
                 sweep.anchor = text == "0" ? 0 : try tokens(a)
+            }
+            if let c = root.optional("cached") {
+                let text = try c.asString(expected: "a token count such as 120K or a share such as 90%")
+                do { sweep.cached = try CachedPrefix.parse(text, field: c.path) } catch { throw c.error(error.description) }
             }
             sweep.generate = try root.int("generate", default: 1, range: InputLimits.generatedTokens)
             sweep.queryLength = try root.int("query", default: 64, range: InputLimits.queryTokens)
