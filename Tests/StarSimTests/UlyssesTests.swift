@@ -76,6 +76,10 @@ import TestSupport
         let s = try Scenario.parse(ConfigNode.parse("prompt: {kind: passkey}\ncluster: {hosts: 3}\nmethods: [global, ulysses]\n", file: "a.yaml"))
         #expect(s.methods.map(\.name) == ["global", "ulysses"])
         #expect(try MethodKind.parse("ulysses") == .ulysses)
+        // The narration says which host attended the probed head (SmolLM2: 9 heads in 3 groups of 3).
+        let three = AttentionMethod.ulysses(try UlyssesPlan(contextLength: 90, queryLength: 4, hosts: 3))
+        #expect(Narration.ulyssesHost(of: 4, heads: 9, three)?.host == 1 && Narration.ulyssesHost(of: 8, heads: 9, three)?.host == 2)
+        #expect(Narration.ulyssesHost(of: 0, heads: 9, .global(try GlobalPlan(contextLength: 90, queryLength: 4))) == nil)
         // A scenario whose cluster is too large for the model's KV heads is refused before it runs.
         let four = try Scenario.parse(ConfigNode.parse("prompt: {kind: passkey}\ncluster: {hosts: 4}\nmethods: [ulysses]\n", file: "b.yaml"))
         do {

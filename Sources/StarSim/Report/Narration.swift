@@ -27,7 +27,7 @@ public enum Narration {
         let reference = run.results.first { if case .global = $0.outcome.method { true } else { false } }?.outcome.mergeProbe
         for r in run.results {
             out.append("")
-            out += method(r, contextLength: L, queryLength: q, detail: detail, reference: reference)
+            out += method(r, contextLength: L, queryLength: q, detail: detail, reference: reference, heads: run.shape?.heads)
         }
         return out.joined(separator: "\n") + "\n"
     }
@@ -35,7 +35,7 @@ public enum Narration {
     // MARK: One method
 
     static func method(_ r: ScenarioRun.MethodResult, contextLength L: Int, queryLength q: Int, detail: Detail,
-                       reference: MergeProbe?) -> [String] {
+                       reference: MergeProbe?, heads: Int? = nil) -> [String] {
         let o = r.outcome
         var out = ["━━ \(o.name) on \(o.method.hosts) host\(o.method.hosts == 1 ? "" : "s"): answer \(r.answer.debugDescription), "
             + "first token at \(o.timeToFirstToken.map { "\($0)" } ?? "-"), finished at \(o.report.finish), "
@@ -69,7 +69,8 @@ public enum Narration {
         if let probe = o.mergeProbe {
             out.append("")
             let isGlobal = if case .global = o.method { true } else { false }
-            out += merge(probe, method: o.name, reference: isGlobal ? nil : reference, compare: !isGlobal)
+            out += merge(probe, method: o.name, reference: isGlobal ? nil : reference, compare: !isGlobal,
+                         headHost: heads.flatMap { ulyssesHost(of: probe.point.head, heads: $0, o.method) })
         }
         return out
     }
@@ -106,7 +107,8 @@ public enum Narration {
             for h in 0..<p.hosts {
                 let b = p.star.blockTokens(h)
                 let anchor = p.star.anchorRun(h).map { "anchor \(span($0.tokens)) + " } ?? ""
-                let passing = h == 0 ? "" : "the passing blocks of hosts 0…\(h - 1) (\(p.passingSize) tokens each) + "
+                let passing = h == 0 ? "" : h == 1 ? "the passing block of host0 (\(p.passingSize) tokens) + "
+                    : "the passing blocks of hosts 0…\(h - 1) (\(p.passingSize) tokens each) + "
                 let sends = h < p.hosts - 1
                     ? " Each layer it keeps \(p.passingSize) of its block's tokens past the anchor (\(p.selection.rawValue), training-free) as its passing block for the later hosts."
                     : ""
@@ -330,12 +332,23 @@ public enum Narration {
 
     // MARK: The merge
 
-    /// The phase-2 merge at the probe's layer and head, with the numbers.
-    static func merge(_ probe: MergeProbe, method: String, reference: MergeProbe?, compare: Bool) -> [String] {
+    /// Ulysses: the host whose head group holds `head` (nil for every other method).
+    static func ulyssesHost(of head: Int, heads: Int, _ method: AttentionMethod) -> (host: Int, groups: Int)? {
+        guard case .ulysses(let p) = method, heads % p.hosts == 0 else { return nil }
+        return (head / (heads / p.hosts), p.hosts)
+    }
+
+    /// The phase-2 merge at the probe's layer and head, with the numbers. `headHost`: Ulysses, where
+    /// the head's group was attended (whole, so nothing is merged).
+    static func merge(_ probe: MergeProbe, method: String, reference: MergeProbe?, compare: Bool,
+                      headHost: (host: Int, groups: Int)? = nil) -> [String] {
         let p = probe.point
         var lines = ["The merge at layer \(p.layer), head \(p.head), for the query's last token (on host\(probe.host)):"]
         func values(_ v: [Float]) -> String { v.map { String(format: "%+.5f", $0) }.joined(separator: " ") }
-        if probe.parts.isEmpty {
+        if let h = headHost {
+            lines.append("  Ulysses splits by heads: head \(p.head) is in head group \(h.host) of \(h.groups), attended whole on host\(h.host) "
+                + "over every key and returned to host\(probe.host) — nothing to merge. Output[0..<\(probe.output.count)] = \(values(probe.output))")
+        } else if probe.parts.isEmpty {
             lines.append("  host\(probe.host) attends to every key itself: nothing to merge. Output[0..<\(probe.output.count)] = \(values(probe.output))")
         } else {
             let lses = probe.parts.map { Double($0.lse) }
