@@ -128,6 +128,7 @@ extension EvaluationSuite {
                             let now = DispatchTime.now().uptimeNanoseconds
                             var block: Int?, anchor: Int?
                             if case .star(let p) = plan { block = p.blockSize; anchor = p.anchorSize }
+                            if case .apb(let p) = plan { block = p.star.blockSize; anchor = p.anchorSize }
                             let result = EvaluationResult(
                                 task: task.rawValue, context: context, contextTokens: split.context.count,
                                 queryTokens: split.query.count, method: method, blockTokens: block, anchorTokens: anchor,

@@ -27,12 +27,15 @@ public struct EvaluationMethod: Sendable, Hashable, Codable {
 
     /// Block as shown in tables: tokens, or `L/H` when it follows the context.
     public var blockText: String {
+        if kind == .apb { return "L/\(hosts)" }
         guard kind.isStar else { return "-" }
         return block.map(String.init) ?? "L/\(hosts)"
     }
 
     /// Anchor as shown in tables: `none`, `=block`, or tokens; with its source.
     public var anchorText: String {
+        // APB: its defaults (anchor = block/4, passing block = block/8, SnapKV-style selection).
+        if kind == .apb { return "block/4 + passing block/8" }
         guard kind.isStar else { return "-" }
         if anchor == 0 { return "none" }
         let size = anchor.map(String.init) ?? "=block"
