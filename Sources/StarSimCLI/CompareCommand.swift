@@ -67,8 +67,8 @@ struct Compare: ParsableCommand {
             let named = self.patterns != PatternComparison.defaultPatterns
             patterns = try PatternComparison.Pattern.parseList(
                 cachedPrefix != nil && !named ? PatternComparison.defaultCachedPatterns : self.patterns)
-            if cachedPrefix != nil, let p = patterns.first(where: { !$0.method.isRing }) {
-                throw StarSimError.invalidValue("--patterns", p.description, "ring patterns with --cached (\(p.method.rawValue) encodes its whole context)")
+            if cachedPrefix != nil, let why = patterns.lazy.compactMap({ CachedPrefix.unsupported(by: $0.method) }).first {
+                throw StarSimError.invalid("--patterns", "\(why): with --cached every pattern must be a ring")
             }
             var sweep = ProjectionSweep(models: [try CapacityModels.resolve(model)], contexts: try TokenCount.parseList(context, field: "--context"))
             sweep.hosts = [hosts]
@@ -94,7 +94,7 @@ struct Compare: ParsableCommand {
             try base.validate(sharded: false)
             try base.checkWork()
             try plotDirectory?.check(names: [PatternComparison.chartName])
-            try report?.check(drawing: base.configs().count * patterns.count)
+            try report?.check(drawing: PatternComparison.configurations(base: base, patterns: patterns).count)
             let progress = ProgressOutput()
             comparison = PatternComparison(base: base, patterns: patterns, progress: { done, total in
                 progress.update("projecting \(done)/\(total)", done: done, total: total)

@@ -258,6 +258,27 @@ import TestSupport
         }
     }
 
+    /// One row per pattern and point, however many methods the patterns span (the `--html` bound
+    /// counts these rows); Meta's rule on every pass-Q row (striped too) and on pass-KV rows only with
+    /// a cached prefix.
+    @Test func aComparisonHasOneRowPerPatternAndPoint() throws {
+        var base = ProjectionSweep(models: [.llama31_8B], contexts: [8 * 1024, 16 * 1024])
+        base.hosts = [4]
+        base.gpusPerHost = [1]
+        let patterns = try PatternComparison.Pattern.parseList("star,ring-zigzag,ring-striped-passq,ulysses,apb")
+        base.methods = PatternComparison.uniquedMethods(patterns)
+        let rows = PatternComparison.configurations(base: base, patterns: patterns)
+        #expect(rows.count == 2 * 5)
+        #expect(rows.map(\.0.description) == (patterns + patterns).map(\.description))
+        let striped = try #require(rows.first { $0.0.method == .ringStripedPassQ }?.1)
+        #expect(PatternComparison.passQRule(striped) != nil)
+        let passKV = try #require(rows.first { $0.0.method == .ringZigzag }?.1)
+        #expect(PatternComparison.passQRule(passKV) == nil)
+        var cachedKV = passKV
+        cachedKV.cachedLength = 4096
+        #expect(PatternComparison.passQRule(cachedKV) != nil)
+    }
+
     @Test func aScenarioMayCarryOne() throws {
         let good = "prompt: {kind: passkey}\nmethods: [global]\ncompare: {model: llama-3.1-8b, context: [8K], hosts: 4, cached: 75%}\n"
         #expect(try Scenario.parse(ConfigNode.parse(good, file: "s.yaml")).methods.map(\.name) == ["global"])

@@ -73,6 +73,12 @@ public enum CachedPrefix: Sendable, Hashable {
         }
     }
 
+    /// Why a cached prefix cannot apply to `method` (nil for ring methods) — the one wording of the
+    /// rule, for every place that checks it.
+    public static func unsupported(by method: MethodKind) -> String? {
+        method.isRing ? nil : "\(method.rawValue) encodes its whole context; a cached prefix applies to ring methods (ring, ring-zigzag, ring-zigzag-passq, allgather, …)"
+    }
+
     /// `120K`, `1M` or `90%` (0 to 99.9 %); errors name `field`.
     public static func parse(_ text: String, field: String = "--cached") throws(StarSimError) -> CachedPrefix {
         let t = text.trimmingCharacters(in: .whitespaces)

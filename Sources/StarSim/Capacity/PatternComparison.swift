@@ -111,8 +111,8 @@ public struct PatternComparison: Sendable {
             }
             let patterns: [Pattern]
             do { patterns = try Pattern.parseList(text, field: node.path + ".patterns") } catch { throw node.error(error.description, field: "patterns") }
-            if cached, let p = patterns.first(where: { !$0.method.isRing }) {
-                throw node.error("'\(p)' encodes its whole context; with 'cached' every pattern must be a ring (ring, ring-zigzag-passq, allgather, …)", field: "patterns")
+            if cached, let why = patterns.lazy.compactMap({ CachedPrefix.unsupported(by: $0.method) }).first {
+                throw node.error("\(why): with 'cached' every pattern must be a ring", field: "patterns")
             }
             let generate = node.has("generate")
             var sweep = try ProjectionSweep.parse(node, methods: uniquedMethods(patterns))
@@ -132,20 +132,23 @@ public struct PatternComparison: Sendable {
     /// With `base.cached`, each context's first tokens are in the hosts' KV cache already (ring patterns only).
     public init(base: ProjectionSweep, patterns: [Pattern], parallel: Bool = true,
                 progress: (@Sendable (Int, Int) -> Void)? = nil) {
-        var configs: [ProjectionConfig] = []
-        var owners: [Pattern] = []
-        for config in base.configs() where config.method == base.methods.first {
-            for p in patterns {
+        let rows = Self.configurations(base: base, patterns: patterns)
+        let results = CapacityProjection.sweep(rows.map(\.1), parallel: parallel, timelines: true, progress: progress)
+        self.init(results: zip(rows.map(\.0), results).map { ($0, $1) })
+    }
+
+    /// Every (pattern, configuration) the comparison projects: each pattern at each point of `base`'s
+    /// contexts × hosts × GPUs (one row per pattern, whatever `base.methods` holds).
+    public static func configurations(base: ProjectionSweep, patterns: [Pattern]) -> [(Pattern, ProjectionConfig)] {
+        base.configs().filter { $0.method == base.methods.first }.flatMap { config in
+            patterns.map { p in
                 var c = config
                 c.method = p.method
                 c.phase2 = p.phase2
                 c.cachedLength = p.method.isRing ? base.cached.map { $0.tokens(of: c.contextLength) } : nil
-                configs.append(c)
-                owners.append(p)
+                return (p, c)
             }
         }
-        let results = CapacityProjection.sweep(configs, parallel: parallel, timelines: true, progress: progress)
-        self.init(results: zip(owners, results).map { ($0, $1) })
     }
 
     /// Rows from finished projections (verdicts computed here).
@@ -217,10 +220,7 @@ public struct PatternComparison: Sendable {
                 }
             }
         }
-        if let rule = passQRule(c), row.pattern.method == .ringPassQ || row.pattern.method == .ringZigzagPassQ
-            || (c.cachedLength ?? 0) > 0 && [.ring, .ringZigzag, .ringStriped].contains(row.pattern.method) {
-            parts.append("Meta's rule picks " + rule.reason)
-        }
+        if let rule = passQRule(c) { parts.append("Meta's rule picks " + rule.reason) }
         if !row.pattern.isExact {
             // Causal attention over L tokens scores about L²/2 query-key pairs; Star's blocks of b tokens
             // behind an anchor of a score about (L/b)·(a·b + b²/2) = L·(a + b/2).
@@ -239,11 +239,12 @@ public struct PatternComparison: Sendable {
         return parts.joined(separator: "; ")
     }
 
-    /// Meta's pass-KV / pass-Q rule on this configuration's cluster (nil for a non-ring method or a
-    /// cluster that does not resolve): the host's peak is its GPUs' when they split layers by tensor
-    /// parallelism, one GPU's when they pipeline.
+    /// Meta's pass-KV / pass-Q rule on this configuration's cluster, for a pass-Q ring and for a pass-KV
+    /// ring with a cached prefix (nil for anything else, or a cluster that does not resolve): the host's
+    /// peak is its GPUs' when they split layers by tensor parallelism, one GPU's when they pipeline.
     static func passQRule(_ c: ProjectionConfig) -> PassQRule? {
-        guard c.method.isRing, let setup = try? c.clusterSetup(), case .ring(let plan)? = try? c.attentionMethod() else { return nil }
+        guard c.method.isRing, let setup = try? c.clusterSetup(), case .ring(let plan)? = try? c.attentionMethod(),
+              plan.exchange == .passQ || (plan.exchange == .ring && plan.cachedLength > 0) else { return nil }
         let gpus = setup.combine == .tensorParallel ? c.gpusPerHost : 1
         return PassQRule(
             newTokens: plan.contextLength - plan.cachedLength, cachedTokens: plan.cachedLength, hosts: plan.hosts,

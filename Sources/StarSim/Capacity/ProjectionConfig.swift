@@ -132,9 +132,7 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
         var spec = MethodSpec(kind: method, blockSize: effectiveBlock, anchorSize: anchorSize,
                               phase2: phase2 ?? .gatherBroadcast)
         if let cached = cachedLength, cached > 0 {
-            guard case .ring(var o) = spec else {
-                throw .invalid("cached", "\(method.rawValue) encodes the whole context; a cached prefix applies to ring methods (ring, ring-zigzag, ring-passq, allgather, …)")
-            }
+            guard case .ring(var o) = spec else { throw .invalid("cached", CachedPrefix.unsupported(by: method) ?? "") }
             o.cachedLength = cached
             spec = .ring(o)
         }

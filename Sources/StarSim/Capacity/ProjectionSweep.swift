@@ -146,9 +146,7 @@ public struct ProjectionSweep: Sendable {
     /// tokens need one per chunk: at least 2·hosts of them).
     public func validateCached(methods: [MethodKind]) throws(StarSimError) {
         guard let cached else { return }
-        if let m = methods.first(where: { !$0.isRing }) {
-            throw .invalid("cached", "\(m.rawValue) encodes its whole context; a cached prefix applies to ring methods (ring, ring-zigzag, ring-zigzag-passq, allgather, …)")
-        }
+        if let why = methods.lazy.compactMap(CachedPrefix.unsupported(by:)).first { throw .invalid("cached", why) }
         let pairs = points.map { $0.map { ($0.context, $0.hosts) } } ?? contexts.flatMap { L in hosts.map { (L, $0) } }
         for (L, h) in pairs where L - cached.tokens(of: L) < 2 * h {
             throw .invalidValue("cached", "\(TokenCount.format(cached.tokens(of: L))) of \(TokenCount.format(L))",
