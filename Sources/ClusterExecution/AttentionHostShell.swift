@@ -91,7 +91,7 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
         if case .headInputs(let layer, let s, let g, let n) = m.payload {
             // The K,V slice joins the group's store; the Q slice stays until its output is sent.
             account(.heads(group: g, of: n), layer: layer, tokens: s.tokenCount, host)
-            let q = s.tokenCount * shape.heads / n * shape.headDim * shape.bytesPerElement
+            let q = s.tokenCount * shape.queryBytesPerTokenPerLayer / n
             visitingQueries[Key(layer: layer, segment: s)] = q
             if !host.allocate(bytes: Int64(q), label: "head queries \(s) L\(layer)") { outOfMemory = true }
         }

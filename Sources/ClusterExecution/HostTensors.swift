@@ -170,11 +170,7 @@ final class HostTensors: OpBackend {
         for run in runs {
             for layer in 0..<model.config.layerCount {
                 let rows = (run.tokens.lowerBound * width)..<(run.tokens.upperBound * width)
-                var st = store(run.kv, layer: layer)
-                st.keys.append(contentsOf: cache.keys[layer][rows])
-                st.values.append(contentsOf: cache.values[layer][rows])
-                st.positions.append(contentsOf: run.positions)
-                setStore(run.kv, layer: layer, st)
+                append(run.kv, layer: layer, keys: cache.keys[layer][rows], values: cache.values[layer][rows], positions: run.positions)
             }
         }
     }
@@ -240,11 +236,7 @@ final class HostTensors: OpBackend {
             queries[Key(layer: layer, segment: s)] = q
         case (.headInputs(let layer, let s, let g, let n), .headInputs(let q, let k, let v)):
             headQueries[Key(layer: layer, segment: s)] = q
-            var st = store(.heads(group: g, of: n), layer: layer)
-            st.keys.append(contentsOf: k)
-            st.values.append(contentsOf: v)
-            st.positions.append(contentsOf: s.positions)
-            setStore(.heads(group: g, of: n), layer: layer, st)
+            append(.heads(group: g, of: n), layer: layer, keys: k[...], values: v[...], positions: s.positions)
         case (.headOutput(let layer, let s, let g, _), .headOutput(let out)):
             headOutputs[Key(layer: layer, segment: s), default: [:]][g] = out
         case (.partial(let layer, let s), .partial(let p)):
@@ -272,25 +264,25 @@ final class HostTensors: OpBackend {
         if case .heads(let g, let n) = s.runs.first?.kv {
             // Ulysses: this host's head group stays in its store; the full rows wait to be sent.
             segmentKV[Key(layer: layer, segment: s)] = (qkv.k, qkv.v)
-            var st = store(.heads(group: g, of: n), layer: layer)
-            st.keys.append(contentsOf: columns(qkv.k, group: g, of: n, width: width, tokens: s.tokenCount))
-            st.values.append(contentsOf: columns(qkv.v, group: g, of: n, width: width, tokens: s.tokenCount))
-            st.positions.append(contentsOf: s.positions)
-            setStore(.heads(group: g, of: n), layer: layer, st)
+            append(.heads(group: g, of: n), layer: layer, keys: columns(qkv.k, group: g, of: n, width: width, tokens: s.tokenCount)[...],
+                   values: columns(qkv.v, group: g, of: n, width: width, tokens: s.tokenCount)[...], positions: s.positions)
             return
         }
         var row = 0
         for run in s.runs {
-            let layers = model.config.layerCount
-            // Appends in place (no copy of the existing store).
-            stores[run.kv, default: Array(repeating: Store(), count: layers)][layer].keys
-                .append(contentsOf: qkv.k[(row * width)..<((row + run.count) * width)])
-            stores[run.kv, default: Array(repeating: Store(), count: layers)][layer].values
-                .append(contentsOf: qkv.v[(row * width)..<((row + run.count) * width)])
-            stores[run.kv, default: Array(repeating: Store(), count: layers)][layer].positions
-                .append(contentsOf: run.positions)
+            let rows = (row * width)..<((row + run.count) * width)
+            append(run.kv, layer: layer, keys: qkv.k[rows], values: qkv.v[rows], positions: run.positions)
             row += run.count
         }
+    }
+
+    /// Appends K,V rows and their positions to store `ref` at `layer`, in place (no copy of what the
+    /// store holds): every way K,V enter a store here — computed, received, cached.
+    private func append(_ ref: KVRef, layer: Int, keys: ArraySlice<Float>, values: ArraySlice<Float>, positions: some Sequence<Int32>) {
+        let empty = Array(repeating: Store(), count: model.config.layerCount)
+        stores[ref, default: empty][layer].keys.append(contentsOf: keys)
+        stores[ref, default: empty][layer].values.append(contentsOf: values)
+        stores[ref, default: empty][layer].positions.append(contentsOf: positions)
     }
 
     private func attend(layer: Int, segment s: Segment, keys: [KVRef]) {

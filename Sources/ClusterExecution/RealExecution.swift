@@ -49,7 +49,7 @@ extension ModelSession {
         let model = model
         // A cached prefix (a persistent-KV prefill): its K,V from one exact forward pass, as the
         // earlier turn that computed them would have left them; each host gets its runs of it.
-        let cached = (0..<method.hosts).flatMap { method.cachedRuns(host: $0) }.map(\.tokens.upperBound).max() ?? 0
+        let cached = method.cachedLength
         var cache: KVCache?
         if cached > 0 {
             var hook = GlobalAttention(config: model.config, reservingTokens: cached)

@@ -87,8 +87,14 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Context tokens whose K,V `host` holds before the run starts — a ring's cached prefix
-    /// (``RingPlan/cachedLength``); empty for every other method.
+    /// Context tokens `0..<cachedLength` are cached before the run starts — a ring's cached prefix
+    /// (``RingPlan/cachedLength``); 0 for every other method.
+    public var cachedLength: Int {
+        if case .ring(let p) = self { return p.cachedLength }
+        return 0
+    }
+
+    /// Context tokens whose K,V `host` holds before the run starts (its share of ``cachedLength``).
     public func cachedRuns(host: Int) -> [TokenRun] {
         if case .ring(let p) = self { return p.cachedRuns(onHost: host) }
         return []

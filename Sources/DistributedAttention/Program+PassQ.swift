@@ -31,10 +31,7 @@ struct PassQPrefill: Sendable {
         self.host = host
         self.shape = shape
         self.segment = plan.shardSegment(host)
-        let mine = plan.runs(onHost: host)
-        partialSources = (0..<plan.hosts).filter {
-            $0 != host && VisiblePairs.count(queries: mine, keys: plan.keyRuns(onHost: $0)) > 0
-        }.count
+        partialSources = (0..<plan.hosts).filter { $0 != host && plan.visiblePairs(queriesOf: host, keysOf: $0) > 0 }.count
     }
 
     var isDone: Bool { stage == .done }
@@ -46,14 +43,13 @@ struct PassQPrefill: Sendable {
         return .compute(id, op)
     }
 
-    /// Attend of `queries` (a shard segment) at the current layer to this host's K,V, or nil when no
-    /// query of it sees any of them.
-    private func attend(_ queries: Segment) -> Op? {
-        let keys = plan.keyRuns(onHost: host)
-        let pairs = VisiblePairs.count(queries: queries.runs, keys: keys)
+    /// Attend of `owner`'s Q block at the current layer to this host's K,V, or nil when no query of
+    /// it sees any of them.
+    private func attend(owner: Int) -> Op? {
+        let pairs = plan.visiblePairs(queriesOf: owner, keysOf: host)
         guard pairs > 0 else { return nil }
         return .attend(
-            layer: layer, queries: queries, keys: keys.stores, visiblePairs: pairs,
+            layer: layer, queries: plan.shardSegment(owner), keys: plan.keyRuns(onHost: host).stores, visiblePairs: pairs,
             keyTokens: plan.contextTokens(onHost: host))
     }
 
@@ -69,7 +65,7 @@ struct PassQPrefill: Sendable {
         let queries = plan.shardSegment(owner)
         var out: [Directive] = []
         if next != owner { out.append(.send(to: next, Message(.queries(layer: layer, queries), shape: shape))) }
-        if let op = attend(queries) {
+        if let op = attend(owner: owner) {
             let id = ids.make()
             visiting[id] = owner
             out.append(.compute(id, op))
@@ -116,7 +112,7 @@ struct PassQPrefill: Sendable {
             // A host's first query sees its first key: the own attend always has work.
             let own = ids.make()
             ownAttend = own
-            out.append(.compute(own, attend(segment)!))
+            out.append(.compute(own, attend(owner: host)!))
             for owner in buffered.removeValue(forKey: layer) ?? [] { out += visit(owner: owner, &ids) }
             return out + checkLayer(&ids)
         case .merging:

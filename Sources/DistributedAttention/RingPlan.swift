@@ -140,10 +140,14 @@ public struct RingPlan: Hashable, Sendable {
     /// Every context token whose K,V host `h` holds once it has encoded its shard: cached, then new.
     public func keyRuns(onHost h: Int) -> [TokenRun] { cachedRuns(onHost: h) + runs(onHost: h) }
 
+    /// Striped: host `h`'s first token in `tokens` (the first `t ≥ lowerBound` with `t mod hosts = h`).
+    private func firstStriped(onHost h: Int, in tokens: Range<Int>) -> Int {
+        tokens.lowerBound + ((h - tokens.lowerBound) % hosts + hosts) % hosts
+    }
+
     private func runs(onHost h: Int, of tokens: Range<Int>) -> [TokenRun] {
         if partition == .striped {
-            let first = tokens.lowerBound + ((h - tokens.lowerBound) % hosts + hosts) % hosts
-            return stride(from: first, to: tokens.upperBound, by: hosts).map {
+            return stride(from: firstStriped(onHost: h, in: tokens), to: tokens.upperBound, by: hosts).map {
                 TokenRun(tokens: $0..<($0 + 1), firstPosition: Int32($0), kv: .block(h))
             }
         }
@@ -166,7 +170,7 @@ public struct RingPlan: Hashable, Sendable {
 
     private func count(onHost h: Int, of tokens: Range<Int>) -> Int {
         guard partition == .striped else { return runs(onHost: h, of: tokens).reduce(0) { $0 + $1.count } }
-        let first = tokens.lowerBound + ((h - tokens.lowerBound) % hosts + hosts) % hosts
+        let first = firstStriped(onHost: h, in: tokens)
         return first < tokens.upperBound ? (tokens.upperBound - first + hosts - 1) / hosts : 0
     }
 
@@ -175,8 +179,12 @@ public struct RingPlan: Hashable, Sendable {
 
     /// Causally visible (query, key) pairs host `h` attends at ring step `step`, per layer
     /// (0 when the held block lies entirely in the host's future; such steps are skipped).
-    public func visiblePairs(host h: Int, step: Int) -> Int {
-        VisiblePairs.count(queries: runs(onHost: h), keys: keyRuns(onHost: origin(host: h, step: step)))
+    public func visiblePairs(host h: Int, step: Int) -> Int { visiblePairs(queriesOf: h, keysOf: origin(host: h, step: step)) }
+
+    /// Causally visible (query, key) pairs of host `q`'s new tokens against the K,V host `k` holds
+    /// (cached and new), per layer: a ring step's work, and — when 0 — a pass-Q partial not sent.
+    public func visiblePairs(queriesOf q: Int, keysOf k: Int) -> Int {
+        VisiblePairs.count(queries: runs(onHost: q), keys: keyRuns(onHost: k))
     }
 
     /// Sum over all ring steps of ``visiblePairs(host:step:)``: host `h`'s attention work per layer.

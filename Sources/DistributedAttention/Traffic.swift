@@ -109,8 +109,7 @@ extension RingPlan {
                     : contextTokens(onHost: o) * shape.kvBytesPerTokenPerLayer)
             }
             guard exchange == .passQ else { continue }
-            for owner in 0..<hosts where owner != r
-                && VisiblePairs.count(queries: runs(onHost: owner), keys: keyRuns(onHost: r)) > 0 {
+            for owner in 0..<hosts where owner != r && visiblePairs(queriesOf: owner, keysOf: r) > 0 {
                 t[r, .contextEncoding] += shape.layers * newTokens(onHost: owner) * shape.partialBytesPerToken
             }
         }

@@ -21,44 +21,52 @@ public struct HostOpCost: Sendable {
     public let costModel: CostModel
     public let intraHostLink: LinkProfile
     public let interHostLink: LinkProfile
-    /// The KV blocks this host holds itself when `method` is a pass-KV ring (nil otherwise).
-    let localRingBlocks: Set<KVRef>?
-    /// This host when `method` is a pass-Q ring (nil otherwise): a context attend of another host's
-    /// Q block is a ring step whose blocking exchange moved that Q block.
-    let passQHost: Int?
+    /// What travels in this host's ring steps (nil when `method` is not a ring of more than one host,
+    /// or is all-gather CP, which attends the gathered blocks with the local kernel).
+    let ringSteps: RingSteps?
+
+    /// The block a ring step attends that came from another host: K,V blocks (pass-KV; the host's own
+    /// blocks are these stores) or Q blocks (pass-Q; this host's own Q block is its shard).
+    enum RingSteps: Sendable {
+        case passKV(localBlocks: Set<KVRef>)
+        case passQ(host: Int)
+
+        /// Bytes of the block that moved for a ring-step attend, or nil when it is this host's own.
+        func movedBytes(queries q: Segment, keys: [KVRef], keyTokens: Int, shape: ModelShape) -> Int? {
+            switch self {
+            case .passKV(let local):
+                return keys.allSatisfy(local.contains) ? nil : keyTokens * shape.kvBytesPerTokenPerLayer
+            case .passQ(let host):
+                return q.role == .shard(host: host) ? nil : q.tokenCount * shape.queryBytesPerTokenPerLayer
+            }
+        }
+    }
 
     public init(costModel: CostModel, method: AttentionMethod, host: Int, intraHostLink: LinkProfile,
                 interHostLink: LinkProfile) {
         self.costModel = costModel
         self.intraHostLink = intraHostLink
         self.interHostLink = interHostLink
-        let exchange: RingPlan.Exchange?
-        if case .ring(let plan) = method, plan.hosts > 1 { exchange = plan.exchange } else { exchange = nil }
-        // All-gather CP attends the gathered blocks with the local kernel: neither.
-        if case .ring(let plan) = method, exchange == .ring {
-            localRingBlocks = Set(plan.chunks(onHost: host).map { KVRef.block($0) })
-        } else {
-            localRingBlocks = nil
+        guard case .ring(let plan) = method, plan.hosts > 1 else {
+            ringSteps = nil
+            return
         }
-        passQHost = exchange == .passQ ? host : nil
+        switch plan.exchange {
+        case .ring: ringSteps = .passKV(localBlocks: Set(plan.chunks(onHost: host).map { KVRef.block($0) }))
+        case .passQ: ringSteps = .passQ(host: host)
+        case .allGather: ringSteps = nil
+        }
     }
 
     /// Modeled duration of `op` on this host (integer nanoseconds, rounded up).
     public func duration(of op: Op) -> SimDuration {
         var d: SimDuration
-        if let local = localRingBlocks, case .attend(_, let q, let keys, let pairs, let keyTokens) = op,
+        if let steps = ringSteps, case .attend(_, let q, let keys, let pairs, let keyTokens) = op,
            q.phase == .contextEncoding {
             d = .seconds(costModel.ringStepCost(queries: q.tokenCount, keyTokens: keyTokens, visiblePairs: pairs).seconds)
-            if !costModel.ringSteps.overlapsTransfer, !keys.allSatisfy(local.contains) {
-                let bytes = Double(keyTokens * costModel.shape.kvBytesPerTokenPerLayer)
-                d = d + interHostLink.latency + .seconds(bytes / interHostLink.bandwidthBytesPerSecond)
-            }
-        } else if let me = passQHost, case .attend(_, let q, _, let pairs, let keyTokens) = op,
-                  q.phase == .contextEncoding {
-            d = .seconds(costModel.ringStepCost(queries: q.tokenCount, keyTokens: keyTokens, visiblePairs: pairs).seconds)
-            if !costModel.ringSteps.overlapsTransfer, q.role != .shard(host: me) {
-                let bytes = Double(q.tokenCount * costModel.shape.queryBytesPerTokenPerLayer)
-                d = d + interHostLink.latency + .seconds(bytes / interHostLink.bandwidthBytesPerSecond)
+            if !costModel.ringSteps.overlapsTransfer,
+               let bytes = steps.movedBytes(queries: q, keys: keys, keyTokens: keyTokens, shape: costModel.shape) {
+                d = d + interHostLink.latency + .seconds(Double(bytes) / interHostLink.bandwidthBytesPerSecond)
             }
         } else {
             d = costModel.duration(of: op)
