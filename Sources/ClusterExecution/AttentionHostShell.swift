@@ -90,7 +90,7 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
         }
         if case .headInputs(let layer, let s, let g, let n) = m.payload {
             // The K,V slice joins the group's store; the Q slice stays until its output is sent.
-            account(.heads(group: g, of: n), layer: layer, tokens: s.tokenCount, host)
+            account(s.runs[0].kv.headGroup(g), layer: layer, tokens: s.tokenCount, host)
             let q = s.tokenCount * shape.queryBytesPerTokenPerLayer / n
             visitingQueries[Key(layer: layer, segment: s)] = q
             if !host.allocate(bytes: Int64(q), label: "head queries \(s) L\(layer)") { outOfMemory = true }
@@ -177,10 +177,7 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
     }
 
     /// Bytes per token per layer of store `ref`: one head group's share for Ulysses' stores.
-    private func kvBytesPerToken(_ ref: KVRef) -> Int {
-        if case .heads(_, let n) = ref { return shape.kvBytesPerTokenPerLayer / n }
-        return shape.kvBytesPerTokenPerLayer
-    }
+    private func kvBytesPerToken(_ ref: KVRef) -> Int { shape.kvBytesPerTokenPerLayer / ref.headShare }
 
     private func account(_ ref: KVRef, layer: Int, tokens: Int, _ host: isolated SimHost<Payload>) {
         var perLayer = storeTokens[ref] ?? Array(repeating: 0, count: shape.layers)

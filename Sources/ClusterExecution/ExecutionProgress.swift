@@ -82,7 +82,7 @@ public struct ExecutionProgress: Sendable, Hashable {
         switch op {
         case .embed(let s), .logits(let s): return (nil, s)
         case .layerInputs(let l, let s, _), .attend(let l, let s, _, _, _), .merge(let l, let s, _),
-             .attendHeads(let l, let s, _, _, _, _, _), .compress(let l, let s, _, _, _, _, _),
+             .mergeHeads(let l, let s, _, _, _), .attendHeads(let l, let s, _, _, _, _, _), .compress(let l, let s, _, _, _, _, _),
              .finishLayer(let l, let s):
             return (l, s)
         case .encode(let s, _, _, _, _): return (nil, s)

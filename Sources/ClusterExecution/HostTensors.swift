@@ -53,8 +53,11 @@ final class HostTensors: OpBackend {
     private var segmentKV: [Key: (k: [Float], v: [Float])] = [:]
     /// Ulysses: another host's Q rows of one head group (this host's), by segment and layer.
     private var headQueries: [Key: [Float]] = [:]
-    /// Ulysses: output rows per head group of a segment at a layer.
+    /// Ulysses: output rows per head group of a segment at a layer, received from the group's host.
     private var headOutputs: [Key: [Int: [Float]]] = [:]
+    /// Ulysses: this host's own head group's partials of a segment at a layer (one per attended
+    /// store set; USP's ring makes several, merged by `mergeHeads`).
+    private var headPartials: [Key: (group: Int, parts: [AttentionPartial])] = [:]
     private var lastLogits: [Float] = []
     /// Every logits row this host computed, in order (the query host: one per sampled token).
     private(set) var logitsHistory: [[Float]] = []
@@ -114,6 +117,12 @@ final class HostTensors: OpBackend {
             attendHeads(layer: layer, segment: s, group: group, of: groups, keys: keys)
         case .compress(let layer, let s, let into, let keep, let candidates, let selection, let window):
             compress(layer: layer, segment: s, into: into, keep: keep, candidates: candidates, selection: selection, window: window)
+        case .mergeHeads(let layer, let s, let g, _, let parts):
+            let key = Key(layer: layer, segment: s)
+            guard let pending = headPartials[key], pending.group == g, pending.parts.count == parts else {
+                preconditionFailure("mergeHeads of \(s) group \(g) at layer \(layer): program says \(parts) parts, host holds \(headPartials[key]?.parts.count ?? 0)")
+            }
+            headPartials[key] = (g, [AttentionPartial.merge(pending.parts)])
         case .merge(let layer, let s, let parts):
             let key = Key(layer: layer, segment: s)
             let local = localPartials.removeValue(forKey: key, default: [])
@@ -182,6 +191,14 @@ final class HostTensors: OpBackend {
         localPartials[key] = nil
         headQueries[key] = nil
         headOutputs[key] = nil
+        headPartials[key] = nil
+    }
+
+    /// The output slice of this host's head group of `s` at `layer`: its single pending partial.
+    private func ownSlice(_ key: Key) -> (group: Int, output: [Float])? {
+        guard let pending = headPartials[key] else { return nil }
+        precondition(pending.parts.count == 1, "head group \(pending.group) of \(key.segment) at layer \(key.layer): \(pending.parts.count) partials, not merged")
+        return (pending.group, pending.parts[0].output)
     }
 
     // MARK: Messages
@@ -207,10 +224,10 @@ final class HostTensors: OpBackend {
                                k: columns(kv.k, group: g, of: n, width: geometry.kvWidth, tokens: s.tokenCount),
                                v: columns(kv.v, group: g, of: n, width: geometry.kvWidth, tokens: s.tokenCount))
         case .headOutput(let layer, let s, let g, _):
-            guard let out = headOutputs[Key(layer: layer, segment: s)]?[g] else {
+            guard let own = ownSlice(Key(layer: layer, segment: s)), own.group == g else {
                 preconditionFailure("head output \(g) of \(s) at layer \(layer) sent before its attend")
             }
-            return .headOutput(out)
+            return .headOutput(own.output)
         case .partial(let layer, let s):
             let parts = localPartials[Key(layer: layer, segment: s), default: []]
             precondition(!parts.isEmpty, "partial of \(s) at layer \(layer) sent before any attend")
@@ -236,7 +253,8 @@ final class HostTensors: OpBackend {
             queries[Key(layer: layer, segment: s)] = q
         case (.headInputs(let layer, let s, let g, let n), .headInputs(let q, let k, let v)):
             headQueries[Key(layer: layer, segment: s)] = q
-            append(.heads(group: g, of: n), layer: layer, keys: k[...], values: v[...], positions: s.positions)
+            precondition(s.runs[0].kv.headShare == n, "head inputs of \(s) for a store of another split")
+            append(s.runs[0].kv.headGroup(g), layer: layer, keys: k[...], values: v[...], positions: s.positions)
         case (.headOutput(let layer, let s, let g, _), .headOutput(let out)):
             headOutputs[Key(layer: layer, segment: s), default: [:]][g] = out
         case (.partial(let layer, let s), .partial(let p)):
@@ -261,10 +279,10 @@ final class HostTensors: OpBackend {
         queries[Key(layer: layer, segment: s)] = qkv.q
         guard storesKV else { return }
         let width = geometry.kvHeads * geometry.headDim
-        if case .heads(let g, let n) = s.runs.first?.kv {
+        if let ref = s.runs.first?.kv, case .heads(let g, let n, _) = ref {
             // Ulysses: this host's head group stays in its store; the full rows wait to be sent.
             segmentKV[Key(layer: layer, segment: s)] = (qkv.k, qkv.v)
-            append(.heads(group: g, of: n), layer: layer, keys: columns(qkv.k, group: g, of: n, width: width, tokens: s.tokenCount)[...],
+            append(ref, layer: layer, keys: columns(qkv.k, group: g, of: n, width: width, tokens: s.tokenCount)[...],
                    values: columns(qkv.v, group: g, of: n, width: width, tokens: s.tokenCount)[...], positions: s.positions)
             return
         }
@@ -317,7 +335,8 @@ final class HostTensors: OpBackend {
             return FlashAttention.attend(geometry: sub, queries: q, queryPositions: s.positions,
                                          keys: st.keys, values: st.values, keyPositions: st.positions)
         }
-        headOutputs[key, default: [:]][g] = (parts.count == 1 ? parts[0] : AttentionPartial.merge(parts)).output
+        precondition(headPartials[key].map { $0.group == g } ?? true, "attendHeads of \(s) at layer \(layer): two head groups on one host")
+        headPartials[key, default: (g, [])].parts.append(parts.count == 1 ? parts[0] : AttentionPartial.merge(parts))
     }
 
     /// APB: the passing block of `s` at `layer` — `keep` of the `candidates` (sequence indices, all in
@@ -398,7 +417,10 @@ final class HostTensors: OpBackend {
     private func finishLayer(layer: Int, segment s: Segment) {
         let key = Key(layer: layer, segment: s)
         let attention: [Float]
-        if let slices = headOutputs.removeValue(forKey: key) {
+        if headOutputs[key] != nil || headPartials[key] != nil {
+            var slices = headOutputs.removeValue(forKey: key) ?? [:]
+            if let own = ownSlice(key) { slices[own.group] = own.output }
+            headPartials[key] = nil
             attention = joinColumns(slices, width: geometry.queryWidth, tokens: s.tokenCount)
         } else if let merged = mergedOutputs.removeValue(forKey: key) {
             attention = merged

@@ -72,7 +72,8 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
 
     /// Context tokens whose KV (every layer) `host` holds once the prefill is done: its blocks (Star),
     /// its chunks (Ring; the whole context on the last host with `.lastHost` decoding), everything
-    /// (Global), every token's K,V of one head group of `hosts` (Ulysses). Transients are not included: during Star phase 1 one anchor's KV for one layer; during
+    /// (Global), one head group's K,V of its ring group's tokens — every token in the decoding ring
+    /// group (Ulysses, USP). Transients are not included: during Star phase 1 one anchor's KV for one layer; during
     /// the ring one received block per layer (two in flight at most when forwarding overlaps).
     /// The query host adds `queryLength + generated` tokens of appended KV during phase 2.
     public func contextKVTokens(host: Int) -> Int {
@@ -81,7 +82,7 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .ring(let p):
             if p.decode == .lastHost && host == p.queryHost { return p.contextLength }
             return p.contextTokens(onHost: host)
-        case .ulysses(let p): return p.contextKVTokens
+        case .ulysses(let p): return p.contextKVTokens(host: host)
         case .apb(let p): return p.star.contextTokens(onHost: host)
         case .global(let p): return p.contextLength
         }
@@ -117,7 +118,8 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .global(let p):
             return "global(L \(p.contextLength), q \(p.queryLength))"
         case .ulysses(let p):
-            return "ulysses(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts))"
+            return "ulysses(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts)"
+                + (p.ringDegree == 1 ? ")" : " = \(p.headDegree) × ring \(p.ringDegree))")
         case .apb(let p):
             return "apb(L \(p.contextLength), q \(p.queryLength), block \(p.star.blockSize), anchor \(p.anchorSize), passing \(p.passingSize) \(p.selection.rawValue), hosts \(p.hosts), \(p.star.phase2))"
         }

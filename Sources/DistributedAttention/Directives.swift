@@ -36,8 +36,14 @@ public enum Op: Hashable, Sendable, CustomStringConvertible {
     case attend(layer: Int, queries: Segment, keys: [KVRef], visiblePairs: Int, keyTokens: Int)
     /// Ulysses: attention of the segment's Q at `layer` for head group `group` of `of` (query heads
     /// `heads/of`, KV heads `kvHeads/of`, the group's columns) to the concatenation of `keys` (stores
-    /// holding that group's K,V), causal by position. Produces the segment's output slice of the group.
+    /// holding that group's K,V), causal by position. Produces one partial of the group's slice
+    /// (output + lse of its heads), appended to the segment's pending head-group partials at `layer`;
+    /// a single one is the slice (plain Ulysses), several are merged by `mergeHeads` (USP's ring).
     case attendHeads(layer: Int, queries: Segment, group: Int, of: Int, keys: [KVRef], visiblePairs: Int, keyTokens: Int)
+    /// USP: exact log-sum-exp merge of the segment's `parts` pending partials of head group `group`
+    /// of `of` at `layer` (one per ring block it attended) into its output slice. Costs `parts − 1`
+    /// pairwise merges of `heads/of` heads.
+    case mergeHeads(layer: Int, Segment, group: Int, of: Int, parts: Int)
     /// APB: selects `keep` of the segment's tokens in `candidates` (sequence indices of its block) by
     /// `selection` — SnapKV-style scores of the last `window` block queries, or the most recent — and
     /// puts their K,V at `layer` (at their positions) into store `into`, the host's passing block.
@@ -61,6 +67,7 @@ public enum Op: Hashable, Sendable, CustomStringConvertible {
     public var phase: Phase {
         switch self {
         case .embed(let s), .layerInputs(_, let s, _), .attend(_, let s, _, _, _), .merge(_, let s, _),
+            .mergeHeads(_, let s, _, _, _),
             .attendHeads(_, let s, _, _, _, _, _), .compress(_, let s, _, _, _, _, _),
             .finishLayer(_, let s), .encode(let s, _, _, _, _), .logits(let s):
             return s.phase
@@ -80,6 +87,7 @@ public enum Op: Hashable, Sendable, CustomStringConvertible {
             return "compress(L\(l), \(s), into: \(into), keep: \(keep) of \(c.lowerBound)..<\(c.upperBound), \(sel.rawValue)"
                 + (sel == .snapKV ? ", window \(w))" : ")")
         case .merge(let l, let s, let parts): return "merge(L\(l), \(s), parts: \(parts))"
+        case .mergeHeads(let l, let s, let g, let n, let parts): return "mergeHeads(L\(l), \(s), group \(g)/\(n), parts: \(parts))"
         case .finishLayer(let l, let s): return "finishLayer(L\(l), \(s))"
         case .encode(let s, let keys, let drop, let pairs, let kt):
             return "encode(\(s), keys: \(keys), drop: \(drop.map(\.description) ?? "-"), pairs/layer: \(pairs), keyTokens/layer: \(kt))"
@@ -96,8 +104,9 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         /// The query's token ids (the segment names them). Bytes: `tokens · 4`.
         case queryTokens(Segment)
         /// Ring: the K,V at `layer` of the stores `blocks`, which originate on host `origin`
-        /// (`tokens` in total). Bytes: `tokens · 2 · kvHeads · headDim · bytesPerElement`
-        /// (positions are implied by the plan and not counted).
+        /// (`tokens` in total). Bytes: `tokens · 2 · kvHeads · headDim · bytesPerElement`, divided
+        /// by ``KVRef/headShare`` for a head-group store (USP's ring); positions are implied by the
+        /// plan and not counted.
         case kv(layer: Int, origin: Int, blocks: [KVRef], tokens: Int)
         /// Pass-Q ring: the Q rows of `segment` (another host's shard) at `layer`, after RoPE; the
         /// receiver attends them to its own K,V and returns a partial. Bytes:
@@ -129,7 +138,7 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         self.payload = payload
         switch payload {
         case .queryTokens(let s): bytes = s.tokenCount * ModelShape.tokenIDBytes
-        case .kv(_, _, _, let tokens): bytes = tokens * shape.kvBytesPerTokenPerLayer
+        case .kv(_, _, let blocks, let tokens): bytes = tokens * shape.kvBytesPerTokenPerLayer / (blocks.first?.headShare ?? 1)
         case .queries(_, let s): bytes = s.tokenCount * shape.queryBytesPerTokenPerLayer
         case .headInputs(_, let s, _, let n): bytes = s.tokenCount * shape.headInputBytesPerTokenPerLayer(groups: n)
         case .headOutput(_, let s, _, let n): bytes = s.tokenCount * shape.headOutputBytesPerTokenPerLayer(groups: n)

@@ -33,14 +33,28 @@ public enum KVRef: Hashable, Sendable, CustomStringConvertible {
     case block(Int)
     case anchor(Int)
     case appended
-    /// Ulysses: head group `group` of `of` of every token's K,V (the store of the group's host).
-    case heads(group: Int, of: Int)
+    /// Ulysses: head group `group` of `of` of the K,V of ring group `chunk`'s tokens (the store of
+    /// the group's host; plain Ulysses has one ring group, `chunk` 0, holding every token).
+    case heads(group: Int, of: Int, chunk: Int)
     /// APB: host `i`'s passing block (its compressed block K,V) at one layer.
     case passing(Int)
 
+    /// How many head groups share a token's K,V in this store: `of` for a head-group store, else 1
+    /// (bytes per token per layer = `kvBytesPerTokenPerLayer / headShare`).
+    public var headShare: Int {
+        if case .heads(_, let n, _) = self { return n }
+        return 1
+    }
+
+    /// The same store for head group `g` (a head-group store; any other is returned as is).
+    public func headGroup(_ g: Int) -> KVRef {
+        if case .heads(_, let n, let c) = self { return .heads(group: g, of: n, chunk: c) }
+        return self
+    }
+
     public var description: String {
         switch self {
-        case .heads(let g, let n): return "kv.heads\(g)/\(n)"
+        case .heads(let g, let n, let c): return "kv.heads\(g)/\(n)" + (c == 0 ? "" : "@\(c)")
         case .passing(let i): return "kv.passing\(i)"
         case .block(let i): return "kv.block\(i)"
         case .anchor(let i): return "kv.anchor\(i)"

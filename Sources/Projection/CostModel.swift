@@ -188,6 +188,8 @@ public struct CostModel: Sendable {
                                          visiblePairs: pairs, efficiencyFactor: 1, headGroups: groups)])
         case .merge(_, let s, let parts):
             return mergeCost(tokens: s.tokenCount, parts: parts)
+        case .mergeHeads(_, let s, _, let groups, let parts):
+            return mergeCost(tokens: s.tokenCount, parts: parts, headGroups: groups)
         case .compress(_, let s, _, let keep, let candidates, let selection, let window):
             return compressCost(blockTokens: s.runs.last?.count ?? s.tokenCount, candidates: candidates.count, keep: keep,
                                 selection: selection, window: window)
@@ -237,10 +239,12 @@ public struct CostModel: Sendable {
     }
 
     /// Exact LSE merge of `parts` partials of `tokens` rows: reads every partial (output + fp32 lse),
-    /// writes one; `parts − 1` kernels (nothing when `parts ≤ 1`).
-    public func mergeCost(tokens n: Int, parts: Int) -> OpCost {
+    /// writes one; `parts − 1` kernels (nothing when `parts ≤ 1`). `headGroups`: the partials hold one
+    /// head group of that many (USP's `mergeHeads`), so `heads/headGroups` heads per row.
+    public func mergeCost(tokens n: Int, parts: Int, headGroups: Int = 1) -> OpCost {
         guard parts > 1 else { return OpCost([]) }
-        let row = Double(shape.heads * shape.headDim) * e + Double(shape.heads) * 4
+        let heads = Double(shape.heads) / Double(headGroups)
+        let row = heads * Double(shape.headDim) * e + heads * 4
         return OpCost([stream("merge", bytes: Double(parts + 1) * Double(n) * row / Double(tp), kernels: parts - 1)])
     }
 

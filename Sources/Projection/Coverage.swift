@@ -71,7 +71,7 @@ public struct OpShapes: Sendable, Hashable {
         case .encode(let s, _, _, _, let keys):
             linearTokens = Self.widen(linearTokens, s.tokenCount)
             if s.tokenCount == 1 { decodeKeys = Self.widen(decodeKeys, keys) } else { attentionKeys = Self.widen(attentionKeys, keys) }
-        case .embed, .merge, .logits, .sample, .compress:
+        case .embed, .merge, .mergeHeads, .logits, .sample, .compress:
             break
         }
     }

@@ -26,6 +26,9 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// DeepSpeed-Ulysses: all-to-all from sequence to head shards and back (exact; hosts must divide
     /// the model's KV heads; `Docs/Ulysses.md`).
     case ulysses
+    /// USP: Ulysses inside groups of hosts × a ring across the groups (exact; `ring-degree` defaults
+    /// to the smallest that leaves a Ulysses degree dividing the KV heads; `Docs/USP.md`).
+    case usp
     /// APB: Star-like blocks with a smaller anchor plus passing blocks chosen training-free
     /// (approximate; `Docs/APB.md`).
     case apb
@@ -42,7 +45,7 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     public var isRing: Bool {
         switch self {
         case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ, .allGather, .allGatherZigzag: return true
-        case .global, .star, .starNoAnchor, .starPrevious, .ulysses, .apb: return false
+        case .global, .star, .starNoAnchor, .starPrevious, .ulysses, .usp, .apb: return false
         }
     }
 
@@ -62,8 +65,16 @@ public enum MethodSpec: Sendable, Hashable {
     case global
     case star(StarOptions)
     case ring(RingOptions)
-    case ulysses
+    case ulysses(UlyssesOptions)
     case apb(APBOptions)
+
+    /// Ulysses' and USP's options (`UlyssesPlan`).
+    public struct UlyssesOptions: Sendable, Hashable {
+        /// Ring groups: 1 = plain Ulysses; nil = the smallest whose Ulysses degree divides the
+        /// model's KV heads (``UlyssesPlan/smallestRingDegree(hosts:shape:)``).
+        public var ringDegree: Int?
+        public init(ringDegree: Int?) { self.ringDegree = ringDegree }
+    }
 
     /// APB's options (`APBPlan`); nil = the plan's defaults (anchor = block/4, passing = block/8).
     public struct APBOptions: Sendable, Hashable {
@@ -107,7 +118,9 @@ public enum MethodSpec: Sendable, Hashable {
         case .global:
             self = .global
         case .ulysses:
-            self = .ulysses
+            self = .ulysses(UlyssesOptions(ringDegree: 1))
+        case .usp:
+            self = .ulysses(UlyssesOptions(ringDegree: nil))
         case .apb:
             var o = APBOptions()
             o.anchorSize = anchorSize
@@ -138,12 +151,14 @@ public enum MethodSpec: Sendable, Hashable {
     }
 
     /// Display name in reports: the method's name (`global`, `star`, `ring-zigzag-passq`, `ulysses`,
-    /// `apb`; `apb-recent` with the recent selection), with `+all-gather` or `+tree` when phase 2 does
+    /// `usp` — `usp-r2` with an explicit ring degree —, `apb`; `apb-recent` with the recent selection), with `+all-gather` or `+tree` when phase 2 does
     /// not gather at the query host (so two variants in one scenario differ).
     public var name: String {
         switch self {
         case .global: return "global"
-        case .ulysses: return "ulysses"
+        case .ulysses(let o):
+            guard let r = o.ringDegree else { return "usp" }
+            return r == 1 ? "ulysses" : "usp-r\(r)"
         case .apb(let o):
             return "apb" + (o.selection == .snapKV ? "" : "-\(o.selection.rawValue)") + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
         case .star(let o): return "star" + (o.phase2 == .gatherBroadcast ? "" : "+\(o.phase2.rawValue)")
@@ -161,18 +176,20 @@ public enum MethodSpec: Sendable, Hashable {
     /// The algorithm plan for this method on `hosts` hosts and a prompt of `contextLength` +
     /// `queryLength` tokens — the one plan builder of scenarios, evaluation and projections.
     /// Defaults: Star's block = `defaultBlock(L, H)`, anchor = block; the query host is the host of
-    /// the last block.
+    /// the last block; USP's ring degree the smallest that `shape`'s KV heads allow (every host its own
+    /// ring group when no shape is given).
     ///
     /// - Throws: the algorithms' `PlanError`, naming the plan's parameter.
     public func plan(
-        contextLength: Int, queryLength: Int, hosts: Int,
+        contextLength: Int, queryLength: Int, hosts: Int, shape: ModelShape? = nil,
         defaultBlock: (_ contextLength: Int, _ hosts: Int) -> Int = MethodSpec.evenBlock
     ) throws -> AttentionMethod {
         switch self {
         case .global:
             return .global(try GlobalPlan(contextLength: contextLength, queryLength: queryLength))
-        case .ulysses:
-            return .ulysses(try UlyssesPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts))
+        case .ulysses(let o):
+            let ring = o.ringDegree ?? shape.map { UlyssesPlan.smallestRingDegree(hosts: hosts, shape: $0) } ?? hosts
+            return .ulysses(try UlyssesPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts, ringDegree: ring))
         case .apb(let o):
             return .apb(try APBPlan(contextLength: contextLength, queryLength: queryLength, hosts: hosts, anchorSize: o.anchorSize,
                                     passingSize: o.passingSize, selection: o.selection, window: o.window, phase2: o.phase2))
@@ -202,16 +219,19 @@ public enum MethodSpec: Sendable, Hashable {
             throw StarSimError.invalid("\(field).star.query_host", "host \(q) does not exist; the cluster has hosts 0...\(hosts - 1)")
         }
         do {
-            let method = try plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts)
+            let method = try plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts, shape: shape)
             if let shape { try method.check(shape: shape) }
             return method
         } catch let error as PlanError {
             let names = ["blockSize": "block", "anchorSize": "anchor", "queryHost": "query_host",
                          "hosts": "cluster.hosts", "contextLength": "prompt (context tokens)",
                          "queryLength": "prompt (query tokens)", "decode": "decode", "cachedLength": "cached",
-                         "passingSize": "passing", "window": "window"]
+                         "passingSize": "passing", "window": "window", "ringDegree": "ring-degree"]
             let key = error.field.split(separator: ".").last.map(String.init) ?? error.field
-            let scenarioField = names[key].map { $0.hasPrefix("cluster") || $0.hasPrefix("prompt") ? $0 : "\(field).\(name).\($0)" } ?? field
+            // The option's path as written: `methods[i].usp.ring-degree` (the name `usp-r3` is not a key).
+            let written: String
+            if case .ulysses = self { written = "usp" } else { written = name }
+            let scenarioField = names[key].map { $0.hasPrefix("cluster") || $0.hasPrefix("prompt") ? $0 : "\(field).\(written).\($0)" } ?? field
             throw StarSimError.invalid(scenarioField, error.description)
         } catch {
             throw StarSimError.failed("\(field): \(error)")

@@ -161,15 +161,17 @@ struct ProgramTests {
     /// 24 heads over 12 KV heads: Ulysses runs on 1, 2, 3, 4, 6 or 12 hosts.
     static let ulyssesShape = ModelShape(layers: 2, hidden: 96, heads: 24, kvHeads: 12, headDim: 4, ffn: 16, vocab: 32, bytesPerElement: 4)
 
-    @Test("Ulysses terminates, is exact, joins every head group, sends the closed-form bytes", arguments: [1, 2, 3, 4])
-    func ulysses(hosts: Int) throws {
+    /// Ulysses (ring degree 1) and USP (Ulysses degree × ring degree = hosts).
+    @Test("Ulysses and USP terminate, are exact, join every head group, send the closed-form bytes",
+          arguments: [(1, 1), (2, 1), (3, 1), (4, 1), (2, 2), (4, 2), (6, 2), (6, 3), (8, 4), (3, 3)])
+    func ulysses(hosts: Int, ringDegree: Int) throws {
         let shape = Self.ulyssesShape
         for length in [hosts * 5, hosts * 5 + 3] {
             for n in [1, 3] {
                 for seed in schedules {
-                    let plan = try UlyssesPlan(contextLength: length, queryLength: 2, hosts: hosts)
+                    let plan = try UlyssesPlan(contextLength: length, queryLength: 2, hosts: hosts, ringDegree: ringDegree)
                     try plan.check(shape: shape)
-                    let what = "ulysses L\(length) H\(hosts) n\(n) seed \(String(describing: seed))"
+                    let what = "ulysses L\(length) H\(hosts) R\(ringDegree) n\(n) seed \(String(describing: seed))"
                     var shell = SymbolicShell(programs: plan.programs(shape: shape), shape: shape, sampledTokens: n, shuffleSeed: seed)
                     do { try shell.run() } catch {
                         Issue.record("\(what): \(error)")
@@ -184,13 +186,16 @@ struct ProgramTests {
                             let key = LayerSegment(layer: l, segment: shard)
                             if let seen = shell.attention[h]?[key] {
                                 _ = expectExact(seen, shard, "\(what) host \(h) L\(l)")
-                                #expect(shell.hosts[h].headGroupsJoined[key] == hosts, "\(what) host \(h) L\(l)")
+                                #expect(shell.hosts[h].headGroupsJoined[key] == plan.headDegree, "\(what) host \(h) L\(l)")
                             } else {
                                 Issue.record("\(what): host \(h) never finished its shard at L\(l)")
                             }
                         }
-                        // Each host keeps its head group's K,V of every token processed.
-                        #expect(shell.heldStores(h, layer: 1) == [plan.store(h)], "\(what) host \(h)")
+                        // Each host keeps its head group's K,V of its ring group's tokens; the decoding
+                        // (last) ring group keeps every ring group's block.
+                        let kept = plan.ringGroup(h) == ringDegree - 1
+                            ? Set((0..<ringDegree).map { plan.store(headGroup: plan.headGroup(h), ringGroup: $0) }) : [plan.store(h)]
+                        #expect(shell.heldStores(h, layer: 1) == kept, "\(what) host \(h)")
                     }
                     expectPhaseTwo(shell, host: plan.queryHost, layers: shape.layers, sampledTokens: n,
                                    query: plan.querySegment, generated: plan.generatedSegment, what: what)

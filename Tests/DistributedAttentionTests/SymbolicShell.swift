@@ -57,8 +57,10 @@ struct SymbolicShell {
         var queries: Set<LayerSegment> = []
         var kv: [LayerStore: [Row]] = [:]
         var partials: [LayerSegment: [SymbolicPartial]] = [:]
-        /// Ulysses: per segment and layer, what each head group's attend saw.
+        /// Ulysses: per segment and layer, what each head group's attends saw (their union).
         var heads: [LayerSegment: [Int: [Set<Int>]]] = [:]
+        /// USP: per segment and layer, this host's head group's partials not yet merged.
+        var headParts: [LayerSegment: Int] = [:]
         /// Ulysses: how many head groups each finished layer joined.
         var headGroupsJoined: [LayerSegment: Int] = [:]
         var computeQueue: [(OpID, Op)] = []
@@ -192,8 +194,9 @@ struct SymbolicShell {
                 }
                 payload = .headInputs(rows(seg))
             case .headOutput(let l, let seg, let g, _):
-                guard let seen = hosts[h].heads[LayerSegment(layer: l, segment: seg)]?[g] else {
-                    throw fail("host \(h): sends head output \(g) of \(seg) at layer \(l) it has not computed")
+                guard let seen = hosts[h].heads[LayerSegment(layer: l, segment: seg)]?[g],
+                      hosts[h].headParts[LayerSegment(layer: l, segment: seg)] == 1 else {
+                    throw fail("host \(h): sends head output \(g) of \(seg) at layer \(l) it has not computed (or merged)")
                 }
                 payload = .headOutput(seen)
             case .queryTokens, .token:
@@ -211,6 +214,7 @@ struct SymbolicShell {
             if hosts[h].queries.remove(key) == nil { throw fail("host \(h): drops absent Q of \(s) at layer \(l)") }
             hosts[h].partials[key] = nil
             hosts[h].heads[key] = nil
+            hosts[h].headParts[key] = nil
         case .finish:
             hosts[h].finished = true
         }
@@ -229,7 +233,8 @@ struct SymbolicShell {
         case (.merged(let l, let s), .partial(let p)):
             hosts[h].partials[LayerSegment(layer: l, segment: s)] = [p]
         case (.headInputs(let l, let s, let g, let n), .headInputs(let r)):
-            hosts[h].kv[LayerStore(layer: l, ref: .heads(group: g, of: n)), default: []] += r
+            if s.runs[0].kv.headShare != n { throw fail("host \(h): head inputs of \(s) for a store of another split") }
+            hosts[h].kv[LayerStore(layer: l, ref: s.runs[0].kv.headGroup(g)), default: []] += r
             if !hosts[h].queries.insert(LayerSegment(layer: l, segment: s)).inserted {
                 throw fail("host \(h): receives head inputs of \(s) at layer \(l) twice")
             }
@@ -306,10 +311,31 @@ struct SymbolicShell {
             guard hosts[h].queries.contains(LayerSegment(layer: l, segment: s)) else {
                 throw fail("host \(h): attends heads of \(s) at L\(l) without its Q")
             }
-            let keyRows = keys.flatMap { hosts[h].kv[LayerStore(layer: l, ref: $0)] ?? [] }
+            var keyRows: [Row] = []
+            for k in keys {
+                guard let r = hosts[h].kv[LayerStore(layer: l, ref: k)] else {
+                    throw fail("host \(h): attends heads to absent \(k) at L\(l)")
+                }
+                keyRows += r
+            }
             let seen = try see(s, keyRows, pairs: pairs, keyTokens: keyTokens, op, on: h)
-            if hosts[h].heads[LayerSegment(layer: l, segment: s)]?[g] != nil { throw fail("host \(h): attends head group \(g) of \(s) twice") }
-            hosts[h].heads[LayerSegment(layer: l, segment: s), default: [:]][g] = seen
+            let key = LayerSegment(layer: l, segment: s)
+            if let earlier = hosts[h].heads[key]?[g] {
+                // USP: another ring block's partial of the same group; blocks must not overlap.
+                for i in seen.indices where !earlier[i].isDisjoint(with: seen[i]) {
+                    throw fail("host \(h): head group \(g) of \(s) at L\(l) attends a key twice")
+                }
+                hosts[h].heads[key]?[g] = zip(earlier, seen).map { $0.union($1) }
+            } else {
+                hosts[h].heads[key, default: [:]][g] = seen
+            }
+            hosts[h].headParts[key, default: 0] += 1
+        case .mergeHeads(let l, let s, let g, _, let parts):
+            let key = LayerSegment(layer: l, segment: s)
+            guard hosts[h].heads[key]?[g] != nil, hosts[h].headParts[key] == parts, parts > 1 else {
+                throw fail("host \(h): mergeHeads of \(parts) parts holding \(hosts[h].headParts[key] ?? 0) for \(s) L\(l)")
+            }
+            hosts[h].headParts[key] = 1
         case .merge(let l, let s, let parts):
             let key = LayerSegment(layer: l, segment: s)
             let list = hosts[h].partials[key] ?? []
@@ -326,6 +352,9 @@ struct SymbolicShell {
             let key = LayerSegment(layer: l, segment: s)
             guard hosts[h].hidden[s] == l else { throw fail("host \(h): finishLayer L\(l) of \(s) at wrong layer") }
             if let groups = hosts[h].heads.removeValue(forKey: key) {
+                if let parts = hosts[h].headParts.removeValue(forKey: key), parts != 1 {
+                    throw fail("host \(h): finishLayer L\(l) of \(s) with \(parts) unmerged head partials")
+                }
                 // Ulysses: every head group's slice, and each saw the same tokens.
                 guard let first = groups.values.first, groups.values.allSatisfy({ $0 == first }),
                       hosts[h].partials[key] == nil else {
@@ -379,7 +408,7 @@ struct SymbolicShell {
 
     /// True when no host holds hidden states, queries or partials any more.
     var nothingLeaked: Bool {
-        hosts.allSatisfy { $0.hidden.isEmpty && $0.queries.isEmpty && $0.partials.isEmpty && $0.heads.isEmpty }
+        hosts.allSatisfy { $0.hidden.isEmpty && $0.queries.isEmpty && $0.partials.isEmpty && $0.heads.isEmpty && $0.headParts.isEmpty }
     }
 }
 

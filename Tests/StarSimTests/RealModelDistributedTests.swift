@@ -59,6 +59,24 @@ struct RealModelDistributedTests {
         #expect(diff <= 1e-3, "ulysses, 3 hosts, \(L) tokens: max |Δlogit| = \(diff)")
     }
 
+    /// USP is exact on SmolLM2: 6 hosts = Ulysses 3 × ring 2 (1K, 8K) and 4 hosts = 1 × ring 4 (4K,
+    /// the KV heads allow no Ulysses degree dividing 4 but 1): same tokens as global, max |Δlogit| ≤ 1e-3.
+    @Test(arguments: [(1000, 6), (4000, 4), (8000, 6)])
+    func uspEqualsGlobal(context: Int, hosts: Int) throws {
+        let session = try RealSmolLM2.loaded()
+        let prompt = session.prepare(task: EvaluationTask(kind: .passkey, contextTokens: context, seed: 8))
+        let L = prompt.split.context.count, q = prompt.split.query.count
+        let global = try session.execute(.global(GlobalPlan(contextLength: L, queryLength: q)), name: "global",
+                                         prompt: prompt.split, setup: RealSmolLM2.setup(hosts: 1), maxNewTokens: 6)
+        let plan = try MethodSpec(kind: .usp).plan(contextLength: L, queryLength: q, hosts: hosts, shape: session.shape)
+        guard case .ulysses(let p) = plan else { Issue.record("usp planned \(plan)"); return }
+        #expect(p.headDegree == (hosts == 6 ? 3 : 1) && p.ringDegree == hosts / p.headDegree)
+        let usp = try session.execute(plan, name: "usp", prompt: prompt.split, setup: RealSmolLM2.setup(hosts: hosts), maxNewTokens: 6)
+        #expect(usp.generated == global.generated)
+        let diff = DistributedExecutionTests.maxDifference(usp.logits, global.logits)
+        #expect(diff <= 1e-3, "usp \(p.headDegree) × \(p.ringDegree), \(L) tokens: max |Δlogit| = \(diff)")
+    }
+
     /// The default scenario's question answered by exact global attention through the cluster.
     @Test func globalRetrievesThePasskeyThroughTheCluster() throws {
         let session = try RealSmolLM2.loaded()

@@ -47,7 +47,7 @@ import TestSupport
         let qkv = (s.heads + 2 * s.kvHeads) / hosts * s.headDim * s.bytesPerElement
         let out = s.heads / hosts * s.headDim * s.bytesPerElement
         for h in 0..<hosts {
-            let mine = plan.shardTokens(h).count
+            let mine = plan.shardTokenCount(h)
             let prefill = s.layers * ((hosts - 1) * mine * qkv + (context - mine) * out)
             let decodeTokens = query + n - 1
             let decode = hosts == 1 ? 0 : s.layers * decodeTokens * (h == plan.queryHost ? (hosts - 1) * qkv : out)
@@ -55,6 +55,81 @@ import TestSupport
             let c = outcome.counters.host(HostID(h))
             #expect(c?.sentByPhase[Phase.contextEncoding.tag] ?? 0 == prefill, "host\(h) prefill")
             #expect(c?.bytesSent ?? 0 == prefill + decode, "host\(h) total")
+        }
+    }
+
+    /// USP: Ulysses degree × ring degree = hosts on the tiny model (4 KV heads). Exact, and the bytes
+    /// per host equal the closed form written out: the all-to-alls inside the ring group as Ulysses'
+    /// on `U` hosts, plus every ring block but the next ring group's, `2·kvHeads/U` heads per token.
+    @Test(arguments: [(2, 2), (4, 2), (6, 3), (8, 2), (8, 4)])
+    func uspIsExact(hosts: Int, ringDegree: Int) throws {
+        let context = 24 * hosts + 5, query = 4, steps = 3
+        let p = DistributedExecutionTests.prompt(context: context, query: query, seed: UInt64(140 + hosts + ringDegree))
+        let reference = try Self.reference(p, steps: steps)
+        let plan = try UlyssesPlan(contextLength: context, queryLength: query, hosts: hosts, ringDegree: ringDegree)
+        let outcome = try Self.session.execute(.ulysses(plan), name: "usp", prompt: p,
+                                               setup: DistributedExecutionTests.setup(hosts: hosts), maxNewTokens: steps)
+        let diff = DistributedExecutionTests.maxDifference(outcome.logits, reference)
+        #expect(outcome.logits.count == reference.count)
+        #expect(diff <= 1e-3, "usp \(hosts)/\(ringDegree): max |Δlogit| = \(diff)")
+        #expect(outcome.generated.prefix(reference.count) == reference.map { LlamaModel.argmax($0) }[...])
+        let s = Self.session.shape, n = outcome.generated.count, u = hosts / ringDegree
+        let qkv = (s.heads + 2 * s.kvHeads) / u * s.headDim * s.bytesPerElement
+        let out = s.heads / u * s.headDim * s.bytesPerElement
+        let kvBlock = 2 * s.kvHeads / u * s.headDim * s.bytesPerElement
+        // Ring group r holds zigzag chunks r and 2R−1−r of the context.
+        func chunk(_ c: Int) -> Int { context / (2 * ringDegree) + (c < context % (2 * ringDegree) ? 1 : 0) }
+        func group(_ r: Int) -> Int { chunk(r) + chunk(2 * ringDegree - 1 - r) }
+        for h in 0..<hosts {
+            let r = h / u, mine = plan.shardTokenCount(h)
+            let prefill = s.layers * ((u - 1) * mine * qkv + (group(r) - mine) * out
+                                      + (context - group((r + 1) % ringDegree)) * kvBlock)
+            let decodes = r == ringDegree - 1 && u > 1
+            let decode = !decodes ? 0 : s.layers * (query + n - 1) * (h == plan.queryHost ? (u - 1) * qkv : out)
+                + (h == plan.queryHost ? (u - 1) * n * 4 : 0)
+            let c = outcome.counters.host(HostID(h))
+            #expect(c?.sentByPhase[Phase.contextEncoding.tag] ?? 0 == prefill, "host\(h) prefill")
+            #expect(c?.bytesSent ?? 0 == prefill + decode, "host\(h) total")
+        }
+    }
+
+    /// USP by name: the default ring degree from the KV heads, an explicit one, errors naming the
+    /// option as written, and a 16-host 70B projection (which plain Ulysses refuses) whose bytes
+    /// equal the closed form.
+    @Test func uspEverywhere() throws {
+        let s = try Scenario.parse(ConfigNode.parse(
+            "prompt: {kind: passkey}\ncluster: {hosts: 6}\nmethods: [global, usp, {usp: {ring-degree: 6}}]\n", file: "u.yaml"))
+        #expect(s.methods.map(\.name) == ["global", "usp", "usp-r6"])
+        #expect(try MethodKind.parse("usp") == .usp)
+        guard case .ulysses(let auto) = try s.methods[1].plan(contextLength: 120, queryLength: 4, hosts: 6, field: "methods[1]", shape: .smolLM2_135M),
+              case .ulysses(let six) = try s.methods[2].plan(contextLength: 120, queryLength: 4, hosts: 6, field: "methods[2]", shape: .smolLM2_135M) else {
+            Issue.record("usp did not plan Ulysses"); return
+        }
+        #expect(auto.headDegree == 3 && auto.ringDegree == 2 && six.headDegree == 1 && six.ringDegree == 6)
+        #expect(UlyssesPlan.smallestRingDegree(hosts: 16, shape: .llama31_70B) == 2)
+        #expect(UlyssesPlan.smallestRingDegree(hosts: 12, shape: .llama31_8B) == 3)
+        let bad = try Scenario.parse(ConfigNode.parse(
+            "prompt: {kind: passkey}\ncluster: {hosts: 6}\nmethods: [{usp: {ring-degree: 3}}]\n", file: "v.yaml"))
+        do {
+            _ = try bad.methods[0].plan(contextLength: 120, queryLength: 4, hosts: 6, field: "methods[0]", shape: .smolLM2_135M)
+            Issue.record("ring degree 3 on 6 hosts (Ulysses degree 2 over 3 KV heads) was planned")
+        } catch {
+            #expect(error.description.hasPrefix("methods[0].usp.ring-degree") && error.description.contains("ring degrees for 6 hosts: 2, 6"), "\(error)")
+        }
+        #expect(throws: ConfigError.self) {
+            _ = try Scenario.parse(ConfigNode.parse("prompt: {kind: passkey}\nmethods: [{ulysses: {ring-degree: 2}}]\n", file: "w.yaml"))
+        }
+        let r = CapacityProjection.project(ProjectionConfig(model: .llama31_70B, method: .usp, contextLength: 128 * 1024, hosts: 16,
+                                                            gpusPerHost: 8, device: "h100-sxm", intraHostLink: "nvlink-h100",
+                                                            interHostLink: "ib-ndr", generateTokens: 2))
+        #expect(r.status == .ok, "\(r.status)")
+        let plan = try UlyssesPlan(contextLength: 128 * 1024, queryLength: r.config.queryLength, hosts: 16, ringDegree: 2)
+        let analytic = plan.analyticTraffic(shape: .llama31_70B, sampledTokens: 2)
+        for h in 0..<16 {
+            for phase in Phase.allCases {
+                let sent = r.hostBytes.filter { $0.name == "host\(h)" && $0.phase == phase }.map(\.bytes).reduce(0, +)
+                #expect(sent == analytic[h, phase], "host\(h) \(phase)")
+            }
         }
     }
 
@@ -111,10 +186,10 @@ import TestSupport
     func theEstimateCoversTheRun(hosts: Int) throws {
         let session = UlyssesTests.session
         let spec = ModelSpec(name: "tiny", shape: session.shape, tiedEmbeddings: true)
-        for kind in [MethodKind.ringPassQ, .ringZigzagPassQ, .ulysses, .apb, .ring] {
+        for kind in [MethodKind.ringPassQ, .ringZigzagPassQ, .ulysses, .usp, .apb, .ring] {
             if kind == .ulysses && session.shape.kvHeads % hosts != 0 { continue }
             let context = 64 * hosts, tokens = 3
-            let plan = try MethodSpec(kind: kind).plan(contextLength: context, queryLength: 4, hosts: hosts)
+            let plan = try MethodSpec(kind: kind).plan(contextLength: context, queryLength: 4, hosts: hosts, shape: session.shape)
             let run = try session.modeledRun(plan, name: kind.rawValue, setup: DistributedExecutionTests.setup(hosts: hosts), tokens: tokens)
             var config = ProjectionConfig(model: spec, method: kind, contextLength: context, queryLength: 4, hosts: hosts)
             config.generateTokens = tokens

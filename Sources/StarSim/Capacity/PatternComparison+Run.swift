@@ -24,8 +24,8 @@ extension PatternComparison.Pattern {
             case (.ring, .contiguous): kind = .ring
             }
             self.init(method: kind, phase2: p.phase2)
-        case .ulysses:
-            self.init(method: .ulysses)
+        case .ulysses(let p):
+            self.init(method: p.ringDegree == 1 ? .ulysses : .usp)
         case .apb(let p):
             self.init(method: .apb, phase2: p.star.phase2)
         }

@@ -92,7 +92,7 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
         case .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ:
             prefill = layers * (3.2 * h * h + 8 * h)
             perToken = 5 * layers * h
-        case .ulysses:
+        case .ulysses, .usp:
             prefill = layers * (4 * h * h + 8 * h)
             perToken = 5 * layers * h
         case .star, .starNoAnchor, .starPrevious, .apb:
@@ -137,7 +137,7 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
             spec = .ring(o)
         }
         do {
-            return try spec.plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts,
+            return try spec.plan(contextLength: contextLength, queryLength: queryLength, hosts: hosts, shape: model.shape,
                                  defaultBlock: Self.defaultBlock)
         } catch {
             throw StarSimError.failed(

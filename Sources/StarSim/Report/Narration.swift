@@ -114,12 +114,22 @@ public enum Narration {
                     : ""
                 lines.append("host\(h) encodes block \(h) = \(span(b)) attending to \(anchor)\(passing)its own block.\(sends)")
             }
-        case .ulysses(let p):
+        case .ulysses(let p) where p.ringDegree == 1:
             for h in 0..<p.hosts {
-                let r = p.shardTokens(h)
+                let r = p.shardRanges(h)[0]
                 lines.append("host\(h) encodes \(span(r)) (positions \(r.lowerBound)…\(r.upperBound - 1)) and serves head group \(h) of \(p.hosts): "
                     + "each layer it receives every shard's Q, K, V of those heads, attends them to the whole sequence and returns "
                     + "the output slices; it keeps that group's K,V of every token.")
+            }
+        case .ulysses(let p):
+            for h in 0..<p.hosts {
+                let pieces = p.shardRanges(h).map { "\(span($0)) (positions \($0.lowerBound)…\($0.upperBound - 1))" }
+                let r = p.ringGroup(h), u = p.headGroup(h)
+                lines.append("host\(h) encodes \(pieces.joined(separator: " and ")) and serves head group \(u) of \(p.headDegree) in ring group \(r) of \(p.ringDegree): "
+                    + "each layer it receives its ring group's shards' Q, K, V of those heads, passes that group's K,V block on to "
+                    + "host\(p.host(ringGroup: (r + 1) % p.ringDegree, headGroup: u)) around the ring of head group \(u), attends the queries to every block "
+                    + "(merging the partials) and returns the output slices"
+                    + (r == p.ringDegree - 1 ? "; it keeps every block, to decode." : "."))
             }
         case .ring(let p) where p.partition == .striped:
             for h in 0..<p.hosts {
@@ -334,8 +344,8 @@ public enum Narration {
 
     /// Ulysses: the host whose head group holds `head` (nil for every other method).
     static func ulyssesHost(of head: Int, heads: Int, _ method: AttentionMethod) -> (host: Int, groups: Int)? {
-        guard case .ulysses(let p) = method, heads % p.hosts == 0 else { return nil }
-        return (head / (heads / p.hosts), p.hosts)
+        guard case .ulysses(let p) = method, heads % p.headDegree == 0 else { return nil }
+        return (p.host(ringGroup: p.ringDegree - 1, headGroup: head / (heads / p.headDegree)), p.headDegree)
     }
 
     /// The phase-2 merge at the probe's layer and head, with the numbers. `headHost`: Ulysses, where
@@ -346,7 +356,7 @@ public enum Narration {
         var lines = ["The merge at layer \(p.layer), head \(p.head), for the query's last token (on host\(probe.host)):"]
         func values(_ v: [Float]) -> String { v.map { String(format: "%+.5f", $0) }.joined(separator: " ") }
         if let h = headHost {
-            lines.append("  Ulysses splits by heads: head \(p.head) is in head group \(h.host) of \(h.groups), attended whole on host\(h.host) "
+            lines.append("  Ulysses splits by heads: head \(p.head) is in head group \(h.host % h.groups) of \(h.groups), attended whole on host\(h.host) "
                 + "over every key and returned to host\(probe.host) — nothing to merge. Output[0..<\(probe.output.count)] = \(values(probe.output))")
         } else if probe.parts.isEmpty {
             lines.append("  host\(probe.host) attends to every key itself: nothing to merge. Output[0..<\(probe.output.count)] = \(values(probe.output))")

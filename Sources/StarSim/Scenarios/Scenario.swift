@@ -235,9 +235,18 @@ public struct Scenario: Sendable, Hashable {
         case .global:
             if let options, options.isMapping { try options.finish() }
             return .global
-        case .ulysses:
-            if let options, options.isMapping { try options.finish() }
-            return .ulysses
+        case .ulysses(var o):
+            if let options {
+                guard options.isMapping else { throw options.error("expected a mapping of \(kind.rawValue) options, found \(options.kind)") }
+                if kind == .ulysses, let key = options.keys.first {
+                    throw options.error("ulysses takes no options (found '\(key)'); `usp: {ring-degree: R}` adds a ring across groups of hosts")
+                }
+                if let r = options.optional("ring-degree") {
+                    o.ringDegree = try r.asInt(range: 1...InputLimits.hosts.upperBound)
+                }
+                try options.finish()
+            }
+            return .ulysses(o)
         case .apb(var o):
             if let options {
                 guard options.isMapping else { throw options.error("expected a mapping of apb options, found \(options.kind)") }

@@ -99,10 +99,10 @@ public enum ScenarioReport {
                         "passing": ["tokens": h < p.hosts - 1 ? p.passingSize : 0, "selection": p.selection.rawValue]] as [String: Any]
             }
         case .ulysses(let p):
-            // Each host encodes its shard and keeps head group `host` of every token's K,V.
+            // Each host encodes its shard and keeps its head group's K,V of its ring group's tokens.
             return (0..<p.hosts).map { h in
-                let r = p.shardTokens(h)
-                return ["host": h, "blocks": [["tokens": [r.lowerBound, r.upperBound]]], "head_group": [h, p.hosts]] as [String: Any]
+                ["host": h, "blocks": p.shardRanges(h).map { ["tokens": [$0.lowerBound, $0.upperBound]] },
+                 "head_group": [p.headGroup(h), p.headDegree], "ring_group": [p.ringGroup(h), p.ringDegree]] as [String: Any]
             }
         case .star(let p):
             return (0..<p.hosts).map { h in
