@@ -10,6 +10,7 @@ struct Plan: ParsableCommand {
             Searches hosts 1,2,4,…,64 × GPUs per host 1,2,4,8 (global: 1 host). Failing smaller clusters \
             are listed with the reason: OOM (bytes), over the memory target, too slow (projected TTFT), \
             or a context the method cannot split. \
+            With --cached, a follow-up prompt over a cached context (ring methods only). \
             Example: starsim plan --model llama-3.1-70b --context 128K --max-ttft 10s
             """)
 
@@ -18,8 +19,10 @@ struct Plan: ParsableCommand {
     @Option(parsing: .unconditional, help: "Context length (K = 1024, M = 1024²; 1 to 16M).")
     var context: String
     @OptionGroup var hardware: HardwareOptions
-    @Option(help: "Methods, comma-separated.")
-    var methods: String = "global,star,ring,ring-zigzag"
+    @Option(help: "Methods, comma-separated (default global,star,ring,ring-zigzag; with --cached ring-zigzag,ring-zigzag-passq,allgather-zigzag).")
+    var methods: String?
+    @Option(help: "A persistent-KV prefill: this much of the context is in the hosts' KV cache from an earlier turn (tokens such as 120K, or a share such as 90%); ring methods only.")
+    var cached: String?
     @Option(name: .customLong("max-ttft"), parsing: .unconditional, help: "Target time to first token, e.g. 2s, 500ms.")
     var maxTTFT: String?
     @Option(name: .customLong("max-memory-per-host"), parsing: .unconditional, help: "Target peak memory per host, e.g. 160GB.")
@@ -39,7 +42,9 @@ struct Plan: ParsableCommand {
                     try CapacityUnits.bytes(m, field: "--max-memory-per-host")
                 })
             planner.combine = try hardware.parallelCombine()
-            planner.methods = try methods.split(separator: ",").map { m throws(StarSimError) in
+            planner.cached = try cached.map { c throws(StarSimError) in try CachedPrefix.parse(c) }
+            let names = methods ?? (cached == nil ? "global,star,ring,ring-zigzag" : PatternComparison.defaultCachedPatterns)
+            planner.methods = try names.split(separator: ",").map { m throws(StarSimError) in
                 try MethodKind.parse(String(m), field: "--methods")
             }
             planner.profileDirectory = hardware.profiles

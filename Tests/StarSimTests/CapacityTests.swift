@@ -126,6 +126,29 @@ import TestSupport
         #expect(rows.contains { ($0["reason"] as? String)?.hasPrefix("OOM") == true && $0["method"] as? String == "global" })
     }
 
+    /// `plan --cached`: ring candidates carry the cached prefix and a follow-up prompt needs a smaller
+    /// cluster than the fresh prefill for the same TTFT target; other methods are refused naming the flag.
+    @Test func planWithACachedPrefix() throws {
+        var planner = CapacityPlanner(model: .llama31_8B, contextLength: 131072, device: "h100-sxm",
+                                      intraHostLink: "nvlink-h100", interHostLink: "ib-ndr", maxTTFT: 2)
+        planner.methods = [.ringZigzag, .ringZigzagPassQ]
+        planner.hostCounts = [1, 2, 4, 8]
+        planner.gpuCounts = [8]
+        let fresh = try planner.plan()
+        planner.cached = .share(0.95)
+        #expect(try planner.searchConfigs().allSatisfy { $0.cachedLength == 124518 })
+        let followUp = try planner.plan()
+        for m in planner.methods {
+            let f = try #require(fresh.first { $0.method == m }), c = try #require(followUp.first { $0.method == m })
+            let cachedBest = try #require(c.smallest.first, "\(m.rawValue) with 95% cached meets 2 s nowhere")
+            #expect(cachedBest.gpus <= (f.smallest.first?.gpus ?? .max), "\(m.rawValue)")
+            #expect(cachedBest.result.timeToFirstToken! < 2)
+        }
+        #expect(planner.text(followUp).contains("(a follow-up: 124518 of them cached)"))
+        planner.methods = [.star]
+        #expect { try planner.searchConfigs() } throws: { ($0 as? StarSimError)?.description.contains("--cached") == true }
+    }
+
     @Test func paperCommandComparesEveryCell() throws {
         // Tiny stand-ins for the paper files keep the test fast; the real files are parsed too.
         for f in ["llama8b-1node", "llama8b-multinode", "llama70b-1node", "llama70b-multinode", "modern-h100"] {

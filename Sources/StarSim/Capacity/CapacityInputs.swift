@@ -61,7 +61,7 @@ public enum CapacityModels {
 
 /// A cached prefix of every context (`--cached`, `cached:`): a token count (`120K`) or a share
 /// (`90%`) of the context whose K,V the hosts hold from an earlier turn (ring methods only).
-public enum CachedPrefix: Sendable, Hashable {
+public enum CachedPrefix: Sendable, Hashable, Codable {
     case tokens(Int)
     case share(Double)
 

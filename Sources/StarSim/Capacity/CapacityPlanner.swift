@@ -27,6 +27,9 @@ public struct CapacityPlanner: Sendable, Codable {
     /// search runs many configurations.
     public var granularity: Granularity = .coarse
     public var profileDirectory: String?
+    /// A persistent-KV prefill (`plan --cached`): this much of the context is in the hosts' KV cache
+    /// from an earlier turn and only the rest is encoded; ring methods only (nil: a fresh prefill).
+    public var cached: CachedPrefix?
 
     public init(model: ModelSpec, contextLength: Int, device: String = "a100-80gb",
                 intraHostLink: String = "nvlink-a100", interHostLink: String = "ib-hdr",
@@ -69,14 +72,23 @@ public struct CapacityPlanner: Sendable, Codable {
     /// Every candidate of the search, in a fixed order (what `plan --shard` deals to shards).
     /// - Throws: ``StarSimError`` for unknown device/link names.
     public func searchConfigs() throws(StarSimError) -> [ProjectionConfig] {
+        if let cached {
+            if let why = methods.lazy.compactMap(CachedPrefix.unsupported(by:)).first { throw .invalid("--cached", why) }
+            let n = cached.tokens(of: contextLength)
+            guard n < contextLength else {
+                throw .invalidValue("--cached", TokenCount.format(n), "fewer tokens than the context (\(TokenCount.format(contextLength)))")
+            }
+        }
         var configs: [ProjectionConfig] = []
         for method in methods {
             for h in (method == .global ? [1] : hostCounts) {
                 for g in gpuCounts {
-                    configs.append(ProjectionConfig(
+                    var c = ProjectionConfig(
                         model: model, method: method, contextLength: contextLength, queryLength: queryLength, hosts: h,
                         gpusPerHost: g, device: device, intraHostLink: intraHostLink, interHostLink: interHostLink,
-                        combine: combine, generateTokens: 1, granularity: granularity, profileDirectory: profileDirectory))
+                        combine: combine, generateTokens: 1, granularity: granularity, profileDirectory: profileDirectory)
+                    c.cachedLength = cached?.tokens(of: contextLength)
+                    configs.append(c)
                 }
             }
         }
@@ -152,7 +164,8 @@ public struct CapacityPlanner: Sendable, Codable {
 
     /// Printable report.
     public func text(_ plans: [MethodPlan]) -> String {
-        var out = "\(model.name), \(TokenCount.format(contextLength)) tokens on \(device) (\(intraHostLink) in a host, "
+        let follow = cached.map { " (a follow-up: \(TokenCount.format($0.tokens(of: contextLength))) of them cached)" } ?? ""
+        var out = "\(model.name), \(TokenCount.format(contextLength)) tokens\(follow) on \(device) (\(intraHostLink) in a host, "
             + "\(interHostLink) between hosts, \(combine.rawValue)); targets:"
         if let t = maxTTFT { out += String(format: " TTFT ≤ %.3f s", t) }
         if let m = maxMemoryPerHost { out += " memory ≤ \(CapacityTable.bytes(m))/host" }
