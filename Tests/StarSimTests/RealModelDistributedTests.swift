@@ -22,24 +22,31 @@ enum RealSmolLM2 {
 
 @Suite(.serialized, .enabled(if: RealSmolLM2.shouldRun, "SmolLM2 GGUF not found (set STARSIM_MODEL)"))
 struct RealModelDistributedTests {
+    /// Runs global attention and each plan `plans(L, q)` makes on the ~`context`-token passkey prompt
+    /// and expects the same generated tokens and max |Δlogit| ≤ 1e-3.
+    static func expectEqualsGlobal(context: Int, seed: UInt64, hosts: Int,
+                                   _ plans: (_ L: Int, _ q: Int, _ shape: ModelShape) throws -> [AttentionMethod]) throws {
+        let session = try RealSmolLM2.loaded()
+        let prompt = session.prepare(task: EvaluationTask(kind: .passkey, contextTokens: context, seed: seed))
+        let L = prompt.split.context.count, q = prompt.split.query.count
+        let global = try session.execute(.global(GlobalPlan(contextLength: L, queryLength: q)), name: "global",
+                                         prompt: prompt.split, setup: RealSmolLM2.setup(hosts: 1), maxNewTokens: 6)
+        for plan in try plans(L, q, session.shape) {
+            let run = try session.execute(plan, name: "exact", prompt: prompt.split, setup: RealSmolLM2.setup(hosts: hosts), maxNewTokens: 6)
+            #expect(run.generated == global.generated, "\(plan)")
+            let diff = DistributedExecutionTests.maxDifference(run.logits, global.logits)
+            #expect(diff <= 1e-3, "\(plan), \(L) tokens: max |Δlogit| = \(diff)")
+        }
+    }
+
     /// Ring Attention is exact: same tokens as global, max |Δlogit| ≤ 1e-3, on a ~1K-token prompt with
     /// 2, 4 and 8 hosts (contiguous, zigzag and striped, and the zigzag pass-Q ring), a ~4K-token prompt with 4 hosts and a ~8K-token prompt
     /// (the model's trained context) with 8 hosts.
     @Test(arguments: [(1000, 2), (1000, 4), (1000, 8), (4000, 4), (8000, 8)])
     func ringEqualsGlobal(context: Int, hosts: Int) throws {
-        let session = try RealSmolLM2.loaded()
-        let prompt = session.prepare(task: EvaluationTask(kind: .passkey, contextTokens: context, seed: 7))
-        let L = prompt.split.context.count, q = prompt.split.query.count
-        let global = try session.execute(.global(GlobalPlan(contextLength: L, queryLength: q)), name: "global",
-                                         prompt: prompt.split, setup: RealSmolLM2.setup(hosts: 1), maxNewTokens: 6)
         let variants: [(RingPlan.Partition, RingPlan.Exchange)] = [(.contiguous, .ring), (.zigzag, .ring), (.striped, .ring), (.zigzag, .passQ)]
-        for (partition, exchange) in variants {
-            let ring = try session.execute(
-                .ring(RingPlan(contextLength: L, queryLength: q, hosts: hosts, partition: partition, exchange: exchange)),
-                name: "ring", prompt: prompt.split, setup: RealSmolLM2.setup(hosts: hosts), maxNewTokens: 6)
-            #expect(ring.generated == global.generated)
-            let diff = DistributedExecutionTests.maxDifference(ring.logits, global.logits)
-            #expect(diff <= 1e-3, "ring \(partition) \(exchange), \(hosts) hosts, \(L) tokens: max |Δlogit| = \(diff)")
+        try Self.expectEqualsGlobal(context: context, seed: 7, hosts: hosts) { L, q, _ in
+            try variants.map { .ring(try RingPlan(contextLength: L, queryLength: q, hosts: hosts, partition: $0.0, exchange: $0.1)) }
         }
     }
 
@@ -47,34 +54,21 @@ struct RealModelDistributedTests {
     /// |Δlogit| ≤ 1e-3, at ~1K, ~4K and ~8K tokens.
     @Test(arguments: [1000, 4000, 8000])
     func ulyssesEqualsGlobal(context: Int) throws {
-        let session = try RealSmolLM2.loaded()
-        let prompt = session.prepare(task: EvaluationTask(kind: .passkey, contextTokens: context, seed: 7))
-        let L = prompt.split.context.count, q = prompt.split.query.count
-        let global = try session.execute(.global(GlobalPlan(contextLength: L, queryLength: q)), name: "global",
-                                         prompt: prompt.split, setup: RealSmolLM2.setup(hosts: 1), maxNewTokens: 6)
-        let ulysses = try session.execute(.ulysses(UlyssesPlan(contextLength: L, queryLength: q, hosts: 3)), name: "ulysses",
-                                          prompt: prompt.split, setup: RealSmolLM2.setup(hosts: 3), maxNewTokens: 6)
-        #expect(ulysses.generated == global.generated)
-        let diff = DistributedExecutionTests.maxDifference(ulysses.logits, global.logits)
-        #expect(diff <= 1e-3, "ulysses, 3 hosts, \(L) tokens: max |Δlogit| = \(diff)")
+        try Self.expectEqualsGlobal(context: context, seed: 7, hosts: 3) { L, q, _ in
+            [.ulysses(try UlyssesPlan(contextLength: L, queryLength: q, hosts: 3))]
+        }
     }
 
     /// USP is exact on SmolLM2: 6 hosts = Ulysses 3 × ring 2 (1K, 8K) and 4 hosts = 1 × ring 4 (4K,
     /// the KV heads allow no Ulysses degree dividing 4 but 1): same tokens as global, max |Δlogit| ≤ 1e-3.
     @Test(arguments: [(1000, 6), (4000, 4), (8000, 6)])
     func uspEqualsGlobal(context: Int, hosts: Int) throws {
-        let session = try RealSmolLM2.loaded()
-        let prompt = session.prepare(task: EvaluationTask(kind: .passkey, contextTokens: context, seed: 8))
-        let L = prompt.split.context.count, q = prompt.split.query.count
-        let global = try session.execute(.global(GlobalPlan(contextLength: L, queryLength: q)), name: "global",
-                                         prompt: prompt.split, setup: RealSmolLM2.setup(hosts: 1), maxNewTokens: 6)
-        let plan = try MethodSpec(kind: .usp).plan(contextLength: L, queryLength: q, hosts: hosts, shape: session.shape)
-        guard case .ulysses(let p) = plan else { Issue.record("usp planned \(plan)"); return }
-        #expect(p.headDegree == (hosts == 6 ? 3 : 1) && p.ringDegree == hosts / p.headDegree)
-        let usp = try session.execute(plan, name: "usp", prompt: prompt.split, setup: RealSmolLM2.setup(hosts: hosts), maxNewTokens: 6)
-        #expect(usp.generated == global.generated)
-        let diff = DistributedExecutionTests.maxDifference(usp.logits, global.logits)
-        #expect(diff <= 1e-3, "usp \(p.headDegree) × \(p.ringDegree), \(L) tokens: max |Δlogit| = \(diff)")
+        try Self.expectEqualsGlobal(context: context, seed: 8, hosts: hosts) { L, q, shape in
+            let plan = try MethodSpec(kind: .usp).plan(contextLength: L, queryLength: q, hosts: hosts, shape: shape)
+            guard case .ulysses(let p) = plan else { Issue.record("usp planned \(plan)"); return [] }
+            #expect(p.headDegree == (hosts == 6 ? 3 : 1) && p.ringDegree == hosts / p.headDegree)
+            return [plan]
+        }
     }
 
     /// The default scenario's question answered by exact global attention through the cluster.

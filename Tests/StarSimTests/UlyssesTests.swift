@@ -29,18 +29,25 @@ import TestSupport
         return try DistributedExecutionTests.greedyLogits(session, p, steps: steps, hook: &hook)
     }
 
-    @Test(arguments: [1, 2, 4])
-    func ulyssesIsExact(hosts: Int) throws {
-        let context = 30 * hosts + 1, query = 5, steps = 4
-        let p = DistributedExecutionTests.prompt(context: context, query: query, seed: UInt64(110 + hosts))
+    /// Runs `plan` on a random prompt of its lengths and expects the reference's logits (max |Δlogit|
+    /// ≤ 1e-3) and tokens for `steps` tokens; returns the run (for its counters).
+    static func expectExact(_ plan: UlyssesPlan, steps: Int, seed: UInt64) throws -> MethodOutcome {
+        let p = DistributedExecutionTests.prompt(context: plan.contextLength, query: plan.queryLength, seed: seed)
         let reference = try Self.reference(p, steps: steps)
-        let plan = try UlyssesPlan(contextLength: context, queryLength: query, hosts: hosts)
         let outcome = try Self.session.execute(.ulysses(plan), name: "ulysses", prompt: p,
-                                               setup: DistributedExecutionTests.setup(hosts: hosts), maxNewTokens: steps)
+                                               setup: DistributedExecutionTests.setup(hosts: plan.hosts), maxNewTokens: steps)
         let diff = DistributedExecutionTests.maxDifference(outcome.logits, reference)
         #expect(outcome.logits.count == reference.count)
-        #expect(diff <= 1e-3, "ulysses on \(hosts) hosts: max |Δlogit| = \(diff)")
+        #expect(diff <= 1e-3, "\(AttentionMethod.ulysses(plan)): max |Δlogit| = \(diff)")
         #expect(outcome.generated.prefix(reference.count) == reference.map { LlamaModel.argmax($0) }[...])
+        return outcome
+    }
+
+    @Test(arguments: [1, 2, 4])
+    func ulyssesIsExact(hosts: Int) throws {
+        let context = 30 * hosts + 1, query = 5
+        let plan = try UlyssesPlan(contextLength: context, queryLength: query, hosts: hosts)
+        let outcome = try Self.expectExact(plan, steps: 4, seed: UInt64(110 + hosts))
         // Bytes: per layer each host sends its shard's Q,K,V of every other head group and every other
         // shard's output of its heads; the query host sends each decode token's inputs, the others its output.
         let s = Self.session.shape, n = outcome.generated.count
@@ -63,16 +70,9 @@ import TestSupport
     /// on `U` hosts, plus every ring block but the next ring group's, `2·kvHeads/U` heads per token.
     @Test(arguments: [(2, 2), (4, 2), (6, 3), (8, 2), (8, 4)])
     func uspIsExact(hosts: Int, ringDegree: Int) throws {
-        let context = 24 * hosts + 5, query = 4, steps = 3
-        let p = DistributedExecutionTests.prompt(context: context, query: query, seed: UInt64(140 + hosts + ringDegree))
-        let reference = try Self.reference(p, steps: steps)
+        let context = 24 * hosts + 5, query = 4
         let plan = try UlyssesPlan(contextLength: context, queryLength: query, hosts: hosts, ringDegree: ringDegree)
-        let outcome = try Self.session.execute(.ulysses(plan), name: "usp", prompt: p,
-                                               setup: DistributedExecutionTests.setup(hosts: hosts), maxNewTokens: steps)
-        let diff = DistributedExecutionTests.maxDifference(outcome.logits, reference)
-        #expect(outcome.logits.count == reference.count)
-        #expect(diff <= 1e-3, "usp \(hosts)/\(ringDegree): max |Δlogit| = \(diff)")
-        #expect(outcome.generated.prefix(reference.count) == reference.map { LlamaModel.argmax($0) }[...])
+        let outcome = try Self.expectExact(plan, steps: 3, seed: UInt64(140 + hosts + ringDegree))
         let s = Self.session.shape, n = outcome.generated.count, u = hosts / ringDegree
         let qkv = (s.heads + 2 * s.kvHeads) / u * s.headDim * s.bytesPerElement
         let out = s.heads / u * s.headDim * s.bytesPerElement
