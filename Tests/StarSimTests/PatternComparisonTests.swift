@@ -22,7 +22,7 @@ import TestSupport
         #expect(try PatternComparison.Pattern.parse("star+tree") == .init(method: .star, phase2: .tree))
         #expect(try PatternComparison.Pattern.parse(" ring-zigzag+all-gather ") == .init(method: .ringZigzag, phase2: .allGather))
         #expect(try PatternComparison.Pattern.parse("allgather").description == "allgather")
-        for (bad, words) in [("global+tree", "global has no phase-2"), ("star+ring", "PHASE2 one of"), ("flash", "expected one of global, star"),
+        for (bad, words) in [("global+tree", "global has no phase-2"), ("usp+tree", "no phase-2 merge to choose"), ("star+ring", "PHASE2 one of"), ("flash", "expected one of global, star"),
                              ("", "a pattern"), ("star,star", "each pattern once")] {
             let error = #expect(throws: StarSimError.self) { _ = try PatternComparison.Pattern.parseList(bad) }
             #expect(error?.description.contains("--patterns") == true && error?.description.contains(words) == true,

@@ -42,6 +42,9 @@ public struct PatternComparison: Sendable {
                 throw .invalidValue(field, text, "METHOD+PHASE2 with PHASE2 one of " + Phase2Pattern.allCases.map(\.rawValue).joined(separator: ", "))
             }
             if method == .global { throw .invalidValue(field, text, "a multi-host method before '+' (global has no phase-2 merge)") }
+            if method == .ulysses || method == .usp {
+                throw .invalidValue(field, text, "\(method.rawValue) without '+\(phase2.rawValue)': it decodes head-parallel, with no phase-2 merge to choose")
+            }
             return Pattern(method: method, phase2: phase2)
         }
 
