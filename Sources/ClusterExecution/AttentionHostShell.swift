@@ -177,7 +177,7 @@ final class AttentionHostShell<Backend: OpBackend>: HostShell {
     }
 
     /// Bytes per token per layer of store `ref`: one head group's share for Ulysses' stores.
-    private func kvBytesPerToken(_ ref: KVRef) -> Int { shape.kvBytesPerTokenPerLayer / ref.headShare }
+    private func kvBytesPerToken(_ ref: KVRef) -> Int { shape.kvBytesPerTokenPerLayer(in: ref) }
 
     private func account(_ ref: KVRef, layer: Int, tokens: Int, _ host: isolated SimHost<Payload>) {
         var perLayer = storeTokens[ref] ?? Array(repeating: 0, count: shape.layers)

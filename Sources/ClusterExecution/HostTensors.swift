@@ -221,8 +221,8 @@ final class HostTensors: OpBackend {
                 preconditionFailure("head inputs of \(s) at layer \(layer) sent before layerInputs")
             }
             return .headInputs(q: columns(q, group: g, of: n, width: geometry.queryWidth, tokens: s.tokenCount),
-                               k: columns(kv.k, group: g, of: n, width: geometry.kvWidth, tokens: s.tokenCount),
-                               v: columns(kv.v, group: g, of: n, width: geometry.kvWidth, tokens: s.tokenCount))
+                               k: kvColumns(kv.k, group: g, of: n, tokens: s.tokenCount),
+                               v: kvColumns(kv.v, group: g, of: n, tokens: s.tokenCount))
         case .headOutput(let layer, let s, let g, _):
             guard let own = ownSlice(Key(layer: layer, segment: s)), own.group == g else {
                 preconditionFailure("head output \(g) of \(s) at layer \(layer) sent before its attend")
@@ -253,7 +253,7 @@ final class HostTensors: OpBackend {
             queries[Key(layer: layer, segment: s)] = q
         case (.headInputs(let layer, let s, let g, let n), .headInputs(let q, let k, let v)):
             headQueries[Key(layer: layer, segment: s)] = q
-            precondition(s.runs[0].kv.headShare == n, "head inputs of \(s) for a store of another split")
+            if case .heads(_, let split, _) = s.runs[0].kv { precondition(split == n, "head inputs of \(s) for a store of another split") }
             append(s.runs[0].kv.headGroup(g), layer: layer, keys: k[...], values: v[...], positions: s.positions)
         case (.headOutput(let layer, let s, let g, _), .headOutput(let out)):
             headOutputs[Key(layer: layer, segment: s), default: [:]][g] = out
@@ -282,8 +282,8 @@ final class HostTensors: OpBackend {
         if let ref = s.runs.first?.kv, case .heads(let g, let n, _) = ref {
             // Ulysses: this host's head group stays in its store; the full rows wait to be sent.
             segmentKV[Key(layer: layer, segment: s)] = (qkv.k, qkv.v)
-            append(ref, layer: layer, keys: columns(qkv.k, group: g, of: n, width: width, tokens: s.tokenCount)[...],
-                   values: columns(qkv.v, group: g, of: n, width: width, tokens: s.tokenCount)[...], positions: s.positions)
+            append(ref, layer: layer, keys: kvColumns(qkv.k, group: g, of: n, tokens: s.tokenCount)[...],
+                   values: kvColumns(qkv.v, group: g, of: n, tokens: s.tokenCount)[...], positions: s.positions)
             return
         }
         var row = 0
@@ -320,8 +320,9 @@ final class HostTensors: OpBackend {
     /// to `keys` (stores of the group's K,V) with the group's share of the heads.
     private func attendHeads(layer: Int, segment s: Segment, group g: Int, of n: Int, keys: [KVRef]) {
         let key = Key(layer: layer, segment: s)
-        let sub = AttentionGeometry(heads: geometry.heads / n, kvHeads: geometry.kvHeads / n, headDim: geometry.headDim,
-                                    scale: geometry.scale)
+        let sub = AttentionGeometry(heads: geometry.heads / n,
+                                    kvHeads: ModelShape.kvHeadRange(group: g, of: n, kvHeads: geometry.kvHeads).count,
+                                    headDim: geometry.headDim, scale: geometry.scale)
         let q: [Float]
         if let slice = headQueries[key] {
             q = slice
@@ -398,9 +399,21 @@ final class HostTensors: OpBackend {
     /// Columns of head group `g` of `n` of a `[tokens, width]` matrix: `[tokens, width/n]`.
     private func columns(_ m: [Float], group g: Int, of n: Int, width: Int, tokens: Int) -> [Float] {
         let w = width / n
+        return columns(m, (g * w)..<((g + 1) * w), width: width, tokens: tokens)
+    }
+
+    /// The K (or V) columns of head group `g` of `n`: its KV heads (one shared KV head, replicated,
+    /// when `n` exceeds the KV heads) of a `[tokens, kvHeads·headDim]` matrix.
+    private func kvColumns(_ m: [Float], group g: Int, of n: Int, tokens: Int) -> [Float] {
+        let heads = ModelShape.kvHeadRange(group: g, of: n, kvHeads: geometry.kvHeads), d = geometry.headDim
+        return columns(m, (heads.lowerBound * d)..<(heads.upperBound * d), width: geometry.kvWidth, tokens: tokens)
+    }
+
+    /// Columns `cols` of a `[tokens, width]` matrix.
+    private func columns(_ m: [Float], _ cols: Range<Int>, width: Int, tokens: Int) -> [Float] {
         var out = [Float]()
-        out.reserveCapacity(tokens * w)
-        for t in 0..<tokens { out.append(contentsOf: m[(t * width + g * w)..<(t * width + (g + 1) * w)]) }
+        out.reserveCapacity(tokens * cols.count)
+        for t in 0..<tokens { out.append(contentsOf: m[(t * width + cols.lowerBound)..<(t * width + cols.upperBound)]) }
         return out
     }
 

@@ -35,7 +35,7 @@ public enum Op: Hashable, Sendable, CustomStringConvertible {
     /// `visiblePairs` = (query, key) pairs the mask lets through; `keyTokens` = total KV length read.
     case attend(layer: Int, queries: Segment, keys: [KVRef], visiblePairs: Int, keyTokens: Int)
     /// Ulysses: attention of the segment's Q at `layer` for head group `group` of `of` (query heads
-    /// `heads/of`, KV heads `kvHeads/of`, the group's columns) to the concatenation of `keys` (stores
+    /// `heads/of`, its KV heads ``ModelShape/kvHeadRange(group:of:kvHeads:)``, the group's columns) to the concatenation of `keys` (stores
     /// holding that group's K,V), causal by position. Produces one partial of the group's slice
     /// (output + lse of its heads), appended to the segment's pending head-group partials at `layer`;
     /// a single one is the slice (plain Ulysses), several are merged by `mergeHeads` (USP's ring).
@@ -104,16 +104,16 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         /// The query's token ids (the segment names them). Bytes: `tokens · 4`.
         case queryTokens(Segment)
         /// Ring: the K,V at `layer` of the stores `blocks`, which originate on host `origin`
-        /// (`tokens` in total). Bytes: `tokens · 2 · kvHeads · headDim · bytesPerElement`, divided
-        /// by ``KVRef/headShare`` for a head-group store (USP's ring); positions are implied by the
-        /// plan and not counted.
+        /// (`tokens` in total). Bytes: `tokens · 2 · kvHeads · headDim · bytesPerElement` — a head
+        /// group's KV heads only for a head-group store (USP's ring,
+        /// ``ModelShape/kvBytesPerTokenPerLayer(in:)``); positions are implied by the plan.
         case kv(layer: Int, origin: Int, blocks: [KVRef], tokens: Int)
         /// Pass-Q ring: the Q rows of `segment` (another host's shard) at `layer`, after RoPE; the
         /// receiver attends them to its own K,V and returns a partial. Bytes:
         /// `tokens · heads · headDim · bytesPerElement` (positions are implied by the plan).
         case queries(layer: Int, Segment)
         /// Ulysses: the segment's Q, K, V at `layer` (after RoPE) for head group `group` of `of`, sent to
-        /// that group's host. Bytes: `tokens · (heads + 2·kvHeads)/of · headDim · bytesPerElement`.
+        /// that group's host. Bytes: `tokens · (heads/of + 2·max(1, kvHeads/of)) · headDim · bytesPerElement`.
         case headInputs(layer: Int, Segment, group: Int, of: Int)
         /// Ulysses: the segment's attention output at `layer` for head group `group` of `of`, back to the
         /// segment's owner. Bytes: `tokens · heads/of · headDim · bytesPerElement`.
@@ -138,7 +138,7 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
         self.payload = payload
         switch payload {
         case .queryTokens(let s): bytes = s.tokenCount * ModelShape.tokenIDBytes
-        case .kv(_, _, let blocks, let tokens): bytes = tokens * shape.kvBytesPerTokenPerLayer / (blocks.first?.headShare ?? 1)
+        case .kv(_, _, let blocks, let tokens): bytes = tokens * (blocks.first.map(shape.kvBytesPerTokenPerLayer(in:)) ?? shape.kvBytesPerTokenPerLayer)
         case .queries(_, let s): bytes = s.tokenCount * shape.queryBytesPerTokenPerLayer
         case .headInputs(_, let s, _, let n): bytes = s.tokenCount * shape.headInputBytesPerTokenPerLayer(groups: n)
         case .headOutput(_, let s, _, let n): bytes = s.tokenCount * shape.headOutputBytesPerTokenPerLayer(groups: n)

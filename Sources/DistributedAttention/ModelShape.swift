@@ -55,9 +55,26 @@ public struct ModelShape: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Bytes of one token's query rows (after RoPE) for one layer: `heads · headDim · bytesPerElement`
     /// (what a pass-Q ring sends instead of K,V).
     public var queryBytesPerTokenPerLayer: Int { heads * headDim * bytesPerElement }
+    /// KV heads of head group `group` of `groups` (Ulysses): `kvHeads/groups` of them when `groups`
+    /// divides `kvHeads`; else (`groups` a multiple of `kvHeads`) the one KV head the group's query
+    /// heads share, replicated on `groups/kvHeads` groups.
+    public static func kvHeadRange(group g: Int, of groups: Int, kvHeads: Int) -> Range<Int> {
+        let start = g * kvHeads / groups
+        return start..<(start + max(1, kvHeads / groups))
+    }
+    /// KV heads per head group of `groups`: `max(1, kvHeads/groups)`.
+    public func kvHeadsPerGroup(_ groups: Int) -> Int { Self.kvHeadRange(group: 0, of: groups, kvHeads: kvHeads).count }
     /// Bytes of one token's Q, K and V of one head group of `groups` for one layer (Ulysses):
-    /// `(heads + 2·kvHeads)/groups · headDim · bytesPerElement`.
-    public func headInputBytesPerTokenPerLayer(groups: Int) -> Int { (heads + 2 * kvHeads) / groups * headDim * bytesPerElement }
+    /// `(heads/groups + 2·max(1, kvHeads/groups)) · headDim · bytesPerElement`.
+    public func headInputBytesPerTokenPerLayer(groups: Int) -> Int {
+        (heads / groups + 2 * kvHeadsPerGroup(groups)) * headDim * bytesPerElement
+    }
+    /// Bytes per token per layer of the K,V in store `ref`: a head group's KV heads for Ulysses' and
+    /// USP's stores, every KV head otherwise.
+    public func kvBytesPerTokenPerLayer(in ref: KVRef) -> Int {
+        guard case .heads(_, let n, _) = ref else { return kvBytesPerTokenPerLayer }
+        return 2 * kvHeadsPerGroup(n) * headDim * bytesPerElement
+    }
     /// Bytes of one token's attention output of one head group of `groups` for one layer (Ulysses).
     public func headOutputBytesPerTokenPerLayer(groups: Int) -> Int { heads / groups * headDim * bytesPerElement }
     /// Bytes of one token's merged attention output for one layer: `heads · headDim · bytesPerElement`

@@ -39,13 +39,6 @@ public enum KVRef: Hashable, Sendable, CustomStringConvertible {
     /// APB: host `i`'s passing block (its compressed block K,V) at one layer.
     case passing(Int)
 
-    /// How many head groups share a token's K,V in this store: `of` for a head-group store, else 1
-    /// (bytes per token per layer = `kvBytesPerTokenPerLayer / headShare`).
-    public var headShare: Int {
-        if case .heads(_, let n, _) = self { return n }
-        return 1
-    }
-
     /// The same store for head group `g` (a head-group store; any other is returned as is).
     public func headGroup(_ g: Int) -> KVRef {
         if case .heads(_, let n, let c) = self { return .heads(group: g, of: n, chunk: c) }

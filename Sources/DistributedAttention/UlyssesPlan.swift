@@ -10,8 +10,9 @@
 /// ring), each split into `headDegree` pieces, piece `u` to head group `u`.
 ///
 /// Per layer every host computes Q, K, V of its shard for all heads and sends head group `g` of them
-/// (`heads/headDegree` query heads, `kvHeads/headDegree` KV heads) to head group `g`'s host of its
-/// ring group — the first all-to-all. That host holds the group's K,V of its ring group's tokens
+/// (`heads/headDegree` query heads and their KV heads: `kvHeads/headDegree`, or the one they share
+/// when `headDegree` exceeds the KV heads — replicated) to head group `g`'s host of its ring group —
+/// the first all-to-all. That host holds the group's K,V of its ring group's tokens
 /// (store ``KVRef/heads(group:of:chunk:)``); with several ring groups it passes that block around the
 /// ring of the hosts of the same head group (pass-KV) and attends each of its ring group's shards'
 /// queries to every block it sees, merging the partials (`mergeHeads`). The output slices go back to
@@ -21,8 +22,9 @@
 /// group's K,V of every token; the query host (`hosts − 1`) computes each new token's Q, K, V, sends
 /// every other host of its ring group its head group, and joins the returned slices. Exact.
 ///
-/// The Ulysses degree is bounded by grouped-query attention: `headDegree` must divide the model's
-/// KV heads (and so its heads) — ``check(shape:)``.
+/// The Ulysses degree is bounded by the heads: `headDegree` must divide the model's query heads and
+/// divide or be a multiple of its KV heads (beyond the KV heads each KV head is replicated on
+/// `headDegree/kvHeads` hosts) — ``check(shape:)``.
 public struct UlyssesPlan: Hashable, Sendable {
     public let contextLength: Int
     public let queryLength: Int
@@ -63,29 +65,37 @@ public struct UlyssesPlan: Hashable, Sendable {
     /// The host of head group `u` in ring group `r`.
     public func host(ringGroup r: Int, headGroup u: Int) -> Int { r * headDegree + u }
 
-    /// Checks the degree against the model's heads: each host takes `heads/headDegree` query heads
-    /// and `kvHeads/headDegree` KV heads, so `headDegree` must divide `kvHeads`.
-    /// - Throws: ``PlanError`` naming `hosts` (or `ringDegree` when it was chosen) and the bound.
+    /// Whether `u` hosts can split `shape`'s heads: each takes `heads/u` whole query heads, and
+    /// their KV heads whole (`u` divides `kvHeads`) or one shared KV head (`u` a multiple of
+    /// `kvHeads`: replicated on `u/kvHeads` hosts).
+    public static func isValidDegree(_ u: Int, shape: ModelShape) -> Bool {
+        u >= 1 && shape.heads % u == 0 && (shape.kvHeads % u == 0 || u % shape.kvHeads == 0)
+    }
+
+    /// Checks the Ulysses degree against the model's heads (``isValidDegree(_:shape:)``).
+    /// - Throws: ``PlanError`` naming `hosts` (or `ringDegree` when there is a ring) and the valid degrees.
     public func check(shape: ModelShape) throws(PlanError) {
         let u = headDegree
-        guard shape.kvHeads % u != 0 || shape.heads % u != 0 else { return }
-        let divisors = (1...shape.kvHeads).filter { shape.kvHeads % $0 == 0 && shape.heads % $0 == 0 }
-        let bound = "Ulysses splits attention by heads, and with grouped-query attention a KV head cannot be split"
+        guard !Self.isValidDegree(u, shape: shape) else { return }
+        let valid = (1...shape.heads).filter { Self.isValidDegree($0, shape: shape) }
+        let bound = "each host takes whole query heads (of \(shape.heads)) and whole KV heads (of \(shape.kvHeads)) "
+            + "or one shared, replicated KV head"
         if ringDegree == 1 {
             throw PlanError(.invalid(
                 owner: "UlyssesPlan", field: "hosts", value: hosts,
-                expected: "a divisor of the model's \(shape.kvHeads) KV heads (\(divisors.map(String.init).joined(separator: ", "))): " + bound
+                expected: "a Ulysses degree the model's heads allow (\(valid.map(String.init).joined(separator: ", "))): " + bound
                     + " (USP — `usp` — adds a ring across groups of hosts)"))
         }
-        let rings = (1...hosts).filter { hosts % $0 == 0 && divisors.contains(hosts / $0) }
+        let rings = (1...hosts).filter { hosts % $0 == 0 && valid.contains(hosts / $0) }
         throw PlanError(.invalid(
             owner: "UlyssesPlan", field: "ringDegree", value: ringDegree,
-            expected: "one leaving a Ulysses degree hosts/ringDegree = \(u) that divides the model's \(shape.kvHeads) KV heads "
+            expected: "one leaving a Ulysses degree hosts/ringDegree = \(u) the model's heads allow "
                 + "(ring degrees for \(hosts) hosts: \(rings.map(String.init).joined(separator: ", "))): " + bound))
     }
 
     /// The smallest ring degree for `hosts` hosts whose Ulysses degree divides the model's KV heads
-    /// (and heads): `hosts / gcd(hosts, kvHeads)` for Llama shapes — USP's default.
+    /// (and heads) — no KV head replicated: `hosts / gcd(hosts, kvHeads)` for Llama shapes. USP's
+    /// default.
     public static func smallestRingDegree(hosts: Int, shape: ModelShape) -> Int {
         (1...max(hosts, 1)).first { hosts % $0 == 0 && shape.kvHeads % (hosts / $0) == 0 && shape.heads % (hosts / $0) == 0 } ?? hosts
     }
@@ -167,10 +177,10 @@ public struct UlyssesPlan: Hashable, Sendable {
     /// Bytes each host sends, by phase, for a run that samples `sampledTokens` (≥ 1) tokens, with
     /// `U` = ``headDegree``, `R` = ``ringDegree``, `C_r` the tokens of ring group `r`:
     /// - prefill, host `h` of ring group `r` with `n_h` shard tokens, per layer: its shard's Q,K,V of
-    ///   every other head group (`n_h · (heads + 2·kvHeads)/U · headDim · e` to each of `U − 1`
-    ///   hosts), every other shard of its ring group's output slice of its heads
+    ///   every other head group (`n_h · (heads/U + 2·k_U) · headDim · e` to each of `U − 1`
+    ///   hosts, `k_U = max(1, kvHeads/U)` KV heads per group), every other shard of its ring group's output slice of its heads
     ///   (`(C_r − n_h) · heads/U · headDim · e`), and the ring: every block but the next ring group's,
-    ///   `(L − C_{r+1 mod R}) · 2·kvHeads/U · headDim · e` (nothing when `R = 1`);
+    ///   `(L − C_{r+1 mod R}) · 2·k_U · headDim · e` (nothing when `R = 1`);
     /// - query and generation, in the last ring group: the query host sends each segment's Q,K,V
     ///   head groups to the `U − 1` others and each of them returns the segment's output slice, per
     ///   layer; plus 4 bytes per sampled token from the query host to each of them.
@@ -180,7 +190,7 @@ public struct UlyssesPlan: Hashable, Sendable {
         let u = headDegree
         let inputs = shape.headInputBytesPerTokenPerLayer(groups: u)
         let output = shape.headOutputBytesPerTokenPerLayer(groups: u)
-        let kv = shape.kvBytesPerTokenPerLayer / u
+        let kv = shape.kvBytesPerTokenPerLayer(in: store(0))
         for h in 0..<hosts {
             let r = ringGroup(h), n = shardTokenCount(h)
             let ring = ringDegree == 1 ? 0 : (contextLength - blockTokens((r + 1) % ringDegree)) * kv

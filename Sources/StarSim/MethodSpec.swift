@@ -24,7 +24,8 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// Pass-Q ring with the striped partition (exact).
     case ringStripedPassQ = "ring-striped-passq"
     /// DeepSpeed-Ulysses: all-to-all from sequence to head shards and back (exact; hosts must divide
-    /// the model's KV heads; `Docs/Ulysses.md`).
+    /// the model's heads and divide or be a multiple of its KV heads, which are then replicated;
+    /// `Docs/Ulysses.md`).
     case ulysses
     /// USP: Ulysses inside groups of hosts × a ring across the groups (exact; `ring-degree` defaults
     /// to the smallest that leaves a Ulysses degree dividing the KV heads; `Docs/USP.md`).

@@ -246,17 +246,59 @@ struct ProgramTests {
         }
     }
 
-    @Test("Ulysses' degree is bounded by the KV heads")
+    @Test("Ulysses' degree is bounded by the heads: it divides them and divides or is a multiple of the KV heads")
     func ulyssesDegree() throws {
         let plan = try UlyssesPlan(contextLength: 64, queryLength: 2, hosts: 4)
         #expect(throws: PlanError.self) { try plan.check(shape: .smolLM2_135M) }
         do { try plan.check(shape: .smolLM2_135M) } catch {
             #expect(error.field == "UlyssesPlan.hosts" && error.value == "4")
-            #expect(error.description.contains("3 KV heads (1, 3)"), "\(error)")
+            #expect(error.description.contains("heads allow (1, 3, 9)"), "\(error)")
         }
-        try UlyssesPlan(contextLength: 64, queryLength: 2, hosts: 3).check(shape: .smolLM2_135M)
-        try UlyssesPlan(contextLength: 64, queryLength: 2, hosts: 8).check(shape: .llama31_8B)
-        #expect(throws: PlanError.self) { try UlyssesPlan(contextLength: 64, queryLength: 2, hosts: 16).check(shape: .llama31_8B) }
+        for (hosts, shape) in [(3, ModelShape.smolLM2_135M), (9, .smolLM2_135M), (8, .llama31_8B), (16, .llama31_8B), (32, .llama31_8B),
+                               (64, .llama31_70B)] {
+            try UlyssesPlan(contextLength: 128, queryLength: 2, hosts: hosts).check(shape: shape)
+        }
+        for (hosts, shape) in [(6, ModelShape.smolLM2_135M), (12, .llama31_8B), (64, .llama31_8B), (24, .llama31_70B)] {
+            #expect(throws: PlanError.self, "\(hosts) hosts") { try UlyssesPlan(contextLength: 128, queryLength: 2, hosts: hosts).check(shape: shape) }
+        }
+        // Beyond the KV heads a group has one KV head, shared with its neighbours.
+        #expect(ModelShape.kvHeadRange(group: 5, of: 16, kvHeads: 8) == 2..<3 && ModelShape.kvHeadRange(group: 3, of: 4, kvHeads: 8) == 6..<8)
+        #expect(ModelShape.llama31_8B.headInputBytesPerTokenPerLayer(groups: 16) == (2 + 2) * 128 * 2)
+    }
+
+    /// 8 heads over 2 KV heads: Ulysses on 4 or 8 hosts replicates each KV head on 2 or 4 of them.
+    static let replicatedShape = ModelShape(layers: 2, hidden: 32, heads: 8, kvHeads: 2, headDim: 4, ffn: 16, vocab: 32, bytesPerElement: 4)
+
+    @Test("Ulysses beyond the KV heads (replicated) and USP with replicated groups are exact, closed-form bytes",
+          arguments: [(4, 1), (8, 1), (8, 2), (4, 2)])
+    func ulyssesReplicated(hosts: Int, ringDegree: Int) throws {
+        let shape = Self.replicatedShape
+        for n in [1, 3] {
+            for seed in schedules {
+                let plan = try UlyssesPlan(contextLength: hosts * 5 + 3, queryLength: 2, hosts: hosts, ringDegree: ringDegree)
+                try plan.check(shape: shape)
+                let what = "ulysses H\(hosts) R\(ringDegree) n\(n) seed \(String(describing: seed))"
+                var shell = SymbolicShell(programs: plan.programs(shape: shape), shape: shape, sampledTokens: n, shuffleSeed: seed)
+                do { try shell.run() } catch {
+                    Issue.record("\(what): \(error)")
+                    continue
+                }
+                #expect(shell.nothingLeaked, "\(what)")
+                #expect(shell.traffic == plan.analyticTraffic(shape: shape, sampledTokens: n), "\(what)")
+                for h in 0..<hosts {
+                    let shard = plan.shardSegment(h)
+                    for l in 0..<shape.layers {
+                        if let seen = shell.attention[h]?[LayerSegment(layer: l, segment: shard)] {
+                            _ = expectExact(seen, shard, "\(what) host \(h) L\(l)")
+                        } else {
+                            Issue.record("\(what): host \(h) never finished its shard at L\(l)")
+                        }
+                    }
+                }
+                expectPhaseTwo(shell, host: plan.queryHost, layers: shape.layers, sampledTokens: n,
+                               query: plan.querySegment, generated: plan.generatedSegment, what: what)
+            }
+        }
     }
 
     @Test("Ring attend ops expose each step's visible pairs; their sum is the plan's per-host work")

@@ -233,7 +233,7 @@ struct SymbolicShell {
         case (.merged(let l, let s), .partial(let p)):
             hosts[h].partials[LayerSegment(layer: l, segment: s)] = [p]
         case (.headInputs(let l, let s, let g, let n), .headInputs(let r)):
-            if s.runs[0].kv.headShare != n { throw fail("host \(h): head inputs of \(s) for a store of another split") }
+            guard case .heads(_, n, _) = s.runs[0].kv else { throw fail("host \(h): head inputs of \(s) for a store of another split") }
             hosts[h].kv[LayerStore(layer: l, ref: s.runs[0].kv.headGroup(g)), default: []] += r
             if !hosts[h].queries.insert(LayerSegment(layer: l, segment: s)).inserted {
                 throw fail("host \(h): receives head inputs of \(s) at layer \(l) twice")

@@ -216,7 +216,7 @@ import TestSupport
 @Suite struct CompareSectionTests {
     @Test func theExampleFileLoads() throws {
         let s = try #require(try PatternComparison.Section.load(file: repositoryRoot + "/scenarios/patterns/compare-70b-16hosts.yaml"))
-        #expect(s.patterns.map(\.description) == ["star", "star+tree", "apb", "ring", "ring-zigzag", "ring-zigzag-passq", "allgather-zigzag", "usp"])
+        #expect(s.patterns.map(\.description) == ["star", "star+tree", "apb", "ring", "ring-zigzag", "ring-zigzag-passq", "allgather-zigzag", "ulysses", "usp"])
         #expect(s.sweep.contexts == [128 * 1024, 1024 * 1024] && s.sweep.hosts == [16] && s.sweep.gpusPerHost == [8])
         #expect(s.sweep.device == "h100-sxm" && s.sweep.generate == 16 && s.cached == nil)
         // A scenario without the section is not a comparison file.
