@@ -161,11 +161,16 @@ struct ProgramTests {
     /// 24 heads over 12 KV heads: Ulysses runs on 1, 2, 3, 4, 6 or 12 hosts.
     static let ulyssesShape = ModelShape(layers: 2, hidden: 96, heads: 24, kvHeads: 12, headDim: 4, ffn: 16, vocab: 32, bytesPerElement: 4)
 
-    /// Ulysses (ring degree 1) and USP (Ulysses degree × ring degree = hosts).
+    /// 8 heads over 2 KV heads: Ulysses degree 4 or 8 replicates each KV head on 2 or 4 hosts.
+    static let replicatedShape = ModelShape(layers: 2, hidden: 32, heads: 8, kvHeads: 2, headDim: 4, ffn: 16, vocab: 32, bytesPerElement: 4)
+
+    /// Ulysses (ring degree 1) and USP (Ulysses degree × ring degree = hosts); `replicated`: on
+    /// ``replicatedShape``, the Ulysses degree beyond its KV heads.
     @Test("Ulysses and USP terminate, are exact, join every head group, send the closed-form bytes",
-          arguments: [(1, 1), (2, 1), (3, 1), (4, 1), (2, 2), (4, 2), (6, 2), (6, 3), (8, 4), (3, 3)])
-    func ulysses(hosts: Int, ringDegree: Int) throws {
-        let shape = Self.ulyssesShape
+          arguments: [(1, 1, false), (2, 1, false), (3, 1, false), (4, 1, false), (2, 2, false), (4, 2, false), (6, 2, false),
+                      (6, 3, false), (8, 4, false), (3, 3, false), (4, 1, true), (8, 1, true), (8, 2, true)])
+    func ulysses(hosts: Int, ringDegree: Int, replicated: Bool) throws {
+        let shape = replicated ? Self.replicatedShape : Self.ulyssesShape
         for length in [hosts * 5, hosts * 5 + 3] {
             for n in [1, 3] {
                 for seed in schedules {
@@ -264,41 +269,6 @@ struct ProgramTests {
         // Beyond the KV heads a group has one KV head, shared with its neighbours.
         #expect(ModelShape.kvHeadRange(group: 5, of: 16, kvHeads: 8) == 2..<3 && ModelShape.kvHeadRange(group: 3, of: 4, kvHeads: 8) == 6..<8)
         #expect(ModelShape.llama31_8B.headInputBytesPerTokenPerLayer(groups: 16) == (2 + 2) * 128 * 2)
-    }
-
-    /// 8 heads over 2 KV heads: Ulysses on 4 or 8 hosts replicates each KV head on 2 or 4 of them.
-    static let replicatedShape = ModelShape(layers: 2, hidden: 32, heads: 8, kvHeads: 2, headDim: 4, ffn: 16, vocab: 32, bytesPerElement: 4)
-
-    @Test("Ulysses beyond the KV heads (replicated) and USP with replicated groups are exact, closed-form bytes",
-          arguments: [(4, 1), (8, 1), (8, 2), (4, 2)])
-    func ulyssesReplicated(hosts: Int, ringDegree: Int) throws {
-        let shape = Self.replicatedShape
-        for n in [1, 3] {
-            for seed in schedules {
-                let plan = try UlyssesPlan(contextLength: hosts * 5 + 3, queryLength: 2, hosts: hosts, ringDegree: ringDegree)
-                try plan.check(shape: shape)
-                let what = "ulysses H\(hosts) R\(ringDegree) n\(n) seed \(String(describing: seed))"
-                var shell = SymbolicShell(programs: plan.programs(shape: shape), shape: shape, sampledTokens: n, shuffleSeed: seed)
-                do { try shell.run() } catch {
-                    Issue.record("\(what): \(error)")
-                    continue
-                }
-                #expect(shell.nothingLeaked, "\(what)")
-                #expect(shell.traffic == plan.analyticTraffic(shape: shape, sampledTokens: n), "\(what)")
-                for h in 0..<hosts {
-                    let shard = plan.shardSegment(h)
-                    for l in 0..<shape.layers {
-                        if let seen = shell.attention[h]?[LayerSegment(layer: l, segment: shard)] {
-                            _ = expectExact(seen, shard, "\(what) host \(h) L\(l)")
-                        } else {
-                            Issue.record("\(what): host \(h) never finished its shard at L\(l)")
-                        }
-                    }
-                }
-                expectPhaseTwo(shell, host: plan.queryHost, layers: shape.layers, sampledTokens: n,
-                               query: plan.querySegment, generated: plan.generatedSegment, what: what)
-            }
-        }
     }
 
     @Test("Ring attend ops expose each step's visible pairs; their sum is the plan's per-host work")
