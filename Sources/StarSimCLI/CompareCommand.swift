@@ -45,7 +45,7 @@ struct Compare: ParsableCommand {
     var query: Int = 64
     @Option(help: "A persistent-KV prefill: this much of each context is in the hosts' KV cache from an earlier turn (tokens such as 120K, or a share such as 90%); ring patterns only (default patterns then \(PatternComparison.defaultCachedPatterns)).")
     var cached: String?
-    @Option(help: "Write the chart \(PatternComparison.chartName) (TTFT vs context per pattern) into this directory.")
+    @Option(help: "Write the chart \(PatternComparison.chartName) (TTFT vs context per pattern; for a scenario with several cluster sizes \(PatternComparison.hostsChartName), TTFT vs hosts) into this directory.")
     var plots: String?
     @Option(help: "Write one self-contained HTML report (the table with verdicts, and per row its lanes, messages and memory).")
     var html: String?
@@ -103,7 +103,7 @@ struct Compare: ParsableCommand {
             try fail("\(error)")
         }
         do {
-            if let plotDirectory { note("wrote " + (try plotDirectory.write(comparison.chart(), name: PatternComparison.chartName))) }
+            if let plotDirectory { note("wrote " + (try plotDirectory.write(comparison.chart(), name: comparison.chartFileName))) }
             if let report {
                 note("wrote " + (try report.write(HTMLReport(projections: comparison.rows.map(\.result),
                                                              title: "StarSim — compare", summary: comparison.table()))))
@@ -121,10 +121,15 @@ struct Compare: ParsableCommand {
 
     /// `compare SCENARIO`: the scenario's methods for real, then the comparison of the runs.
     func runScenario(_ file: String) throws {
-        if plots != nil { try fail("--plots: the chart draws TTFT against context for projections; a scenario runs one context") }
         if cached != nil { try fail("--cached: a scenario sets its cached prefix per ring method (`cached:` in its options)") }
+        let plotDirectory = plots.map { OutputDirectory($0, option: "--plots", force: force) }
+        // Both names the chart may take are checked before anything runs.
+        do { try plotDirectory?.check(names: [PatternComparison.chartName, PatternComparison.hostsChartName]) } catch { try fail("\(error)") }
         let (result, report) = try ScenarioCommandRun(file: file, html: html, force: force).execute()
         let comparison = PatternComparison(run: result)
+        if let plotDirectory {
+            do { note("wrote " + (try plotDirectory.write(comparison.chart(), name: comparison.chartFileName))) } catch { try fail("\(error)", code: 1) }
+        }
         if let report {
             var page = HTMLReport(run: result)
             page.summary = comparison.table()

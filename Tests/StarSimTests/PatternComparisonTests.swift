@@ -87,6 +87,25 @@ import TestSupport
         for p in ["star+tree", "ring-zigzag", "allgather-zigzag"] { #expect(svg.contains(p)) }
     }
 
+    /// One context over several cluster sizes (a scenario with `hosts: [2, 4]`): the chart draws TTFT
+    /// against hosts under its own file name, and each verdict names its cluster.
+    @Test func oneContextOnSeveralClustersChartsHosts() throws {
+        let results = [2, 4].flatMap { h in
+            [MethodKind.ringZigzag, .star].map { m in
+                (PatternComparison.Pattern(method: m), CapacityProjection.project(CapacityTests.small(m, hosts: h)))
+            }
+        }
+        let c = PatternComparison(results: results)
+        #expect(c.chartsHosts && c.chartFileName == PatternComparison.hostsChartName)
+        let svg = c.chart()
+        #expect(svg.contains(">hosts</text>") && svg.contains("2K tokens"))
+        #expect(c.text().contains("2K star on 2x1: ") && c.text().contains("2K star on 4x1: "))
+        // One cluster size: TTFT against context, verdicts without the cluster.
+        let one = PatternComparison(results: Array(results.prefix(2)))
+        #expect(!one.chartsHosts && one.chartFileName == PatternComparison.chartName && one.chart().contains(">context tokens</text>"))
+        #expect(one.text().contains("2K star: "))
+    }
+
     /// A real run compared the same way, with what the run measured.
     @Test func aRealRunIsComparedWithItsMeasuredAnswers() throws {
         let run = TeachingTests.run

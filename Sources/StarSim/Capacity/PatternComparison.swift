@@ -289,8 +289,10 @@ public struct PatternComparison: Sendable {
         let t = table()
         var out = CapacityTable.align(t.map { Array($0.dropLast()) })
         out += "\n"
+        // With several cluster sizes (a scenario's `hosts: [2, 4, 8]`) each verdict names its cluster.
+        let sizes = Set(rows.map(\.result.config.hosts)).count > 1
         for (row, cells) in zip(rows, t.dropFirst()) {
-            out += "\(cells[0]) \(row.pattern.description): \(row.verdict)\n"
+            out += "\(cells[0]) \(row.pattern.description)" + (sizes ? " on \(cells[3])" : "") + ": \(row.verdict)\n"
         }
         return out
     }
@@ -333,25 +335,47 @@ public struct PatternComparison: Sendable {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
-    /// The chart's file name in a `--plots` directory.
+    /// The chart's file name in a `--plots` directory (a projected comparison's).
     public static let chartName = "compare-ttft-vs-context.svg"
+    /// The chart's file name when it draws TTFT against cluster size.
+    public static let hostsChartName = "compare-ttft-vs-hosts.svg"
 
-    /// TTFT against context, one line per pattern (log–log).
+    /// Whether ``chart()`` draws TTFT against cluster size: one context, several cluster sizes (a real
+    /// run of a scenario with `cluster.hosts: [2, 4, 8]`).
+    public var chartsHosts: Bool {
+        Set(rows.map(\.result.config.contextLength)).count == 1
+            && Set(rows.filter { $0.pattern.method != .global }.map(\.result.config.hosts)).count > 1
+    }
+
+    /// ``chart()``'s file name: ``chartName`` or ``hostsChartName``.
+    public var chartFileName: String { chartsHosts ? Self.hostsChartName : Self.chartName }
+
+    /// TTFT against context, one line per pattern (log–log); against hosts when there is one
+    /// context and several cluster sizes (``chartsHosts``; global is drawn at its one host).
     public func chart() -> String {
+        let byHosts = chartsHosts
         var order: [String] = []
         var points: [String: [(x: Double, y: Double)]] = [:]
         for row in rows {
             guard let t = row.result.timeToFirstToken else { continue }
             let k = row.pattern.description
             if points[k] == nil { order.append(k) }
-            points[k, default: []].append((Double(row.result.config.contextLength), t))
+            let c = row.result.config
+            let x = byHosts ? Double(row.pattern.method == .global ? 1 : c.hosts) : Double(c.contextLength)
+            points[k, default: []].append((x, t))
         }
-        let c = rows.first?.result.config
-        let title = c.map { "Time to first token — \($0.model.name) on \(CapacityTable.cluster($0)) \($0.device), \($0.interHostLink)" }
-            ?? "Time to first token"
+        // The title names the largest cluster (a real run's global row is on one host).
+        let c = rows.max { $0.result.config.hosts < $1.result.config.hosts }?.result.config
+        let title: String
+        if byHosts, let c {
+            title = "Time to first token — \(c.model.name), \(TokenCount.format(c.contextLength)) tokens, \(c.device), \(c.interHostLink)"
+        } else {
+            title = c.map { "Time to first token — \($0.model.name) on \(CapacityTable.cluster($0)) \($0.device), \($0.interHostLink)" }
+                ?? "Time to first token"
+        }
         return LineChart(
-            title: title, xLabel: "context tokens", yLabel: "seconds", xScale: .log2, yScale: .log10,
-            xFormatter: .tokens, yFormatter: .seconds,
+            title: title, xLabel: byHosts ? "hosts" : "context tokens", yLabel: "seconds", xScale: .log2, yScale: .log10,
+            xFormatter: byHosts ? .plain : .tokens, yFormatter: .seconds,
             series: order.map { Series(name: $0, points: points[$0]!.sorted { $0.x < $1.x }) }, yIncludesZero: false).svg()
     }
 }
