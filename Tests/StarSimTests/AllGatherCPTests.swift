@@ -74,5 +74,9 @@ import TestSupport
         #expect(u.methods.map(\.name) == ["global", "ring-zigzag", "ulysses"])
         let apb = try Scenario.load(file: repositoryRoot + "/scenarios/patterns/apb-vs-star-4hosts.yaml")
         #expect(apb.methods.map(\.name) == ["global", "star", "apb", "apb-recent"])
+        let usp = try Scenario.load(file: repositoryRoot + "/scenarios/patterns/usp-6hosts.yaml")
+        #expect(usp.methods.map(\.name) == ["global", "ring-zigzag", "usp", "usp-r6"])
+        let striped = try Scenario.load(file: repositoryRoot + "/scenarios/patterns/striped-ring-4hosts.yaml")
+        #expect(striped.methods.map(\.name) == ["global", "ring", "ring-zigzag", "ring-striped"])
     }
 }

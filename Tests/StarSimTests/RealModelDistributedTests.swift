@@ -39,14 +39,20 @@ struct RealModelDistributedTests {
         }
     }
 
-    /// Ring Attention is exact: same tokens as global, max |Δlogit| ≤ 1e-3, on a ~1K-token prompt with
-    /// 2, 4 and 8 hosts (contiguous, zigzag and striped, and the zigzag pass-Q ring), a ~4K-token prompt with 4 hosts and a ~8K-token prompt
-    /// (the model's trained context) with 8 hosts.
+    /// Ring Attention and the patterns built on its plan are exact: same tokens as global, max |Δlogit|
+    /// ≤ 1e-3, on a ~1K-token prompt with 2, 4 and 8 hosts, a ~4K-token prompt with 4 hosts and a
+    /// ~8K-token prompt (the model's trained context) with 8 hosts — contiguous, zigzag and striped
+    /// rings, the zigzag pass-Q ring, zigzag all-gather CP, and tree decoding after the zigzag ring.
     @Test(arguments: [(1000, 2), (1000, 4), (1000, 8), (4000, 4), (8000, 8)])
     func ringEqualsGlobal(context: Int, hosts: Int) throws {
-        let variants: [(RingPlan.Partition, RingPlan.Exchange)] = [(.contiguous, .ring), (.zigzag, .ring), (.striped, .ring), (.zigzag, .passQ)]
+        let variants: [(RingPlan.Partition, RingPlan.Exchange, Phase2Pattern)] = [
+            (.contiguous, .ring, .gatherBroadcast), (.zigzag, .ring, .gatherBroadcast), (.striped, .ring, .gatherBroadcast),
+            (.zigzag, .passQ, .gatherBroadcast), (.zigzag, .allGather, .gatherBroadcast), (.zigzag, .ring, .tree),
+        ]
         try Self.expectEqualsGlobal(context: context, seed: 7, hosts: hosts) { L, q, _ in
-            try variants.map { .ring(try RingPlan(contextLength: L, queryLength: q, hosts: hosts, partition: $0.0, exchange: $0.1)) }
+            try variants.map {
+                .ring(try RingPlan(contextLength: L, queryLength: q, hosts: hosts, partition: $0.0, phase2: $0.2, exchange: $0.1))
+            }
         }
     }
 
