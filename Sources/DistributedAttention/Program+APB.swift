@@ -9,10 +9,10 @@ struct APBPrefill: Sendable {
     let plan: APBPlan
     let host: Int
     let shape: ModelShape
-    private let segment: Segment
-    private var layer = 0
+    private var cursor: LayerCursor
+    private var segment: Segment { cursor.segment }
+    private var layer: Int { cursor.layer }
     private var stage = Stage.idle
-    private var waiting: OpID?
     /// Layer → passing blocks of earlier hosts received.
     private var passed: [Int: Int] = [:]
 
@@ -20,7 +20,7 @@ struct APBPrefill: Sendable {
         self.plan = plan
         self.host = host
         self.shape = shape
-        segment = plan.segment(host)
+        cursor = LayerCursor(segment: plan.segment(host), layers: shape.layers)
     }
 
     var isDone: Bool { stage == .done }
@@ -28,11 +28,7 @@ struct APBPrefill: Sendable {
     private var block: KVRef { .block(host) }
     private var passes: Bool { host < plan.hosts - 1 }
 
-    private mutating func issue(_ op: Op, _ ids: inout OpCounter) -> Directive {
-        let id = ids.make()
-        waiting = id
-        return .compute(id, op)
-    }
+    private mutating func issue(_ op: Op, _ ids: inout OpCounter) -> Directive { cursor.issue(op, &ids) }
 
     mutating func start(_ ids: inout OpCounter) -> [Directive] {
         precondition(stage == .idle, "APBPrefill started twice")
@@ -52,12 +48,11 @@ struct APBPrefill: Sendable {
 
     /// Directives following the completion of `id`, or nil when `id` is not this prefill's.
     mutating func completed(_ id: OpID, _ ids: inout OpCounter) -> [Directive]? {
-        guard let w = waiting, w == id else { return nil }
-        waiting = nil
+        guard cursor.completes(id) else { return nil }
         switch stage {
         case .embedding:
             stage = .inputs
-            return [issue(.layerInputs(layer: layer, segment, storesKV: true), &ids)]
+            return [cursor.inputs(&ids)]
         case .inputs:
             if passes {
                 stage = .compressing
@@ -77,12 +72,11 @@ struct APBPrefill: Sendable {
             var out: [Directive] = anchor.map { [.dropKV(layer: layer, $0)] } ?? []
             out += (0..<host).map { .dropKV(layer: layer, plan.passingStore($0)) }
             stage = .finishing
-            return out + [issue(.finishLayer(layer: layer, segment), &ids)]
+            return out + [cursor.finish(&ids)]
         case .finishing:
-            if layer + 1 < shape.layers {
-                layer += 1
+            if let next = cursor.nextLayer(&ids) {
                 stage = .inputs
-                return [issue(.layerInputs(layer: layer, segment, storesKV: true), &ids)]
+                return [next]
             }
             stage = .done
             return [.dropHidden(segment)]

@@ -14,12 +14,12 @@ struct PassQPrefill: Sendable {
     let plan: RingPlan
     let host: Int
     let shape: ModelShape
-    private let segment: Segment
+    private var cursor: LayerCursor
+    private var segment: Segment { cursor.segment }
+    private var layer: Int { cursor.layer }
     /// Hosts other than this one whose keys this host's queries see: a partial comes from each.
     private let partialSources: Int
-    private var layer = 0
     private var stage = Stage.idle
-    private var waiting: OpID?
     private var ownAttend: OpID?
     private var visiting: [OpID: Int] = [:]  // attend of a visiting Q block → its owner
     private var handled = 0  // visiting Q blocks handled at this layer
@@ -30,18 +30,14 @@ struct PassQPrefill: Sendable {
         self.plan = plan
         self.host = host
         self.shape = shape
-        self.segment = plan.shardSegment(host)
+        cursor = LayerCursor(segment: plan.shardSegment(host), layers: shape.layers)
         partialSources = (0..<plan.hosts).filter { $0 != host && plan.visiblePairs(queriesOf: host, keysOf: $0) > 0 }.count
     }
 
     var isDone: Bool { stage == .done }
     private var next: Int { (host + 1) % plan.hosts }
 
-    private mutating func issue(_ op: Op, _ ids: inout OpCounter) -> Directive {
-        let id = ids.make()
-        waiting = id
-        return .compute(id, op)
-    }
+    private mutating func issue(_ op: Op, _ ids: inout OpCounter) -> Directive { cursor.issue(op, &ids) }
 
     /// Attend of `owner`'s Q block at the current layer to this host's K,V, or nil when no query of
     /// it sees any of them.
@@ -85,7 +81,7 @@ struct PassQPrefill: Sendable {
             return [issue(.merge(layer: layer, segment, parts: 1 + partialSources), &ids)]
         }
         stage = .finishing
-        return [issue(.finishLayer(layer: layer, segment), &ids)]
+        return [cursor.finish(&ids)]
     }
 
     /// Directives following the completion of `id`, or nil when `id` is not this prefill's.
@@ -99,12 +95,11 @@ struct PassQPrefill: Sendable {
             ownAttend = nil
             return checkLayer(&ids)
         }
-        guard let w = waiting, w == id else { return nil }
-        waiting = nil
+        guard cursor.completes(id) else { return nil }
         switch stage {
         case .embedding:
             stage = .inputs
-            return [issue(.layerInputs(layer: layer, segment, storesKV: true), &ids)]
+            return [cursor.inputs(&ids)]
         case .inputs:
             stage = .ringing
             var out: [Directive] = []
@@ -117,12 +112,11 @@ struct PassQPrefill: Sendable {
             return out + checkLayer(&ids)
         case .merging:
             stage = .finishing
-            return [issue(.finishLayer(layer: layer, segment), &ids)]
+            return [cursor.finish(&ids)]
         case .finishing:
-            if layer + 1 < shape.layers {
-                layer += 1
+            if let next = cursor.nextLayer(&ids) {
                 stage = .inputs
-                return [issue(.layerInputs(layer: layer, segment, storesKV: true), &ids)]
+                return [next]
             }
             stage = .done
             return [.dropHidden(segment)]

@@ -16,10 +16,10 @@ struct RingPrefill: Sendable {
     let coarse: Bool
     /// Keep received blocks (the `.lastHost` decoder) instead of dropping them after use.
     let keepReceived: Bool
-    private let segment: Segment
-    private var layer = 0
+    private var cursor: LayerCursor
+    private var segment: Segment { cursor.segment }
+    private var layer: Int { cursor.layer }
     private var stage = Stage.idle
-    private var waiting: OpID?
     private var outstanding: [OpID: Int] = [:]  // attend op → origin host
     private var attends = 0
     private var received = 0
@@ -32,17 +32,13 @@ struct RingPrefill: Sendable {
         self.shape = shape
         self.coarse = coarse
         self.keepReceived = keepReceived
-        self.segment = plan.shardSegment(host)
+        cursor = LayerCursor(segment: plan.shardSegment(host), layers: shape.layers)
     }
 
     var isDone: Bool { stage == .done }
     private var next: Int { (host + 1) % plan.hosts }
 
-    private mutating func issue(_ op: Op, _ ids: inout OpCounter) -> Directive {
-        let id = ids.make()
-        waiting = id
-        return .compute(id, op)
-    }
+    private mutating func issue(_ op: Op, _ ids: inout OpCounter) -> Directive { cursor.issue(op, &ids) }
 
     /// The KV stores holding `origin`'s context, each once (a striped host's many runs share one store).
     private func blocks(of origin: Int) -> [KVRef] { plan.chunks(onHost: origin).map { .block($0) } }
@@ -120,7 +116,7 @@ struct RingPrefill: Sendable {
             return [issue(.merge(layer: layer, segment, parts: parts), &ids)]
         }
         stage = .finishing
-        return [issue(.finishLayer(layer: layer, segment), &ids)]
+        return [cursor.finish(&ids)]
     }
 
     /// Directives following the completion of `id`, or nil when `id` is not this prefill's.
@@ -137,12 +133,11 @@ struct RingPrefill: Sendable {
             }
             return out + checkLayer(&ids)
         }
-        guard let w = waiting, w == id else { return nil }
-        waiting = nil
+        guard cursor.completes(id) else { return nil }
         switch stage {
         case .embedding:
             stage = .inputs
-            return [issue(.layerInputs(layer: layer, segment, storesKV: true), &ids)]
+            return [cursor.inputs(&ids)]
         case .inputs:
             stage = .ringing
             var out: [Directive] = []
@@ -152,12 +147,11 @@ struct RingPrefill: Sendable {
             return out + checkLayer(&ids)
         case .merging:
             stage = .finishing
-            return [issue(.finishLayer(layer: layer, segment), &ids)]
+            return [cursor.finish(&ids)]
         case .finishing:
-            if layer + 1 < shape.layers {
-                layer += 1
+            if let next = cursor.nextLayer(&ids) {
                 stage = .inputs
-                return [issue(.layerInputs(layer: layer, segment, storesKV: true), &ids)]
+                return [next]
             }
             stage = .done
             return [.dropHidden(segment)]
