@@ -37,6 +37,8 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     case allGather = "allgather"
     /// All-gather context parallelism, zigzag shards (SGLang's zigzag prefill CP; exact).
     case allGatherZigzag = "allgather-zigzag"
+    /// All-gather context parallelism, interleaved (round-robin) shards: token `t` on host `t mod H` (exact).
+    case allGatherStriped = "allgather-striped"
 
     /// The methods projections sweep by default (the ablations are for accuracy runs).
     public static let standard: [MethodKind] = [.global, .star, .ring, .ringZigzag]
@@ -45,7 +47,7 @@ public enum MethodKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// Ring Attention or all-gather CP: the context sharded over hosts, K,V exchanged every layer.
     public var isRing: Bool {
         switch self {
-        case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ, .allGather, .allGatherZigzag: return true
+        case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ, .allGather, .allGatherZigzag, .allGatherStriped: return true
         case .global, .star, .starNoAnchor, .starPrevious, .ulysses, .usp, .apb: return false
         }
     }
@@ -134,15 +136,15 @@ public enum MethodSpec: Sendable, Hashable {
             o.anchorSource = kind == .starPrevious ? .previousBlock : .firstBlock
             o.phase2 = phase2
             self = .star(o)
-        case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ, .allGather, .allGatherZigzag:
+        case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ, .allGather, .allGatherZigzag, .allGatherStriped:
             var o = RingOptions()
             switch kind {
             case .ringZigzag, .ringZigzagPassQ, .allGatherZigzag: o.partition = .zigzag
-            case .ringStriped, .ringStripedPassQ: o.partition = .striped
+            case .ringStriped, .ringStripedPassQ, .allGatherStriped: o.partition = .striped
             default: o.partition = .contiguous
             }
             switch kind {
-            case .allGather, .allGatherZigzag: o.exchange = .allGather
+            case .allGather, .allGatherZigzag, .allGatherStriped: o.exchange = .allGather
             case .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ: o.exchange = .passQ
             default: o.exchange = .ring
             }

@@ -32,7 +32,7 @@ struct Eval: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated nominal context lengths, 1K–8K (default 2K).", valueName: "lengths"))
     var context: String?
 
-    @Option(help: ArgumentHelp("Comma-separated methods (any of global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ulysses, usp, apb, allgather, allgather-zigzag; default global,star).", valueName: "names"))
+    @Option(help: ArgumentHelp("Comma-separated methods (any of global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ulysses, usp, apb, allgather, allgather-zigzag, allgather-striped; default global,star).", valueName: "names"))
     var methods: String?
 
     @Option(help: ArgumentHelp("Comma-separated host counts for Star and Ring (default 4).", valueName: "counts"))

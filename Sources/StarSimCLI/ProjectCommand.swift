@@ -33,7 +33,7 @@ struct Project: ParsableCommand {
     @Option(name: .customLong("gpus-per-host"), parsing: .unconditional, help: "GPUs per host, comma-separated (1 to 128).")
     var gpusPerHost: String = "2"
     @OptionGroup var hardware: HardwareOptions
-    @Option(help: "Methods, comma-separated: global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ulysses, usp, apb, allgather, allgather-zigzag.")
+    @Option(help: "Methods, comma-separated: global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ulysses, usp, apb, allgather, allgather-zigzag, allgather-striped.")
     var methods: String = "global,star,ring"
     @Option(parsing: .unconditional, help: "Star block size (default min(⌈L/hosts⌉, 32K)).")
     var block: String?

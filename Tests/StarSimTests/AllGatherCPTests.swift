@@ -10,7 +10,7 @@ import TestSupport
 /// `allgather-zigzag`): exact against the model's own single-process forward pass, bytes per host
 /// equal to the closed form, and usable by name everywhere.
 @Suite struct AllGatherCPTests {
-    @Test(arguments: [2, 3, 4], [RingPlan.Partition.contiguous, .zigzag])
+    @Test(arguments: [2, 3, 4], [RingPlan.Partition.contiguous, .zigzag, .striped])
     func allGatherCPIsExact(hosts: Int, partition: RingPlan.Partition) throws {
         let context = 40 * hosts, query = 5
         let p = DistributedExecutionTests.prompt(context: context, query: query, seed: UInt64(50 + hosts))
@@ -40,9 +40,10 @@ import TestSupport
 
     @Test func everyFrontEndKnowsIt() throws {
         let s = try Scenario.parse(ConfigNode.parse(
-            "prompt: {kind: passkey}\nmethods: [allgather, allgather-zigzag, {ring: {exchange: all-gather, phase2: tree}}]\n",
+            "prompt: {kind: passkey}\nmethods: [allgather, allgather-zigzag, allgather-striped, {ring: {exchange: all-gather, phase2: tree}}]\n",
             file: "a.yaml"))
-        #expect(s.methods.map(\.name) == ["allgather", "allgather-zigzag", "allgather+tree"])
+        #expect(s.methods.map(\.name) == ["allgather", "allgather-zigzag", "allgather-striped", "allgather+tree"])
+        #expect(s.methods[2] == MethodSpec(kind: .allGatherStriped))
         #expect(try MethodKind.parse("allgather-zigzag") == .allGatherZigzag)
         // Projected: a ring all-gather moves the ring's bytes over the ring's links.
         func project(_ m: MethodKind) -> ProjectionResult {

@@ -236,7 +236,7 @@ import TestSupport
             #expect(error.description == "unknown device 'h900'; known devices: a100-80gb, h100-sxm, h200, cpu-local")
         }
         do { _ = try MethodKind.parse("stripe"); Issue.record("unknown method accepted") } catch {
-            #expect(error.description == "methods: 'stripe' is invalid; expected one of global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ring-striped-passq, ulysses, usp, apb, allgather, allgather-zigzag")
+            #expect(error.description == "methods: 'stripe' is invalid; expected one of global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ring-striped-passq, ulysses, usp, apb, allgather, allgather-zigzag, allgather-striped")
         }
         // A sweep with an impossible split is rejected before any projection.
         let sweep = ProjectionSweep(models: [.smolLM2_135M], contexts: [4], hosts: [4], gpusPerHost: [1], methods: [.ringZigzag])

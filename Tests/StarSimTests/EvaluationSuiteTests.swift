@@ -63,7 +63,7 @@ import TestSupport
         #expect(message { _ = try EvaluationSuite.fromOptions(options { $0.tasks = ["passkey", "needle"] }) }
             == "--tasks: unknown task 'needle'; known tasks: passkey, niah-multikey, niah-multivalue, variable-tracking, common-words")
         #expect(message { _ = try EvaluationSuite.fromOptions(options { $0.methods = ["global", "flash"] }) }
-            == "--methods: unknown method 'flash'; known methods: global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ring-striped-passq, ulysses, usp, apb, allgather, allgather-zigzag")
+            == "--methods: unknown method 'flash'; known methods: global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ring-striped-passq, ulysses, usp, apb, allgather, allgather-zigzag, allgather-striped")
         #expect(message { _ = try EvaluationSuite.fromOptions(options { $0.contexts = ["1K"]; $0.blocks = ["2048"] }) }
             == "--block: 2048 is larger than the 1K context (1024 tokens); expected at most 1024")
         #expect(message { _ = try EvaluationSuite.fromOptions(options { $0.contexts = ["1K"]; $0.blocks = ["256"]; $0.anchors = ["512"] }) }
@@ -119,9 +119,9 @@ import TestSupport
         #expect(fileError("runs:\n  - tasks: [passkey, needle]\n    context: [2K]\n    methods: [global]\n")
             == "bad.yaml:2: field 'runs[0].tasks[1]': unknown task 'needle'; known tasks: passkey, niah-multikey, niah-multivalue, variable-tracking, common-words")
         #expect(fileError("runs:\n  - tasks: [passkey]\n    context: [2K]\n    methods: [global, flash]\n")
-            == "bad.yaml:4: field 'runs[0].methods[1]': unknown method 'flash'; known methods: global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ring-striped-passq, ulysses, usp, apb, allgather, allgather-zigzag")
+            == "bad.yaml:4: field 'runs[0].methods[1]': unknown method 'flash'; known methods: global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ring-striped-passq, ulysses, usp, apb, allgather, allgather-zigzag, allgather-striped")
         #expect(fileError("runs:\n  - tasks: [passkey]\n    context: [2K]\n")
-            == "bad.yaml:2: field 'runs[0].methods': missing; expected a list of methods (global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ring-striped-passq, ulysses, usp, apb, allgather, allgather-zigzag)")
+            == "bad.yaml:2: field 'runs[0].methods': missing; expected a list of methods (global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ring-striped-passq, ulysses, usp, apb, allgather, allgather-zigzag, allgather-striped)")
         #expect(fileError("runs:\n  - tasks: [passkey]\n    context: [2K]\n    methods: [star]\n  - tasks: [passkey]\n    context: [1K]\n    methods: [star]\n    block: [2K]\n")
             == "bad.yaml: runs[1].block: 2048 is larger than the 1K context (1024 tokens); expected at most 1024")
         #expect(fileError("runs:\n  - tasks: [passkey]\n    context: [16K]\n    methods: [global]\n")

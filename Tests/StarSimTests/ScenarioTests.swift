@@ -67,7 +67,7 @@ import Testing
 
     @Test(arguments: [
         ("prompt: {kind: passkey}\nmethods: [global]\nhosts: 4\n", "m.yaml:3: field 'hosts': unknown field"),
-        ("prompt: {kind: passkey}\nmethods: [glob]\n", "unknown method 'glob'; expected one of: global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ring-striped-passq, ulysses, usp, apb, allgather, allgather-zigzag"),
+        ("prompt: {kind: passkey}\nmethods: [glob]\n", "unknown method 'glob'; expected one of: global, star, star-noanchor, star-prev, ring, ring-zigzag, ring-striped, ring-passq, ring-zigzag-passq, ring-striped-passq, ulysses, usp, apb, allgather, allgather-zigzag, allgather-striped"),
         ("prompt: {kind: passkey}\nmethods: []\n", "expected at least one method"),
         ("methods: [global]\n", "field 'prompt': missing"),
         ("prompt: {kind: passkey, depth: 1.5}\nmethods: [global]\n", "field 'prompt.depth': 1.5 is out of range"),

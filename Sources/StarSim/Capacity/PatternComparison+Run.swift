@@ -15,6 +15,7 @@ extension PatternComparison.Pattern {
             let kind: MethodKind
             switch (p.exchange, p.partition) {
             case (.allGather, .zigzag): kind = .allGatherZigzag
+            case (.allGather, .striped): kind = .allGatherStriped
             case (.allGather, _): kind = .allGather
             case (.passQ, .zigzag): kind = .ringZigzagPassQ
             case (.passQ, .striped): kind = .ringStripedPassQ

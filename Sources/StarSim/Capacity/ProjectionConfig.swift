@@ -86,7 +86,7 @@ public struct ProjectionConfig: Sendable, Hashable, Codable {
         case .global:
             prefill = 7 * layers
             perToken = granularity == .coarse ? 3.2 : 3.2 * layers
-        case .ring, .ringZigzag, .ringStriped, .allGather, .allGatherZigzag:
+        case .ring, .ringZigzag, .ringStriped, .allGather, .allGatherZigzag, .allGatherStriped:
             prefill = layers * (1.6 * h * h + 8 * h)
             perToken = 5 * layers * h
         case .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ:

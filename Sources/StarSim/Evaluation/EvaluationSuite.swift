@@ -190,7 +190,7 @@ public struct EvaluationSuite: Sendable, Hashable {
             switch k {
             case .global:
                 out.append(EvaluationMethod(kind: k, hosts: 1))
-            case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ, .allGather, .allGatherZigzag, .ulysses, .usp, .apb:
+            case .ring, .ringZigzag, .ringStriped, .ringPassQ, .ringZigzagPassQ, .ringStripedPassQ, .allGather, .allGatherZigzag, .allGatherStriped, .ulysses, .usp, .apb:
                 for h in uniqued(hosts) { out.append(EvaluationMethod(kind: k, hosts: h, label: label(k, h, nil, nil))) }
             case .starNoAnchor:
                 for h in uniqued(hosts) {
