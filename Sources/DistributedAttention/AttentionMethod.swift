@@ -118,8 +118,8 @@ public enum AttentionMethod: Hashable, Sendable, CustomStringConvertible {
         case .global(let p):
             return "global(L \(p.contextLength), q \(p.queryLength))"
         case .ulysses(let p):
-            return "ulysses(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts)"
-                + (p.ringDegree == 1 ? ")" : " = \(p.headDegree) × ring \(p.ringDegree))")
+            if p.ringDegree == 1 { return "ulysses(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts))" }
+            return "usp(L \(p.contextLength), q \(p.queryLength), hosts \(p.hosts) = Ulysses \(p.headDegree) × ring \(p.ringDegree))"
         case .apb(let p):
             return "apb(L \(p.contextLength), q \(p.queryLength), block \(p.star.blockSize), anchor \(p.anchorSize), passing \(p.passingSize) \(p.selection.rawValue), hosts \(p.hosts), \(p.star.phase2))"
         }
