@@ -115,10 +115,7 @@ public struct RingPlan: Hashable, Sendable {
     private func chunk(_ c: Int, of tokens: Range<Int>) -> Range<Int> {
         precondition(partition != .striped, "RingPlan: striped chunks are not ranges; use runs(onHost:)")
         precondition(c >= 0 && c < chunkCount, "RingPlan: chunk \(c) out of 0..<\(chunkCount)")
-        let base = tokens.count / chunkCount
-        let extra = tokens.count % chunkCount
-        let start = tokens.lowerBound + c * base + min(c, extra)
-        return start..<(start + base + (c < extra ? 1 : 0))
+        return tokens.evenPiece(c, of: chunkCount)
     }
 
     /// Chunks held by host `h`, in increasing order.

@@ -109,10 +109,7 @@ public struct StarPlan: Hashable, Sendable {
     /// Blocks held by host `h` (contiguous).
     public func blocks(onHost h: Int) -> Range<Int> {
         precondition(h >= 0 && h < hosts, "StarPlan: host \(h) out of 0..<\(hosts)")
-        let base = blockCount / hosts
-        let extra = blockCount % hosts
-        let start = h * base + min(h, extra)
-        return start..<(start + base + (h < extra ? 1 : 0))
+        return (0..<blockCount).evenPiece(h, of: hosts)
     }
 
     /// The host holding block `i`.

@@ -103,27 +103,20 @@ public struct UlyssesPlan: Hashable, Sendable {
     /// The host that samples tokens: `hosts − 1`.
     public var queryHost: Int { hosts - 1 }
 
-    /// Piece `i` of `n` of `tokens`, as even as possible (the first `count % n` one token longer).
-    private static func piece(_ i: Int, of n: Int, _ tokens: Range<Int>) -> Range<Int> {
-        let base = tokens.count / n, extra = tokens.count % n
-        let start = tokens.lowerBound + i * base + min(i, extra)
-        return start..<(start + base + (i < extra ? 1 : 0))
-    }
-
     /// Context tokens of ring group `r`, in order: everything with one ring group, else zigzag chunks
     /// `r` and `2·ringDegree − 1 − r` of `2·ringDegree`.
     public func ringGroupTokens(_ r: Int) -> [Range<Int>] {
         precondition(r >= 0 && r < ringDegree, "UlyssesPlan: ring group \(r) out of 0..<\(ringDegree)")
         guard ringDegree > 1 else { return [0..<contextLength] }
         let n = 2 * ringDegree
-        return [Self.piece(r, of: n, 0..<contextLength), Self.piece(n - 1 - r, of: n, 0..<contextLength)]
+        return [(0..<contextLength).evenPiece(r, of: n), (0..<contextLength).evenPiece(n - 1 - r, of: n)]
     }
 
     /// Context tokens (and positions) of host `h`'s shard: its head group's piece of each of its ring
     /// group's ranges.
     public func shardRanges(_ h: Int) -> [Range<Int>] {
         precondition(h >= 0 && h < hosts, "UlyssesPlan: host \(h) out of 0..<\(hosts)")
-        return ringGroupTokens(ringGroup(h)).map { Self.piece(headGroup(h), of: headDegree, $0) }
+        return ringGroupTokens(ringGroup(h)).map { $0.evenPiece(headGroup(h), of: headDegree) }
     }
 
     /// Context tokens of host `h`'s shard.

@@ -417,9 +417,7 @@ public struct CostModel: Sendable {
     public func layers(onGPU g: Int) -> Range<Int> {
         precondition(g >= 0 && g < gpusPerHost, "CostModel: GPU \(g) out of 0..<\(gpusPerHost)")
         guard combine == .pipeline else { return 0..<shape.layers }
-        let base = shape.layers / gpusPerHost, extra = shape.layers % gpusPerHost
-        let start = g * base + min(g, extra)
-        return start..<(start + base + (g < extra ? 1 : 0))
+        return (0..<shape.layers).evenPiece(g, of: gpusPerHost)
     }
 
     /// The GPU holding `layer` (pipeline); 0 for tensor parallel.
