@@ -140,8 +140,6 @@ public struct ProjectionSweep: Sendable {
         try validateFaults()
     }
 
-    /// Every fault must exist on the largest cluster of the sweep (a host or link beyond it is a
-    /// typo, not a fault that happens not to apply), and be valid on each configuration's cluster.
     /// Checks `cached` against `methods` (ring methods only) and every context and host count (the new
     /// tokens need one per chunk: at least 2·hosts of them).
     public func validateCached(methods: [MethodKind]) throws(StarSimError) {
@@ -154,6 +152,8 @@ public struct ProjectionSweep: Sendable {
         }
     }
 
+    /// Every fault must exist on the largest cluster of the sweep (a host or link beyond it is a
+    /// typo, not a fault that happens not to apply), and be valid on each configuration's cluster.
     func validateFaults() throws(StarSimError) {
         guard let faults, !faults.isEmpty else { return }
         let all = configs()
