@@ -54,7 +54,7 @@ public struct ClusterSetup: Sendable {
     /// The cost model of one host of this cluster for a model shape.
     public func costModel(shape: ModelShape) -> CostModel {
         CostModel(device: topology.device, efficiency: device.efficiency, gpusPerHost: topology.gpusPerHost,
-                  combine: combine, shape: shape, ringSteps: device.ringSteps)
+                  combine: combine, shape: shape, ringSteps: device.ringSteps, framework: device.framework.value)
     }
 }
 

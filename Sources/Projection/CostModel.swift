@@ -105,6 +105,27 @@ public struct RingStepParameters: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// The software that runs the kernels, where it changes what an op costs beyond its kernels' math.
+///
+/// - `fused` (the default; what serving engines do): a merge of attention partials is one fused
+///   pass, only the sampled row's logits are computed, the KV cache is preallocated (appending
+///   writes the new rows only).
+/// - `hfReference`: HF transformers eager as the paper's reference code runs it (NVIDIA
+///   Star-Attention, `model.py`, `star_attention/modeling_llama.py`, `*_flash_attn/utils.py`):
+///   1. every partial is folded into an fp32 output by its own `update_out_and_lse` call (the
+///      first one cast to fp32, the result cast back), and phase 2 first allocates zeroed buffers
+///      for the all-gathered partials (`torch.zeros_like`, two per host);
+///   2. every forward computes the vocabulary logits of *every* row (`lm_head` over all tokens,
+///      then `.float()`), not only the last;
+///   3. the decoding host appends its new K,V with `DynamicCache.update`, a `torch.cat` that copies
+///      the host's whole cache at every layer of every step.
+///   Each is charged from the shapes (bytes at the memory efficiency, GEMMs through the tile model,
+///   kernel launches at the device's kernel overhead): no parameter of its own.
+public enum Framework: String, Sendable, Hashable, CaseIterable, Codable {
+    case fused
+    case hfReference = "hf-reference"
+}
+
 /// Time of each compute op of a host program on a host of `gpusPerHost` devices: shapes × device
 /// profile × efficiencies → seconds. Pure.
 ///
@@ -120,6 +141,8 @@ public struct CostModel: Sendable {
     public let shape: ModelShape
     /// How ring steps run (``ringStepCost(queries:keyTokens:visiblePairs:)``).
     public let ringSteps: RingStepParameters
+    /// The software stack's own costs (``Framework``).
+    public let framework: Framework
 
     /// Why a host's GPUs cannot hold this model with `combine`, or nil: a pipeline gives each GPU whole
     /// layers, so it needs at least as many layers as GPUs. Front ends check this before building a
@@ -136,7 +159,8 @@ public struct CostModel: Sendable {
     ///   `ringSteps.attentionEfficiency` in (0, 1].
     public init(
         device: DeviceProfile, efficiency: EfficiencyParameters, gpusPerHost: Int = 1,
-        combine: ParallelCombine = .pipeline, shape: ModelShape, ringSteps: RingStepParameters = .ideal
+        combine: ParallelCombine = .pipeline, shape: ModelShape, ringSteps: RingStepParameters = .ideal,
+        framework: Framework = .fused
     ) {
         precondition(
             ringSteps.attentionEfficiency > 0 && ringSteps.attentionEfficiency <= 1,
@@ -158,12 +182,13 @@ public struct CostModel: Sendable {
         self.combine = combine
         self.shape = shape
         self.ringSteps = ringSteps
+        self.framework = framework
     }
 
-    /// Uses the spec's profile, efficiencies and ring-step parameters.
+    /// Uses the spec's profile, efficiencies, ring-step parameters and framework.
     public init(device: DeviceSpec, gpusPerHost: Int = 1, combine: ParallelCombine = .pipeline, shape: ModelShape) {
         self.init(device: device.profile, efficiency: device.efficiency, gpusPerHost: gpusPerHost, combine: combine, shape: shape,
-                  ringSteps: device.ringSteps)
+                  ringSteps: device.ringSteps, framework: device.framework.value)
     }
 
     private var tp: Int { combine == .tensorParallel ? gpusPerHost : 1 }
@@ -181,22 +206,25 @@ public struct CostModel: Sendable {
             return embedCost(tokens: s.tokenCount)
         case .layerInputs(_, let s, let storesKV):
             return layerInputsCost(tokens: s.tokenCount, storesKV: storesKV)
-        case .attend(_, let q, _, let pairs, let keyTokens):
+        case .attend(_, let q, let keys, let pairs, let keyTokens):
             return OpCost([attention(queries: q.tokenCount, keyTokens: keyTokens, visiblePairs: pairs)])
+                + cacheAppendCost(queries: q, keys: keys, keyTokens: keyTokens)
         case .attendHeads(_, let q, _, let groups, _, let pairs, let keyTokens):
             return OpCost([attentionCost("attention(heads 1/\(groups))", queries: q.tokenCount, keyTokens: keyTokens,
                                          visiblePairs: pairs, efficiencyFactor: 1, headGroups: groups)])
         case .merge(_, let s, let parts):
-            return mergeCost(tokens: s.tokenCount, parts: parts)
+            return mergeCost(tokens: s.tokenCount, parts: parts, gathered: s.phase != .contextEncoding)
         case .mergeHeads(_, let s, _, let groups, let parts):
-            return mergeCost(tokens: s.tokenCount, parts: parts, headGroups: groups)
+            return mergeCost(tokens: s.tokenCount, parts: parts, headGroups: groups, gathered: s.phase != .contextEncoding)
         case .compress(_, let s, _, let keep, let candidates, let selection, let window):
             return compressCost(blockTokens: s.runs.last?.count ?? s.tokenCount, candidates: candidates.count, keep: keep,
                                 selection: selection, window: window)
-        case .finishLayer(_, let s):
+        case .finishLayer(let l, let s):
             return finishLayerCost(tokens: s.tokenCount)
+                + (l == shape.layers - 1 ? allRowLogitsCost(rows: extraLogitRows(s)) : OpCost([]))
         case .encode(let s, _, _, let pairs, let keyTokens):
             return encodeCost(tokens: s.tokenCount, visiblePairsPerLayer: pairs, keyTokensPerLayer: keyTokens)
+                + allRowLogitsCost(rows: extraLogitRows(s))
         case .logits:
             return logitsCost()
         case .sample:
@@ -241,11 +269,67 @@ public struct CostModel: Sendable {
     /// Exact LSE merge of `parts` partials of `tokens` rows: reads every partial (output + fp32 lse),
     /// writes one; `parts − 1` kernels (nothing when `parts ≤ 1`). `headGroups`: the partials hold one
     /// head group of that many (USP's `mergeHeads`), so `heads/headGroups` heads per row.
-    public func mergeCost(tokens n: Int, parts: Int, headGroups: Int = 1) -> OpCost {
-        guard parts > 1 else { return OpCost([]) }
+    ///
+    /// With ``Framework/hfReference`` the reference's fp32 online update instead: the first partial
+    /// cast to fp32 (`e + 4` bytes per element), one `update_out_and_lse` per further partial
+    /// (reads the fp32 output and the partial, writes the output: `8 + e`; its lse `12` per row and
+    /// head; two kernels), the result cast back (`4 + e`); a phase-2 merge (`gathered`) first zeroes
+    /// the all-gather's receive buffers (`zeros_like` of every partial's output and lse: `2·parts`
+    /// kernels). Charged even for one partial (the casts run).
+    public func mergeCost(tokens n: Int, parts: Int, headGroups: Int = 1, gathered: Bool = false) -> OpCost {
         let heads = Double(shape.heads) / Double(headGroups)
-        let row = heads * Double(shape.headDim) * e + heads * 4
-        return OpCost([stream("merge", bytes: Double(parts + 1) * Double(n) * row / Double(tp), kernels: parts - 1)])
+        let N = Double(n), elements = N * heads * Double(shape.headDim) / Double(tp), lseRows = N * heads / Double(tp)
+        guard framework == .hfReference, parts >= 1 else {
+            guard parts > 1 else { return OpCost([]) }
+            let row = heads * Double(shape.headDim) * e + heads * 4
+            return OpCost([stream("merge", bytes: Double(parts + 1) * N * row / Double(tp), kernels: parts - 1)])
+        }
+        let updates = Double(parts - 1)
+        var cost = OpCost([
+            stream("merge(fp32 casts)", bytes: 2 * elements * (e + 4), kernels: 2),
+            stream("merge(update_out_and_lse)", bytes: updates * (elements * (8 + e) + lseRows * 12), kernels: 2 * (parts - 1)),
+        ])
+        if gathered {
+            cost = cost + OpCost([stream("merge(zeros_like)", bytes: Double(parts) * (elements * e + lseRows * 4), kernels: 2 * parts)])
+        }
+        return cost
+    }
+
+    /// ``Framework/hfReference``: rows of `s` whose logits a forward computes beyond the one the
+    /// program's `logits` op charges — every row of a context segment, all but the last of the
+    /// query, none of a generated token; 0 with ``Framework/fused``.
+    func extraLogitRows(_ s: Segment) -> Int {
+        guard framework == .hfReference else { return 0 }
+        switch s.role {
+        case .query: return s.tokenCount - 1
+        case .generated: return 0
+        default: return s.tokenCount
+        }
+    }
+
+    /// The output head over `rows` rows and the cast of their logits to fp32 (HF's `lm_head` on all
+    /// hidden states, `logits.float()`): final RMSNorm, `[rows, hidden] × [hidden, vocab]`, then
+    /// `rows · vocab · (e + 4)` bytes. Nothing for 0 rows.
+    public func allRowLogitsCost(rows: Int) -> OpCost {
+        guard rows > 0 else { return OpCost([]) }
+        let R = Double(rows), h = Double(shape.hidden), v = Double(shape.vocab)
+        return OpCost([
+            stream("final_norm(all rows)", bytes: 2 * R * h * e + h * e, kernels: 1),
+            gemm("lm_head(all rows)", m: rows, n: shape.vocab, k: shape.hidden, shard: .columns),
+            stream("logits.float()", bytes: R * v * (e + 4) / Double(tp), kernels: 1),
+        ])
+    }
+
+    /// ``Framework/hfReference``: the decoding host appends the new rows' K,V by concatenation
+    /// (`DynamicCache.update` → `torch.cat`), copying its whole cache at this layer: read and write
+    /// `keyTokens · kvBytesPerTokenPerLayer` (K and V: two kernels). Charged on an attend of a query
+    /// or generated segment whose own store is among the keys (the host that appended); nothing with
+    /// ``Framework/fused`` (a preallocated cache).
+    func cacheAppendCost(queries q: Segment, keys: [KVRef], keyTokens: Int) -> OpCost {
+        guard framework == .hfReference, q.phase != .contextEncoding,
+              q.runs.contains(where: { keys.contains($0.kv) }) else { return OpCost([]) }
+        let bytes = 2 * Double(keyTokens) * Double(shape.kvBytesPerTokenPerLayer) / Double(tp)
+        return OpCost([stream("kv_cat(DynamicCache)", bytes: bytes, kernels: 2)])
     }
 
     /// APB's passing-block selection: SnapKV scores the block's keys with its last `window` queries

@@ -33,6 +33,8 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
     /// ``RingStepParameters`` and `Docs/Projection.md`.
     public var ringAttentionEfficiency: Labelled<Double>
     public var ringOverlapsTransfer: Labelled<Bool>
+    /// The software stack's own costs (``Framework``): `fused` unless the profile says otherwise.
+    public var framework: Labelled<Framework> = DeviceSpec.fusedFramework
     /// The shapes ``efficiency`` was measured on (nil: not measured on this device). Projections
     /// outside them say so (``Coverage``).
     public var calibratedRange: CalibratedRange?
@@ -40,6 +42,9 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
     /// Defaults of the ring fields: ideal overlapped ring steps at local-attention efficiency.
     public static let idealRingEfficiency = Labelled(
         1.0, .assumed("ring steps run the same flash-attention kernel as local attention; the causal imbalance of the contiguous ring is modeled by the engine, not here"))
+    /// Default of ``framework``.
+    public static let fusedFramework = Labelled(
+        Framework.fused, .assumed("a serving engine: fused partial merges, the sampled row's logits only, a preallocated KV cache"))
     public static let overlappedRing = Labelled(
         true, .published("ring-flash-attention (and the paper's reference code) post the K,V send/receive before a step's attention and wait after it"))
 
@@ -90,6 +95,7 @@ public struct DeviceSpec: Sendable, Hashable, CustomStringConvertible {
           efficiency \(efficiency) [\(efficiencySource)]
           ring attention efficiency \(ringAttentionEfficiency.value) [\(ringAttentionEfficiency.source)]
           ring overlaps transfer \(ringOverlapsTransfer.value) [\(ringOverlapsTransfer.source)]
+          framework \(framework.value.rawValue) [\(framework.source)]
           calibrated range \(calibratedRange.map(CalibratedRange.describe) ?? "none (efficiencies not measured on this device)")
         """
     }

@@ -101,6 +101,7 @@ extension ProfileCatalog {
     /// efficiency: {source: calibrated, note: "...", gemm_max: 0.7, memory: 0.88, ...}
     /// ring_attention_efficiency: {value: 1, source: assumed, note: "..."}   # (0, 1]
     /// ring_overlaps_transfer: {value: true, source: published, note: "..."}
+    /// framework: {value: hf-reference, source: published, note: "..."}   # optional; fused by default
     /// ```
     public static func loadDevice(file: String) throws(ProjectionError) -> DeviceSpec {
         do {
@@ -163,6 +164,15 @@ extension ProfileCatalog {
         let overlaps = try overlapNode.required("value", expected: "true or false").asBool()
         let overlapSource = try provenance(overlapNode)
         try overlapNode.finish()
+        var framework = DeviceSpec.fusedFramework
+        if let node = root.optional("framework") {
+            let expected = "a mapping with value (fused or hf-reference), source, note"
+            guard node.isMapping else { throw node.error("expected \(expected); found \(node.kind)") }
+            let value = try node.required("value", expected: "fused or hf-reference")
+                .asChoice(["fused": Framework.fused, "hf-reference": Framework.hfReference])
+            framework = Labelled(value, try provenance(node))
+            try node.finish()
+        }
         let range = try root.optional("calibrated_range").map { n throws(ConfigError) in try calibratedRange(n) }
         try root.finish()
         var spec = DeviceSpec(
@@ -172,6 +182,7 @@ extension ProfileCatalog {
             efficiency: eff, efficiencySource: effSource, ringAttentionEfficiency: ringEff,
             ringOverlapsTransfer: Labelled(overlaps, overlapSource))
         spec.calibratedRange = range
+        spec.framework = framework
         return spec
     }
 
@@ -270,6 +281,7 @@ extension DeviceSpec {
         s += YAMLText.labelled(
             "ring_attention_efficiency", YAMLText.number(ringAttentionEfficiency.value), ringAttentionEfficiency.source)
         s += YAMLText.labelled("ring_overlaps_transfer", "\(ringOverlapsTransfer.value)", ringOverlapsTransfer.source)
+        s += YAMLText.labelled("framework", framework.value.rawValue, framework.source)
         if let r = calibratedRange {
             func pair(_ x: ClosedRange<Int>) -> String { "[\(x.lowerBound), \(x.upperBound)]" }
             s += "calibrated_range:\n  # the shapes the efficiencies were measured on; projections outside them say so\n"

@@ -23,6 +23,10 @@ struct Paper: ParsableCommand {
     var noModern = false
     @Flag(help: "Refit the per-message overhead and the ring-step efficiency to the 8B Table 6 rows and print them.")
     var fit = false
+    @Flag(help: ArgumentHelp(
+        "For every ring-dependent cell, print the ring_attention_efficiency that would reproduce it (about 2 minutes).",
+        discussion: "A ring cost that is a fixed fraction of flash attention would imply one value for every cell."))
+    var implied = false
 
     func run() throws {
         let files = ["llama8b-1node", "llama8b-multinode", "llama70b-1node", "llama70b-multinode"]
@@ -30,6 +34,20 @@ struct Paper: ParsableCommand {
         if fit {
             do {
                 print(PaperComparison.text(try PaperComparison.fit(files: files)), terminator: "")
+            } catch {
+                try fail("\(error)")
+            }
+            return
+        }
+        if implied {
+            let progress = ProgressOutput()
+            do {
+                let cells = try PaperComparison.impliedRingEfficiencies(files: files) { done, total in
+                    progress.update("cells \(done)/\(total)", done: done, total: total)
+                }
+                progress.finish()
+                let fitted = try? ProfileCatalog(userDirectory: "\(directory)/profiles").device(named: "a100-80gb-hf")
+                print(PaperComparison.text(cells, fitted: fitted?.ringAttentionEfficiency.value), terminator: "")
             } catch {
                 try fail("\(error)")
             }

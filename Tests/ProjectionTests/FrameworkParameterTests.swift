@@ -89,6 +89,8 @@ struct FrameworkParameterTests {
         d.ringOverlapsTransfer = Labelled(false, .assumed("naive"))
         let back = try ProfileCatalog.parseDevice(yaml: d.yaml, file: "d.yaml")
         #expect(back == d && back.ringSteps == RingStepParameters(attentionEfficiency: 0.3125, overlapsTransfer: false))
+        d.framework = Labelled(.hfReference, .published("reference code"))
+        #expect(try ProfileCatalog.parseDevice(yaml: d.yaml, file: "d.yaml") == d)
         var l = ProfileCatalog.builtInLinks[0]
         l.messageOverheadSeconds = Labelled(1.5e-4, .published("paper"))
         #expect(try ProfileCatalog.parseLink(yaml: l.yaml, file: "l.yaml") == l)
@@ -116,6 +118,16 @@ struct FrameworkParameterTests {
         expectProjectionError(["gpu.yaml", "ring_overlaps_transfer", "source"]) {
             _ = try ProfileCatalog.parseDevice(yaml: good.replacingOccurrences(of: "{value: false, source: published, note: o}", with: "{value: false}"), file: "gpu.yaml")
         }
+        // `framework` is optional (fused when absent); a value outside the two names the choices.
+        #expect(try ProfileCatalog.parseDevice(yaml: good, file: "gpu.yaml").framework.value == .fused)
+        let hf = good + "\nframework: {value: hf-reference, source: published, note: reference code}"
+        #expect(try ProfileCatalog.parseDevice(yaml: hf, file: "gpu.yaml").framework.value == .hfReference)
+        expectProjectionError(["gpu.yaml", "framework.value", "fused", "hf-reference"]) {
+            _ = try ProfileCatalog.parseDevice(yaml: hf.replacingOccurrences(of: "value: hf-reference", with: "value: vllm"), file: "gpu.yaml")
+        }
+        expectProjectionError(["gpu.yaml", "framework", "mapping"]) {
+            _ = try ProfileCatalog.parseDevice(yaml: good + "\nframework: hf-reference", file: "gpu.yaml")
+        }
         let link = """
             name: l
             bandwidth_bytes_per_second: {value: 1e9, source: spec}
@@ -138,11 +150,67 @@ struct FrameworkParameterTests {
         let d = try catalog.device(named: "a100-80gb-hf")
         #expect(d.ringAttentionEfficiency.source.kind == .fitted && d.ringAttentionEfficiency.value < 1)
         #expect(d.ringOverlapsTransfer.value && d.ringOverlapsTransfer.source.kind == .published)
+        #expect(d.framework.value == .hfReference && d.framework.source.kind == .published)
         let nv = try catalog.link(named: "nvlink-a100-torch"), ib = try catalog.link(named: "ib-hdr-torch")
         #expect(nv.messageOverheadSeconds.source.kind == .fitted && nv.messageOverheadSeconds.value > 0)
         // One framework overhead for both links; the wires keep their built-in spec values.
         #expect(ib.messageOverheadSeconds == nv.messageOverheadSeconds)
         #expect(nv.bandwidthBytesPerSecond == (try catalog.link(named: "nvlink-a100")).bandwidthBytesPerSecond)
         #expect(ib.bandwidthBytesPerSecond == (try catalog.link(named: "ib-hdr")).bandwidthBytesPerSecond)
+    }
+
+    /// The reference code's mechanisms (``Framework/hfReference``) against closed forms written out
+    /// here: Llama-3.1-8B, bf16 (e = 2), 32 heads × 128, 8 KV heads, vocab 128,256, one GPU.
+    @Test("hf-reference charges fp32 per-partial merges, all-row logits and the cache concatenation; fused charges none")
+    func hfReferenceMechanisms() throws {
+        var d = Self.a100
+        d.kernelOverheadSeconds = Labelled(0, .assumed("test"))
+        let fused = CostModel(device: d.profile, efficiency: d.efficiency, shape: .llama31_8B)
+        let hf = CostModel(device: d.profile, efficiency: d.efficiency, shape: .llama31_8B, framework: .hfReference)
+        let shape = ModelShape.llama31_8B
+        func seg(_ role: Segment.Role, _ n: Int, kv: KVRef = .block(0)) -> Segment {
+            Segment(role: role, runs: [TokenRun(tokens: 0..<n, firstPosition: 0, kv: kv)])
+        }
+        let n = 1024, parts = 4
+        let elements = Double(n * 32 * 128), lseRows = Double(n * 32)
+        // Ring merge (context phase): two casts (e + 4 each) and parts − 1 fused updates (8 + e, lse 12).
+        let ringMerge = hf.cost(of: .merge(layer: 0, seg(.shard(host: 0), n), parts: parts))
+        let ringBytes: Double = 2 * elements * 6 + 3 * (elements * 10 + lseRows * 12)
+        #expect(ringMerge.bytes == ringBytes)
+        #expect(ringMerge.kernels == 2 + 2 * 3)
+        #expect(fused.cost(of: .merge(layer: 0, seg(.shard(host: 0), n), parts: parts)).kernels == parts - 1)
+        // Phase 2 also zeroes the all-gather's receive buffers: parts × (output e + lse 4), 2 kernels each.
+        let gathered = hf.cost(of: .merge(layer: 0, seg(.generated(0), 1, kv: .appended), parts: parts))
+        let casts: Double = 2 * 4096 * 6, updates: Double = 3 * (4096 * 10 + 32 * 12), zeros: Double = 4 * (4096 * 2 + 32 * 4)
+        #expect(gathered.bytes == casts + updates + zeros)
+        #expect(gathered.kernels == 8 + 8)
+        // All-row logits at the last layer: every row of a context segment, all but one of the query,
+        // none of a generated token; nothing at other layers or with fused.
+        let last = shape.layers - 1
+        func extraFLOPs(_ s: Segment, layer: Int) -> Double {
+            hf.cost(of: .finishLayer(layer: layer, s)).flops - fused.cost(of: .finishLayer(layer: layer, s)).flops
+        }
+        let head = 2 * Double(shape.hidden) * Double(shape.vocab)
+        #expect(extraFLOPs(seg(.block(1), n), layer: last) == head * Double(n))
+        #expect(extraFLOPs(seg(.query, 64, kv: .appended), layer: last) == head * 63)
+        #expect(extraFLOPs(seg(.generated(3), 1, kv: .appended), layer: last) == 0)
+        #expect(extraFLOPs(seg(.block(1), n), layer: last - 1) == 0)
+        let logitsCast = hf.allRowLogitsCost(rows: n).primitives.first { $0.name == "logits.float()" }
+        #expect(logitsCast?.bytes == Double(n) * Double(shape.vocab) * 6)
+        // Cache concatenation: the host whose own store is among the keys copies all of them (read +
+        // write, K and V); a host attending only its context block appends nothing.
+        let keyTokens = 32768 + 65
+        let appending = hf.cost(of: .attend(layer: 0, queries: seg(.generated(0), 1, kv: .appended), keys: [.block(3), .appended],
+                                           visiblePairs: keyTokens, keyTokens: keyTokens))
+        let plain = fused.cost(of: .attend(layer: 0, queries: seg(.generated(0), 1, kv: .appended), keys: [.block(3), .appended],
+                                          visiblePairs: keyTokens, keyTokens: keyTokens))
+        #expect(appending.bytes - plain.bytes == 2 * Double(keyTokens) * Double(shape.kvBytesPerTokenPerLayer))
+        let remote = hf.cost(of: .attend(layer: 0, queries: seg(.generated(0), 1, kv: .appended), keys: [.block(1)],
+                                        visiblePairs: 32768, keyTokens: 32768))
+        #expect(remote.primitives.count == 1)
+        // A prefill attend (context phase) never pays the concatenation.
+        let prefill = hf.cost(of: .attend(layer: 0, queries: seg(.block(0), n), keys: [.block(0)],
+                                         visiblePairs: n * (n + 1) / 2, keyTokens: n))
+        #expect(prefill.primitives.count == 1)
     }
 }

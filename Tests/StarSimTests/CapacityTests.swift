@@ -214,6 +214,28 @@ import TestSupport
         #expect(r02 > r1 && r1 == CapacityProjection.project(ring).totalTime)
     }
 
+    /// `starsim paper --implied` inverts the projection: a ring total produced at a known ring-step
+    /// efficiency (0.3) gives that efficiency back, as a ring time or as a speedup over Star; a ring
+    /// total below what flash-speed steps reach is reported as needing more than 1.
+    @Test func impliedRingEfficiencyInvertsTheProjection() throws {
+        let star = ProjectionConfig(model: .llama31_8B, method: .star, contextLength: 16384, queryLength: 64, hosts: 4,
+                                    gpusPerHost: 2, interHostLink: "nvlink-a100", blockSize: 4096, generateTokens: 3)
+        var ring = star
+        ring.method = .ring
+        ring.blockSize = nil
+        let known = try PaperComparison.projectedTotal(ring, messageOverheadSeconds: 0, ringAttentionEfficiency: 0.3)
+        let asTime = PaperComparison.impliedRingEfficiency(ring, star: nil, paper: known)
+        let r1 = try #require(asTime.efficiency)
+        #expect(abs(r1 / 0.3 - 1) < 0.002 && asTime.target == known, "\(asTime)")
+        let starTotal = try PaperComparison.projectedTotal(star, messageOverheadSeconds: 0, ringAttentionEfficiency: 1)
+        let asSpeedup = PaperComparison.impliedRingEfficiency(ring, star: star, paper: known / starTotal)
+        let r2 = try #require(asSpeedup.efficiency)
+        #expect(abs(r2 / 0.3 - 1) < 0.002, "\(asSpeedup)")
+        let flash = try PaperComparison.projectedTotal(ring, messageOverheadSeconds: 0, ringAttentionEfficiency: 1)
+        let tooFast = PaperComparison.impliedRingEfficiency(ring, star: nil, paper: flash * 0.9)
+        #expect(tooFast.efficiency == nil && tooFast.note?.hasPrefix("> 1") == true, "\(tooFast)")
+    }
+
     @Test func badInputMessages() throws {
         #expect(throws: StarSimError.self) { try CapacityModels.resolve("llama-9b") }
         do { _ = try CapacityModels.resolve("llama-9b"); Issue.record("unknown model accepted") } catch {

@@ -2,6 +2,7 @@ import Cluster
 import DistributedAttention
 import Foundation
 import Projection
+import Synchronization
 
 extension PaperComparison {
     /// Which cells a fitted parameter saw.
@@ -127,6 +128,128 @@ extension PaperComparison {
             }
         }
         return (lo + hi) / 2
+    }
+
+    /// What the fitted ring-step efficiency would have to be to reproduce one ring-dependent cell.
+    public struct ImpliedRingEfficiency: Sendable, Hashable {
+        /// `ring 64K` (Table 6) or `llama-3.1-70b 64K` (a speedup).
+        public var row: String
+        /// `ring` (seconds per sample) or `speedup` (×).
+        public var column: String
+        public var paper: Double
+        /// The ring total per sample the cell asks for, seconds (for a speedup: paper × projected star).
+        public var targetRingSeconds: Double
+        /// The `ring_attention_efficiency` at which the projected ring total equals the target; nil
+        /// when none in `[minimum, 1]` does (``note`` says which end).
+        public var efficiency: Double?
+        public var note: String?
+        public var role: CellRole
+    }
+
+    /// Lowest efficiency the search tries.
+    static let impliedMinimum = 1e-3
+
+    /// For every ring-dependent cell — Table 6's ring column and every Star-over-Ring speedup — the
+    /// `ring_attention_efficiency` that makes the projection reproduce it, every other parameter as
+    /// the paper profiles have it. A ring cost that is a fixed fraction of flash attention would
+    /// give one value for all cells; the spread shows how far the paper's ring cost is from that.
+    ///
+    /// Ring time falls monotonically with the efficiency, so each cell is a bisection on
+    /// `ln r ∈ [ln 0.001, 0]` (16 steps: the ratio of the bracket ends is then within 0.01 %); a
+    /// speedup's target is `paper × projected star total` (star runs no ring steps). Cells run in
+    /// parallel. - Throws: ``StarSimError`` when a file cannot be read or a configuration is missing.
+    public static func impliedRingEfficiencies(
+        files: [String], progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) throws(StarSimError) -> [ImpliedRingEfficiency] {
+        var configs: [ProjectionConfig] = []
+        for f in files { configs += try ProjectionSweep.load(file: f).configs() }
+        func find(_ model: String, _ L: Int, _ m: MethodKind) throws(StarSimError) -> ProjectionConfig {
+            guard let c = configs.first(where: { $0.model.name == model && $0.contextLength == L && $0.method == m }) else {
+                throw StarSimError.failed("the paper files lack the \(model) \(TokenCount.format(L)) \(m.rawValue) point")
+            }
+            return c
+        }
+        struct Job: Sendable {
+            var row: String, column: String, paper: Double, role: CellRole
+            var ring: ProjectionConfig, star: ProjectionConfig?
+        }
+        var jobs: [Job] = []
+        for row in table6 {
+            let ring = try find("llama-3.1-8b", row.context, .ring)
+            jobs.append(Job(row: "ring \(TokenCount.format(row.context))", column: "ring", paper: row.ring,
+                            role: role(column: "ring", model: "llama-3.1-8b", context: row.context), ring: ring, star: nil))
+        }
+        for row in speedups {
+            jobs.append(Job(row: "\(row.model) \(TokenCount.format(row.context))", column: "speedup", paper: row.speedup,
+                            role: role(column: "speedup", model: row.model, context: row.context),
+                            ring: try find(row.model, row.context, .ring), star: try find(row.model, row.context, .star)))
+        }
+        let results = Mutex([ImpliedRingEfficiency?](repeating: nil, count: jobs.count))
+        let done = Mutex(0)
+        let frozen = jobs
+        DispatchQueue.concurrentPerform(iterations: frozen.count) { i in
+            let job = frozen[i]
+            let r = impliedRingEfficiency(job.ring, star: job.star, paper: job.paper)
+            results.withLock { $0[i] = ImpliedRingEfficiency(
+                row: job.row, column: job.column, paper: job.paper, targetRingSeconds: r.target, efficiency: r.efficiency,
+                note: r.note, role: job.role) }
+            let n = done.withLock { $0 += 1; return $0 }
+            progress?(n, frozen.count)
+        }
+        return results.withLock { $0.compactMap { $0 } }
+    }
+
+    /// The bisection of ``impliedRingEfficiencies(files:progress:)`` for one cell: `paper` is the
+    /// ring's seconds per sample, or (with `star`) the Star-over-Ring speedup. Returns the ring total
+    /// the cell asks for, the efficiency (nil when outside `[0.001, 1]`) and why not.
+    public static func impliedRingEfficiency(_ ring: ProjectionConfig, star: ProjectionConfig?, paper: Double)
+        -> (target: Double, efficiency: Double?, note: String?)
+    {
+        func current(_ c: ProjectionConfig) -> (overhead: Double, efficiency: Double)? {
+            let catalog = ProfileCatalog(userDirectory: c.profileDirectory)
+            guard let link = try? catalog.link(named: c.interHostLink), let d = try? catalog.device(named: c.device) else { return nil }
+            return (link.messageOverheadSeconds.value, d.ringAttentionEfficiency.value)
+        }
+        guard let now = current(ring) else { return (.nan, nil, "profiles not readable") }
+        var target = paper
+        if let star {
+            guard let s = try? projectedTotal(star, messageOverheadSeconds: now.overhead, ringAttentionEfficiency: now.efficiency)
+            else { return (.nan, nil, "star projection failed") }
+            target = paper * s
+        }
+        func ringTotal(_ r: Double) -> Double? {
+            try? projectedTotal(ring, messageOverheadSeconds: now.overhead, ringAttentionEfficiency: r)
+        }
+        guard let fastest = ringTotal(1), let slowest = ringTotal(impliedMinimum) else {
+            return (target, nil, "ring projection failed")
+        }
+        if fastest > target {
+            return (target, nil, String(format: "> 1: even flash-speed ring steps give %.3g s", fastest))
+        }
+        if slowest < target {
+            return (target, nil, String(format: "< %g: ring steps at that efficiency still give %.3g s", impliedMinimum, slowest))
+        }
+        var lo = log(impliedMinimum), hi = 0.0
+        for _ in 0..<16 {
+            let mid = (lo + hi) / 2
+            guard let t = ringTotal(exp(mid)) else { return (target, nil, "ring projection failed") }
+            if t > target { lo = mid } else { hi = mid }
+        }
+        return (target, exp((lo + hi) / 2), nil)
+    }
+
+    /// The implied efficiencies as text (`starsim paper --implied`).
+    public static func text(_ cells: [ImpliedRingEfficiency], fitted: Double?) -> String {
+        var rows: [[String]] = [["cell", "column", "paper", "ring total needed", "implied efficiency", "fit"]]
+        for c in cells {
+            let paper = c.column == "ring" ? String(format: "%.1f s", c.paper) : String(format: "%.1f×", c.paper)
+            rows.append([c.row, c.column, paper, String(format: "%.4g s", c.targetRingSeconds),
+                         c.efficiency.map { String(format: "%.4f", $0) } ?? (c.note ?? "-"), c.role.rawValue])
+        }
+        var s = "ring_attention_efficiency each ring-dependent paper cell implies"
+        if let fitted { s += String(format: " (the profile's fitted value: %.4g)", fitted) }
+        s += "\n" + CapacityTable.align(rows)
+        return s
     }
 
     /// The fit as text (`starsim paper --fit`).
