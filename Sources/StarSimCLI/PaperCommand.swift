@@ -28,6 +28,10 @@ struct Paper: ParsableCommand {
         discussion: "A ring cost that is a fixed fraction of flash attention would imply one value for every cell."))
     var implied = false
 
+    func validate() throws {
+        if fit && implied { throw ValidationError("--fit and --implied are separate runs; give one of them") }
+    }
+
     func run() throws {
         let files = ["llama8b-1node", "llama8b-multinode", "llama70b-1node", "llama70b-multinode"]
             .map { "\(directory)/\($0).yaml" }
@@ -46,8 +50,13 @@ struct Paper: ParsableCommand {
                     progress.update("cells \(done)/\(total)", done: done, total: total)
                 }
                 progress.finish()
-                let fitted = try? ProfileCatalog(userDirectory: "\(directory)/profiles").device(named: "a100-80gb-hf")
-                print(PaperComparison.text(cells, fitted: fitted?.ringAttentionEfficiency.value), terminator: "")
+                switch output.format {
+                case .csv: print(PaperComparison.csv(cells), terminator: "")
+                case .json: print(PaperComparison.json(cells), terminator: "")
+                case .table:
+                    let fitted = try? ProfileCatalog(userDirectory: "\(directory)/profiles").device(named: "a100-80gb-hf")
+                    print(PaperComparison.text(cells, fitted: fitted?.ringAttentionEfficiency.value), terminator: "")
+                }
             } catch {
                 try fail("\(error)")
             }

@@ -195,14 +195,21 @@ import TestSupport
         #expect(json16K["projected"] as? Double == cell.projected && json16K["paper"] as? Double == 9)
     }
 
-    /// The fit's objective replaces exactly the two fitted parameters: Star time rises with the
-    /// message overhead and ignores the ring efficiency; Ring time falls as the efficiency rises.
-    @Test func paperFitVariesOnlyItsParameters() throws {
+    /// Star and Ring on the paper's 8B 16K shape (4 hosts × 2 GPUs, 4K blocks) with built-in
+    /// profiles and 3 sampled tokens: small enough for many projections in one test.
+    static func paperShaped16K() -> (star: ProjectionConfig, ring: ProjectionConfig) {
         let star = ProjectionConfig(model: .llama31_8B, method: .star, contextLength: 16384, queryLength: 64, hosts: 4,
                                     gpusPerHost: 2, interHostLink: "nvlink-a100", blockSize: 4096, generateTokens: 3)
         var ring = star
         ring.method = .ring
         ring.blockSize = nil
+        return (star, ring)
+    }
+
+    /// The fit's objective replaces exactly the two fitted parameters: Star time rises with the
+    /// message overhead and ignores the ring efficiency; Ring time falls as the efficiency rises.
+    @Test func paperFitVariesOnlyItsParameters() throws {
+        let (star, ring) = Self.paperShaped16K()
         let s0 = try PaperComparison.projectedTotal(star, messageOverheadSeconds: 0, ringAttentionEfficiency: 1)
         let s1 = try PaperComparison.projectedTotal(star, messageOverheadSeconds: 1e-3, ringAttentionEfficiency: 1)
         let s1r = try PaperComparison.projectedTotal(star, messageOverheadSeconds: 1e-3, ringAttentionEfficiency: 0.2)
@@ -218,11 +225,7 @@ import TestSupport
     /// efficiency (0.3) gives that efficiency back, as a ring time or as a speedup over Star; a ring
     /// total below what flash-speed steps reach is reported as needing more than 1.
     @Test func impliedRingEfficiencyInvertsTheProjection() throws {
-        let star = ProjectionConfig(model: .llama31_8B, method: .star, contextLength: 16384, queryLength: 64, hosts: 4,
-                                    gpusPerHost: 2, interHostLink: "nvlink-a100", blockSize: 4096, generateTokens: 3)
-        var ring = star
-        ring.method = .ring
-        ring.blockSize = nil
+        let (star, ring) = Self.paperShaped16K()
         let known = try PaperComparison.projectedTotal(ring, messageOverheadSeconds: 0, ringAttentionEfficiency: 0.3)
         let asTime = PaperComparison.impliedRingEfficiency(ring, star: nil, paper: known)
         let r1 = try #require(asTime.efficiency)
@@ -234,6 +237,19 @@ import TestSupport
         let flash = try PaperComparison.projectedTotal(ring, messageOverheadSeconds: 0, ringAttentionEfficiency: 1)
         let tooFast = PaperComparison.impliedRingEfficiency(ring, star: nil, paper: flash * 0.9)
         #expect(tooFast.efficiency == nil && tooFast.note?.hasPrefix("> 1") == true, "\(tooFast)")
+        // The three outputs carry the same cells; a missing efficiency is empty / null, with its note.
+        let cells = [asTime, tooFast].enumerated().map { i, r in
+            PaperComparison.ImpliedRingEfficiency(row: "ring \(i)", column: "ring", paper: r.target, targetRingSeconds: r.target,
+                                                  efficiency: r.efficiency, note: r.note, role: .fitted)
+        }
+        let csv = PaperComparison.csv(cells).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(csv[0] == "cell,column,paper,target_ring_seconds,implied_efficiency,note,fit" && csv.count == 4)
+        #expect(csv[2].contains(",,") && csv[2].contains("> 1"))
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(PaperComparison.json(cells).utf8)) as? [String: Any])
+        let rows = try #require(doc["cells"] as? [[String: Any]])
+        let back = try #require(rows.first?["implied_efficiency"] as? Double)
+        #expect(rows.count == 2 && rows[1]["implied_efficiency"] is NSNull && abs(back / r1 - 1) < 1e-9)
+        #expect(PaperComparison.text(cells, fitted: 0.2).contains("ring 1"))
     }
 
     @Test func badInputMessages() throws {

@@ -144,6 +144,17 @@ extension PaperComparison {
         public var efficiency: Double?
         public var note: String?
         public var role: CellRole
+
+        public init(row: String, column: String, paper: Double, targetRingSeconds: Double, efficiency: Double?, note: String?,
+                    role: CellRole) {
+            self.row = row
+            self.column = column
+            self.paper = paper
+            self.targetRingSeconds = targetRingSeconds
+            self.efficiency = efficiency
+            self.note = note
+            self.role = role
+        }
     }
 
     /// Lowest efficiency the search tries.
@@ -250,6 +261,42 @@ extension PaperComparison {
         if let fitted { s += String(format: " (the profile's fitted value: %.4g)", fitted) }
         s += "\n" + CapacityTable.align(rows)
         return s
+    }
+
+    /// The implied efficiencies as CSV: `cell,column,paper,target_ring_seconds,implied_efficiency,note,fit`
+    /// (empty efficiency when none in `[0.001, 1]` reproduces the cell; the note says which end).
+    public static func csv(_ cells: [ImpliedRingEfficiency]) -> String {
+        CSV.document(
+            header: ["cell", "column", "paper", "target_ring_seconds", "implied_efficiency", "note", "fit"],
+            rows: cells.map { c in
+                [c.row, c.column, "\(c.paper)", "\(c.targetRingSeconds)", c.efficiency.map { "\($0)" } ?? "", c.note ?? "",
+                 c.role.rawValue]
+            })
+    }
+
+    /// The implied efficiencies as JSON: `{"cells": [{"cell", "column", "paper", "target_ring_seconds",
+    /// "implied_efficiency", "note", "fit"}]}` (sorted keys; null where absent).
+    public static func json(_ cells: [ImpliedRingEfficiency]) -> String {
+        struct Cell: Encodable {
+            var cell: String, column: String, paper: Double, target: Double, efficiency: Double?, note: String?, fit: String
+            func encode(to encoder: any Encoder) throws {
+                enum K: String, CodingKey {
+                    case cell, column, paper, target = "target_ring_seconds", efficiency = "implied_efficiency", note, fit
+                }
+                var c = encoder.container(keyedBy: K.self)
+                try c.encode(cell, forKey: .cell); try c.encode(column, forKey: .column); try c.encode(paper, forKey: .paper)
+                try c.encode(target, forKey: .target); try c.encode(efficiency, forKey: .efficiency)
+                try c.encode(note, forKey: .note); try c.encode(fit, forKey: .fit)
+            }
+        }
+        struct Document: Encodable { var cells: [Cell] }
+        let doc = Document(cells: cells.map {
+            Cell(cell: $0.row, column: $0.column, paper: $0.paper, target: $0.targetRingSeconds, efficiency: $0.efficiency,
+                 note: $0.note, fit: $0.role.rawValue)
+        })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return (String(data: (try? encoder.encode(doc)) ?? Data(), encoding: .utf8) ?? "{}") + "\n"
     }
 
     /// The fit as text (`starsim paper --fit`).
