@@ -278,16 +278,19 @@ public struct CostModel: Sendable {
     /// kernels). Charged even for one partial (the casts run).
     public func mergeCost(tokens n: Int, parts: Int, headGroups: Int = 1, gathered: Bool = false) -> OpCost {
         let heads = Double(shape.heads) / Double(headGroups)
-        let N = Double(n), elements = N * heads * Double(shape.headDim) / Double(tp), lseRows = N * heads / Double(tp)
-        guard framework == .hfReference, parts >= 1 else {
-            guard parts > 1 else { return OpCost([]) }
-            let row = heads * Double(shape.headDim) * e + heads * 4
-            return OpCost([stream("merge", bytes: Double(parts + 1) * N * row / Double(tp), kernels: parts - 1)])
-        }
-        let updates = Double(parts - 1)
+        if framework == .hfReference, parts >= 1 { return referenceMergeCost(tokens: n, parts: parts, heads: heads, gathered: gathered) }
+        guard parts > 1 else { return OpCost([]) }
+        let row = heads * Double(shape.headDim) * e + heads * 4
+        return OpCost([stream("merge", bytes: Double(parts + 1) * Double(n) * row / Double(tp), kernels: parts - 1)])
+    }
+
+    /// The ``Framework/hfReference`` merge of ``mergeCost(tokens:parts:headGroups:gathered:)``, `heads`
+    /// per row.
+    private func referenceMergeCost(tokens n: Int, parts: Int, heads: Double, gathered: Bool) -> OpCost {
+        let elements = Double(n) * heads * Double(shape.headDim) / Double(tp), lseRows = Double(n) * heads / Double(tp)
         var cost = OpCost([
             stream("merge(fp32 casts)", bytes: 2 * elements * (e + 4), kernels: 2),
-            stream("merge(update_out_and_lse)", bytes: updates * (elements * (8 + e) + lseRows * 12), kernels: 2 * (parts - 1)),
+            stream("merge(update_out_and_lse)", bytes: Double(parts - 1) * (elements * (8 + e) + lseRows * 12), kernels: 2 * (parts - 1)),
         ])
         if gathered {
             cost = cost + OpCost([stream("merge(zeros_like)", bytes: Double(parts) * (elements * e + lseRows * 4), kernels: 2 * parts)])

@@ -24,7 +24,7 @@ struct Paper: ParsableCommand {
     @Flag(help: "Refit the per-message overhead and the ring-step efficiency to the 8B Table 6 rows and print them.")
     var fit = false
     @Flag(help: ArgumentHelp(
-        "For every ring-dependent cell, print the ring_attention_efficiency that would reproduce it (about 2 minutes).",
+        "For every ring-dependent cell, print the ring_attention_efficiency that would reproduce it (about a minute on two cores).",
         discussion: "A ring cost that is a fixed fraction of flash attention would imply one value for every cell."))
     var implied = false
 
@@ -53,9 +53,7 @@ struct Paper: ParsableCommand {
                 switch output.format {
                 case .csv: print(PaperComparison.csv(cells), terminator: "")
                 case .json: print(PaperComparison.json(cells), terminator: "")
-                case .table:
-                    let fitted = try? ProfileCatalog(userDirectory: "\(directory)/profiles").device(named: "a100-80gb-hf")
-                    print(PaperComparison.text(cells, fitted: fitted?.ringAttentionEfficiency.value), terminator: "")
+                case .table: print(PaperComparison.text(cells), terminator: "")
                 }
             } catch {
                 try fail("\(error)")

@@ -240,7 +240,7 @@ import TestSupport
         // The three outputs carry the same cells; a missing efficiency is empty / null, with its note.
         let cells = [asTime, tooFast].enumerated().map { i, r in
             PaperComparison.ImpliedRingEfficiency(row: "ring \(i)", column: "ring", paper: r.target, targetRingSeconds: r.target,
-                                                  efficiency: r.efficiency, note: r.note, role: .fitted)
+                                                  efficiency: r.efficiency, note: r.note, role: .fitted, profileEfficiency: r.profile)
         }
         let csv = PaperComparison.csv(cells).split(separator: "\n", omittingEmptySubsequences: false)
         #expect(csv[0] == "cell,column,paper,target_ring_seconds,implied_efficiency,note,fit" && csv.count == 4)
@@ -249,7 +249,8 @@ import TestSupport
         let rows = try #require(doc["cells"] as? [[String: Any]])
         let back = try #require(rows.first?["implied_efficiency"] as? Double)
         #expect(rows.count == 2 && rows[1]["implied_efficiency"] is NSNull && abs(back / r1 - 1) < 1e-9)
-        #expect(PaperComparison.text(cells, fitted: 0.2).contains("ring 1"))
+        #expect(asTime.profile == 1)
+        #expect(PaperComparison.text(cells).contains("ring 1") && PaperComparison.text(cells).contains("the profile's fitted value: 1"))
     }
 
     @Test func badInputMessages() throws {

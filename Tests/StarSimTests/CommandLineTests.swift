@@ -73,6 +73,14 @@ import Testing
             #expect(StarSimCommand.message(for: error).contains("--markdown"))
             #expect(StarSimCommand.exitCode(for: error).rawValue == 64)
         }
+        do {
+            _ = try StarSimCommand.parseAsRoot(["paper", "--fit", "--implied"])
+            Issue.record("paper accepted --fit --implied")
+        } catch {
+            #expect(StarSimCommand.message(for: error).contains("--fit and --implied"))
+            #expect(StarSimCommand.exitCode(for: error).rawValue == 64)
+        }
+        #expect(throws: Never.self) { _ = try StarSimCommand.parseAsRoot(["paper", "--implied", "--json"]) }
     }
 
     /// Errors of a command's own checks are thrown (`CommandFailure`), not exited: message and code

@@ -67,14 +67,26 @@ public enum PaperComparison {
         public var parameters: [String] = []
     }
 
+    /// Every configuration of the paper's sweep files, in file order.
+    /// - Throws: ``StarSimError`` from a sweep file.
+    static func configs(files: [String]) throws(StarSimError) -> [ProjectionConfig] {
+        var configs: [ProjectionConfig] = []
+        for f in files { configs += try ProjectionSweep.load(file: f).configs() }
+        return configs
+    }
+
+    /// Whether `c` is the paper's point of `model` at context `L` with method `m` (how a published cell
+    /// finds its configuration).
+    static func isPoint(_ c: ProjectionConfig, _ model: String, _ L: Int, _ m: MethodKind) -> Bool {
+        c.model.name == model && c.contextLength == L && c.method == m
+    }
+
     /// Loads every sweep file, projects them (all cores) and matches results to the paper's cells.
     /// - Throws: ``StarSimError`` from a sweep file.
     public static func compare(files: [String], progress: (@Sendable (Int, Int) -> Void)? = nil) throws(StarSimError) -> Report {
-        var configs: [ProjectionConfig] = []
-        for f in files { configs += try ProjectionSweep.load(file: f).configs() }
-        let results = CapacityProjection.sweep(configs, parallel: true, progress: progress)
+        let results = CapacityProjection.sweep(try configs(files: files), parallel: true, progress: progress)
         func find(_ model: String, _ L: Int, _ m: MethodKind) -> ProjectionResult? {
-            results.first { $0.config.model.name == model && $0.config.contextLength == L && $0.config.method == m }
+            results.first { isPoint($0.config, model, L, m) }
         }
         func cell(_ row: String, _ col: String, paper: Double?, _ r: ProjectionResult?, _ value: (ProjectionResult) -> Double?) -> Cell {
             let note: String? = r.map { $0.statusText == "ok" ? nil : $0.statusText } ?? "not in the scenario files"

@@ -60,11 +60,10 @@ extension PaperComparison {
     /// - Parameter files: the paper's sweep files (the 8B 16K–128K points are taken from them).
     /// - Throws: ``StarSimError`` when a file cannot be read or the fitted configurations are missing.
     public static func fit(files: [String]) throws(StarSimError) -> Fit {
-        var configs: [ProjectionConfig] = []
-        for f in files { configs += try ProjectionSweep.load(file: f).configs() }
+        let configs = try configs(files: files)
         func pick(_ m: MethodKind) -> [(ProjectionConfig, Double)] {
             table6.compactMap { row in
-                guard let c = configs.first(where: { $0.model.name == "llama-3.1-8b" && $0.contextLength == row.context && $0.method == m })
+                guard let c = configs.first(where: { isPoint($0, "llama-3.1-8b", row.context, m) })
                 else { return nil }
                 return (c, m == .star ? row.star : row.ring)
             }
@@ -144,9 +143,12 @@ extension PaperComparison {
         public var efficiency: Double?
         public var note: String?
         public var role: CellRole
+        /// The `ring_attention_efficiency` the cell's device profile holds (the fitted value), nil when
+        /// the profiles could not be read.
+        public var profileEfficiency: Double?
 
         public init(row: String, column: String, paper: Double, targetRingSeconds: Double, efficiency: Double?, note: String?,
-                    role: CellRole) {
+                    role: CellRole, profileEfficiency: Double? = nil) {
             self.row = row
             self.column = column
             self.paper = paper
@@ -154,6 +156,7 @@ extension PaperComparison {
             self.efficiency = efficiency
             self.note = note
             self.role = role
+            self.profileEfficiency = profileEfficiency
         }
     }
 
@@ -172,10 +175,9 @@ extension PaperComparison {
     public static func impliedRingEfficiencies(
         files: [String], progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws(StarSimError) -> [ImpliedRingEfficiency] {
-        var configs: [ProjectionConfig] = []
-        for f in files { configs += try ProjectionSweep.load(file: f).configs() }
+        let configs = try configs(files: files)
         func find(_ model: String, _ L: Int, _ m: MethodKind) throws(StarSimError) -> ProjectionConfig {
-            guard let c = configs.first(where: { $0.model.name == model && $0.contextLength == L && $0.method == m }) else {
+            guard let c = configs.first(where: { isPoint($0, model, L, m) }) else {
                 throw StarSimError.failed("the paper files lack the \(model) \(TokenCount.format(L)) \(m.rawValue) point")
             }
             return c
@@ -203,7 +205,7 @@ extension PaperComparison {
             let r = impliedRingEfficiency(job.ring, star: job.star, paper: job.paper)
             results.withLock { $0[i] = ImpliedRingEfficiency(
                 row: job.row, column: job.column, paper: job.paper, targetRingSeconds: r.target, efficiency: r.efficiency,
-                note: r.note, role: job.role) }
+                note: r.note, role: job.role, profileEfficiency: r.profile) }
             let n = done.withLock { $0 += 1; return $0 }
             progress?(n, frozen.count)
         }
@@ -212,45 +214,46 @@ extension PaperComparison {
 
     /// The bisection of ``impliedRingEfficiencies(files:progress:)`` for one cell: `paper` is the
     /// ring's seconds per sample, or (with `star`) the Star-over-Ring speedup. Returns the ring total
-    /// the cell asks for, the efficiency (nil when outside `[0.001, 1]`) and why not.
+    /// the cell asks for, the efficiency (nil when outside `[0.001, 1]`), why not, and the efficiency
+    /// the ring's device profile holds.
     public static func impliedRingEfficiency(_ ring: ProjectionConfig, star: ProjectionConfig?, paper: Double)
-        -> (target: Double, efficiency: Double?, note: String?)
+        -> (target: Double, efficiency: Double?, note: String?, profile: Double?)
     {
         func current(_ c: ProjectionConfig) -> (overhead: Double, efficiency: Double)? {
             let catalog = ProfileCatalog(userDirectory: c.profileDirectory)
             guard let link = try? catalog.link(named: c.interHostLink), let d = try? catalog.device(named: c.device) else { return nil }
             return (link.messageOverheadSeconds.value, d.ringAttentionEfficiency.value)
         }
-        guard let now = current(ring) else { return (.nan, nil, "profiles not readable") }
+        guard let now = current(ring) else { return (.nan, nil, "profiles not readable", nil) }
         var target = paper
         if let star {
             guard let s = try? projectedTotal(star, messageOverheadSeconds: now.overhead, ringAttentionEfficiency: now.efficiency)
-            else { return (.nan, nil, "star projection failed") }
+            else { return (.nan, nil, "star projection failed", now.efficiency) }
             target = paper * s
         }
         func ringTotal(_ r: Double) -> Double? {
             try? projectedTotal(ring, messageOverheadSeconds: now.overhead, ringAttentionEfficiency: r)
         }
         guard let fastest = ringTotal(1), let slowest = ringTotal(impliedMinimum) else {
-            return (target, nil, "ring projection failed")
+            return (target, nil, "ring projection failed", now.efficiency)
         }
         if fastest > target {
-            return (target, nil, String(format: "> 1: even flash-speed ring steps give %.3g s", fastest))
+            return (target, nil, String(format: "> 1: even flash-speed ring steps give %.3g s", fastest), now.efficiency)
         }
         if slowest < target {
-            return (target, nil, String(format: "< %g: ring steps at that efficiency still give %.3g s", impliedMinimum, slowest))
+            return (target, nil, String(format: "< %g: ring steps at that efficiency still give %.3g s", impliedMinimum, slowest), now.efficiency)
         }
         var lo = log(impliedMinimum), hi = 0.0
         for _ in 0..<16 {
             let mid = (lo + hi) / 2
-            guard let t = ringTotal(exp(mid)) else { return (target, nil, "ring projection failed") }
+            guard let t = ringTotal(exp(mid)) else { return (target, nil, "ring projection failed", now.efficiency) }
             if t > target { lo = mid } else { hi = mid }
         }
-        return (target, exp((lo + hi) / 2), nil)
+        return (target, exp((lo + hi) / 2), nil, now.efficiency)
     }
 
-    /// The implied efficiencies as text (`starsim paper --implied`).
-    public static func text(_ cells: [ImpliedRingEfficiency], fitted: Double?) -> String {
+    /// The implied efficiencies as text (`starsim paper --implied`), headed by the profile's value.
+    public static func text(_ cells: [ImpliedRingEfficiency]) -> String {
         var rows: [[String]] = [["cell", "column", "paper", "ring total needed", "implied efficiency", "fit"]]
         for c in cells {
             let paper = c.column == "ring" ? String(format: "%.1f s", c.paper) : String(format: "%.1f×", c.paper)
@@ -258,7 +261,7 @@ extension PaperComparison {
                          c.efficiency.map { String(format: "%.4f", $0) } ?? (c.note ?? "-"), c.role.rawValue])
         }
         var s = "ring_attention_efficiency each ring-dependent paper cell implies"
-        if let fitted { s += String(format: " (the profile's fitted value: %.4g)", fitted) }
+        if let fitted = cells.first?.profileEfficiency { s += String(format: " (the profile's fitted value: %.4g)", fitted) }
         s += "\n" + CapacityTable.align(rows)
         return s
     }
